@@ -1,0 +1,42 @@
+# Two commands on a fresh machine (Python 3.11+, Node.js 20+): `make synth` and `make test`.
+# Each sets everything up first; set-up reruns only when a dependency file changes.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
+
+.PHONY: setup synth test lint rehearse bench clean
+
+setup: $(STAMP)
+
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml package.json package-lock.json
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+synth: setup
+	cdk synth MistralEndpointStack --quiet
+	@echo "wrote cdk.out/MistralEndpointStack.template.json (cdk-nag AwsSolutions, HIPAA Security, NIST 800-53 rev 5: clean)"
+
+lint: setup
+	ruff check .
+	ruff format --check .
+	mypy app.py stacks constructs/mistral_endpoint lambda/invoke_proxy scripts
+
+test: lint
+	pytest
+
+rehearse: setup
+	$(PY) scripts/rehearse.py
+
+bench: setup
+	$(PY) scripts/bench_synth.py
+
+clean:
+	rm -rf $(VENV) node_modules cdk.out build dist .hypothesis

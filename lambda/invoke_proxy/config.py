@@ -1,0 +1,107 @@
+"""The proxy's configuration: read once from the environment the CDK construct sets, validated up front.
+
+A misconfigured function fails at import (Lambda reports an init error with this message) instead of
+answering every request with a confusing error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+PROMPT_FORMATS = ("mistral-instruct", "none")
+
+# SageMaker InvokeEndpoint accepts at most 6 MB; function URLs cap the request at 6 MB too. The proxy refuses
+# request bodies above 5 MiB so the payload it builds (template text, JSON re-encoding) still fits under
+# SageMaker's limit, which it also checks before calling.
+MAX_REQUEST_BYTES = 5 * 1024 * 1024
+SAGEMAKER_MAX_PAYLOAD_BYTES = 6 * 1000 * 1000
+
+# TGI 1.1 launcher defaults, which the JumpStart container does not override.
+MAX_STOP_SEQUENCES = 4
+MAX_BEST_OF = 2
+MAX_TOP_N_TOKENS = 5
+
+
+class ConfigError(ValueError):
+    """The function's environment is missing a value or holds an invalid one."""
+
+
+@dataclass(frozen=True)
+class Config:
+    endpoint_name: str
+    region: str | None
+    max_input_length: int
+    max_total_tokens: int
+    default_max_new_tokens: int
+    model_id: str
+    prompt_format: str
+    log_prompts: bool
+
+    @property
+    def max_new_tokens_limit(self) -> int:
+        # TGI requires input tokens + max_new_tokens <= MAX_TOTAL_TOKENS; every input has at least one token.
+        return self.max_total_tokens - 1
+
+    @property
+    def chat_enabled(self) -> bool:
+        return self.prompt_format != "none"
+
+
+def _positive_int(env: Mapping[str, str], name: str, default: str | None) -> int:
+    raw = env.get(name, default)
+    if raw is None or raw.strip() == "":
+        raise ConfigError(f"{name} is required: set it to a positive integer (got nothing)")
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        raise ConfigError(f"{name} must be a positive integer, got {raw!r}") from None
+    if value <= 0:
+        raise ConfigError(f"{name} must be a positive integer, got {raw!r}")
+    return value
+
+
+def _bool(env: Mapping[str, str], name: str) -> bool:
+    raw = env.get(name, "false").strip().lower()
+    if raw in ("true", "1", "yes"):
+        return True
+    if raw in ("false", "0", "no", ""):
+        return False
+    raise ConfigError(f"{name} must be 'true' or 'false', got {env.get(name)!r}")
+
+
+def load_config(env: Mapping[str, str]) -> Config:
+    """Build the configuration from an environment mapping (``os.environ`` in Lambda)."""
+    endpoint_name = env.get("ENDPOINT_NAME", "").strip()
+    if not endpoint_name:
+        raise ConfigError("ENDPOINT_NAME is required: set it to the SageMaker endpoint's name")
+    max_input_length = _positive_int(env, "MAX_INPUT_LENGTH", "8191")
+    max_total_tokens = _positive_int(env, "MAX_TOTAL_TOKENS", "8192")
+    default_max_new_tokens = _positive_int(env, "DEFAULT_MAX_NEW_TOKENS", "512")
+    if max_input_length >= max_total_tokens:
+        raise ConfigError(
+            f"MAX_INPUT_LENGTH ({max_input_length}) must be below MAX_TOTAL_TOKENS ({max_total_tokens}), "
+            "as TGI itself requires"
+        )
+    if default_max_new_tokens >= max_total_tokens:
+        raise ConfigError(
+            f"DEFAULT_MAX_NEW_TOKENS ({default_max_new_tokens}) must be below MAX_TOTAL_TOKENS "
+            f"({max_total_tokens})"
+        )
+    prompt_format = env.get("PROMPT_FORMAT", "mistral-instruct").strip()
+    if prompt_format not in PROMPT_FORMATS:
+        raise ConfigError(f"PROMPT_FORMAT must be one of {', '.join(PROMPT_FORMATS)}; got {prompt_format!r}")
+    model_id = env.get("MODEL_ID", "huggingface-llm-mistral-7b-instruct").strip()
+    if not model_id:
+        raise ConfigError("MODEL_ID must not be empty when set")
+    region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or None
+    return Config(
+        endpoint_name=endpoint_name,
+        region=region,
+        max_input_length=max_input_length,
+        max_total_tokens=max_total_tokens,
+        default_max_new_tokens=default_max_new_tokens,
+        model_id=model_id,
+        prompt_format=prompt_format,
+        log_prompts=_bool(env, "LOG_PROMPTS"),
+    )

@@ -1,0 +1,423 @@
+"""The transport-independent proxy: route, validate, build the prompt and TGI payload, invoke, map the answer.
+
+Transports (the buffered function URL adapter in ``handler.py``, the local dev server, a future streaming
+adapter) hand it a method, a path and the raw body, and turn the ``Response`` back into their own shape. The
+streaming transport reuses ``prepare`` (validation and payload) and the answer mappers.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .config import (
+    MAX_BEST_OF,
+    MAX_REQUEST_BYTES,
+    MAX_STOP_SEQUENCES,
+    MAX_TOP_N_TOKENS,
+    SAGEMAKER_MAX_PAYLOAD_BYTES,
+    Config,
+)
+from .errors import ProxyError, invalid
+from .prompt import parse_messages, render_mistral_instruct
+from .sagemaker import invoke
+from .validation import (
+    CHAT_PARAMETERS,
+    F32_MAX,
+    GENERATE_PARAMETERS,
+    U64_MAX,
+    JsonObject,
+    check_keys,
+    check_no_stream,
+    json_type,
+    non_empty_string,
+    parse_json_object,
+    stop_list,
+    validate_parameters,
+)
+
+LOG = logging.getLogger("invoke_proxy")
+if not os.environ.get("AWS_LAMBDA_LOG_LEVEL"):
+    # Lambda's JSON logging sets the level from the function's ApplicationLogLevel; elsewhere default to INFO.
+    LOG.setLevel(logging.INFO)
+
+GENERATE = "/generate"
+CHAT = "/chat"
+OPENAI_CHAT = "/v1/chat/completions"
+HEALTH = "/health"
+
+ROUTES: dict[str, tuple[str, ...]] = {
+    GENERATE: ("POST",),
+    CHAT: ("POST",),
+    OPENAI_CHAT: ("POST",),
+    HEALTH: ("GET", "HEAD"),
+}
+
+OPENAI_FIELDS = (
+    "model",
+    "messages",
+    "max_tokens",
+    "max_completion_tokens",
+    "temperature",
+    "top_p",
+    "stop",
+    "seed",
+    "n",
+    "stream",
+)
+FINISH_REASONS_OPENAI = {"eos_token": "stop", "stop_sequence": "stop", "length": "length"}
+
+
+@dataclass(frozen=True)
+class Response:
+    status: int
+    body: JsonObject
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ModelCall:
+    """A validated request, ready for TGI."""
+
+    route: str
+    inputs: str
+    parameters: JsonObject  # as sent to TGI: details is always requested, for token counts and finish reasons
+    caller_wants_details: bool
+    stop: tuple[str, ...]
+
+    def payload(self) -> bytes:
+        body = json.dumps({"inputs": self.inputs, "parameters": self.parameters}, ensure_ascii=False)
+        try:
+            data = body.encode("utf-8")
+        except UnicodeEncodeError:
+            raise invalid(
+                "The request holds an unpaired UTF-16 surrogate (a \\ud800-\\udfff escape without its pair); "
+                "send valid Unicode text."
+            ) from None
+        if len(data) > SAGEMAKER_MAX_PAYLOAD_BYTES:
+            raise ProxyError(
+                413,
+                "payload_too_large",
+                f"The prompt built from this request is {len(data)} bytes; SageMaker accepts at most "
+                f"{SAGEMAKER_MAX_PAYLOAD_BYTES}.",
+            )
+        return data
+
+
+def prepare(route: str, body: bytes, config: Config) -> ModelCall:
+    """Validate a model route's body and build the TGI request. Raises ProxyError (4xx) on bad input."""
+    if len(body) > MAX_REQUEST_BYTES:
+        raise ProxyError(
+            413,
+            "payload_too_large",
+            f"The request body is {len(body)} bytes; this proxy accepts at most {MAX_REQUEST_BYTES}.",
+        )
+    data = parse_json_object(body)
+    if route == GENERATE:
+        return _prepare_generate(data, config)
+    if not config.chat_enabled:
+        raise invalid(
+            f"This endpoint serves a base model (PROMPT_FORMAT none), which has no chat format: "
+            f"use POST {GENERATE} with your own prompt in inputs.",
+        )
+    if route == CHAT:
+        return _prepare_chat(data, config)
+    return _prepare_openai(data, config)
+
+
+def _with_details(route: str, inputs: str, params: JsonObject, stop: list[str] | None = None) -> ModelCall:
+    wants = bool(params.get("details", False))
+    sent = dict(params)
+    sent["details"] = True
+    return ModelCall(route, inputs, sent, wants, tuple(stop or params.get("stop", ())))
+
+
+def _prepare_generate(data: JsonObject, config: Config) -> ModelCall:
+    check_keys(data, ("inputs", "parameters", "stream"), "field")
+    check_no_stream(data, GENERATE)
+    if "inputs" not in data:
+        raise invalid("inputs is required: the prompt text.", "inputs")
+    inputs = non_empty_string(data["inputs"], "inputs")
+    params = validate_parameters(data.get("parameters"), config, GENERATE_PARAMETERS)
+    return _with_details(GENERATE, inputs, params)
+
+
+def _prepare_chat(data: JsonObject, config: Config) -> ModelCall:
+    check_keys(data, ("messages", "parameters"), "field")
+    if "messages" not in data:
+        raise invalid("messages is required: an array of {role, content} objects.", "messages")
+    prompt = render_mistral_instruct(parse_messages(data["messages"]))
+    params = validate_parameters(data.get("parameters"), config, CHAT_PARAMETERS)
+    params["return_full_text"] = False
+    return _with_details(CHAT, prompt, params)
+
+
+def _optional_number(data: JsonObject, name: str) -> float | None:
+    value = data.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or abs(value) > F32_MAX:
+        raise invalid(f"{name} must be a number, not {json_type(value)}.", name)
+    return float(value)
+
+
+def _prepare_openai(data: JsonObject, config: Config) -> ModelCall:
+    check_keys(data, OPENAI_FIELDS, "field")
+    check_no_stream(data, OPENAI_CHAT)
+    if "model" in data and not isinstance(data["model"], str):
+        raise invalid(f"model must be a string, not {json_type(data['model'])}.", "model")
+    if data.get("n") not in (None, 1) or isinstance(data.get("n"), bool):
+        raise invalid("n must be 1: this model returns one choice per request.", "n")
+    if "messages" not in data:
+        raise invalid("messages is required.", "messages")
+    prompt = render_mistral_instruct(parse_messages(data["messages"], openai=True))
+    params: JsonObject = {"return_full_text": False}
+
+    max_tokens = data.get("max_tokens")
+    max_completion = data.get("max_completion_tokens")
+    if max_tokens is not None and max_completion is not None and max_tokens != max_completion:
+        raise invalid(
+            "Send max_tokens or max_completion_tokens, not both with different values.", "max_tokens"
+        )
+    limit_name = "max_tokens" if max_tokens is not None else "max_completion_tokens"
+    limit = max_tokens if max_tokens is not None else max_completion
+    if limit is None:
+        params["max_new_tokens"] = config.default_max_new_tokens
+    else:
+        if (
+            isinstance(limit, bool)
+            or not isinstance(limit, int)
+            or not 1 <= limit <= config.max_new_tokens_limit
+        ):
+            raise invalid(
+                f"{limit_name} must be an integer from 1 to {config.max_new_tokens_limit} "
+                "(input tokens + max_tokens must fit MAX_TOTAL_TOKENS).",
+                limit_name,
+            )
+        params["max_new_tokens"] = limit
+
+    # OpenAI samples at temperature 1 by default and reads temperature 0 as greedy; TGI rejects 0, so 0 maps
+    # to greedy decoding (do_sample false) rather than to an error.
+    temperature = _optional_number(data, "temperature")
+    if temperature is not None and not 0 <= temperature <= 2:
+        raise invalid("temperature must be between 0 and 2.", "temperature")
+    if temperature == 0:
+        params["do_sample"] = False
+    else:
+        params["do_sample"] = True
+        if temperature is not None:
+            params["temperature"] = temperature
+    top_p = _optional_number(data, "top_p")
+    if top_p is not None:
+        if not 0 < top_p <= 1:
+            raise invalid(
+                "top_p must be above 0 and at most 1 (TGI rejects 0); for greedy decoding set temperature 0.",
+                "top_p",
+            )
+        if top_p < 1:  # 1 means no nucleus filtering, which TGI expresses by omitting top_p (it rejects 1.0).
+            params["top_p"] = top_p
+    stop = data.get("stop")
+    stops: list[str] = []
+    if isinstance(stop, str):
+        stops = stop_list([stop], "stop")
+    elif isinstance(stop, list):
+        stops = stop_list(stop, "stop")
+    elif stop is not None:
+        raise invalid(f"stop must be a string or an array of strings, not {json_type(stop)}.", "stop")
+    if stops:
+        params["stop"] = stops
+    seed = data.get("seed")
+    if seed is not None:
+        if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= U64_MAX:
+            raise invalid(f"seed must be an integer from 0 to {U64_MAX}.", "seed")
+        params["seed"] = seed
+    return _with_details(OPENAI_CHAT, prompt, params, stops)
+
+
+def _strip_stop(text: str, details: JsonObject, stop: tuple[str, ...]) -> str:
+    # TGI keeps the stop sequence in generated_text; chat answers, like OpenAI's, end before it.
+    if details.get("finish_reason") == "stop_sequence":
+        for sequence in stop:
+            if text.endswith(sequence):
+                return text[: -len(sequence)]
+    return text
+
+
+def token_counts(details: JsonObject) -> dict[str, int]:
+    """The counts TGI's details give: generated tokens, and prompt tokens only with prefill details."""
+    counts: dict[str, int] = {}
+    if isinstance(details.get("generated_tokens"), int):
+        counts["completion_tokens"] = details["generated_tokens"]
+    prefill = details.get("prefill")
+    if isinstance(prefill, list) and prefill:
+        counts["prompt_tokens"] = len(prefill)
+    return counts
+
+
+def answer_body(call: ModelCall, answer: JsonObject, config: Config, request_id: str) -> JsonObject:
+    """Shape TGI's answer for the route."""
+    text: str = answer["generated_text"]
+    details = answer.get("details") if isinstance(answer.get("details"), dict) else {}
+    assert isinstance(details, dict)
+    if call.route == GENERATE:
+        body: JsonObject = {"generated_text": text}
+        if call.caller_wants_details and details:
+            body["details"] = details
+        return body
+    content = _strip_stop(text, details, call.stop)
+    finish = details.get("finish_reason")
+    if call.route == CHAT:
+        body = {"message": {"role": "assistant", "content": content}}
+        if finish is not None:
+            body["finish_reason"] = finish
+        if call.caller_wants_details and details:
+            body["details"] = details
+        return body
+    counts = token_counts(details)
+    usage: JsonObject = dict(counts)
+    if "prompt_tokens" in counts and "completion_tokens" in counts:
+        usage["total_tokens"] = counts["prompt_tokens"] + counts["completion_tokens"]
+    return {
+        "id": f"chatcmpl-{request_id}",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": config.model_id,
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": content},
+                "finish_reason": FINISH_REASONS_OPENAI.get(str(finish), "stop"),
+                "logprobs": None,
+            }
+        ],
+        "usage": usage,
+    }
+
+
+def health_body(config: Config) -> JsonObject:
+    routes = [GENERATE, HEALTH]
+    if config.chat_enabled:
+        routes[1:1] = [CHAT, OPENAI_CHAT]
+    return {
+        "status": "ok",
+        "model_id": config.model_id,
+        "endpoint_name": config.endpoint_name,
+        "prompt_format": config.prompt_format,
+        "routes": routes,
+        "limits": {
+            "max_input_length": config.max_input_length,
+            "max_total_tokens": config.max_total_tokens,
+            "max_new_tokens": config.max_new_tokens_limit,
+            "default_max_new_tokens": config.default_max_new_tokens,
+            "max_stop_sequences": MAX_STOP_SEQUENCES,
+            "max_best_of": MAX_BEST_OF,
+            "max_top_n_tokens": MAX_TOP_N_TOKENS,
+            "max_request_bytes": MAX_REQUEST_BYTES,
+        },
+    }
+
+
+def normalize_path(path: str) -> str:
+    if len(path) > 1 and path.endswith("/"):
+        return path[:-1]
+    return path
+
+
+class Proxy:
+    """The proxy for one container: configuration plus the SageMaker runtime client, both created once."""
+
+    def __init__(
+        self,
+        config: Config,
+        client: Any,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        logger: logging.Logger = LOG,
+    ) -> None:
+        self.config = config
+        self.client = client
+        self._sleep = sleep
+        self._log = logger
+
+    def handle(
+        self,
+        method: str,
+        path: str,
+        body: bytes,
+        request_id: str,
+        remaining_ms: Callable[[], int] | None = None,
+    ) -> Response:
+        """Answer one request. Never raises: every failure becomes an error response without a stack trace."""
+        started = time.perf_counter()
+        route = normalize_path(path)
+        fields: dict[str, Any] = {"request_id": request_id, "route": route, "method": method}
+        try:
+            response = self._dispatch(method, route, body, request_id, remaining_ms, fields)
+        except ProxyError as exc:
+            fields.update(exc.log_fields)
+            fields["error_type"] = exc.error_type
+            response = Response(exc.status, exc.body(request_id), dict(exc.headers))
+        except Exception:
+            self._log.exception("unexpected failure", extra={"request_id": request_id, "route": route})
+            error = ProxyError(
+                500, "internal_error", "The proxy failed unexpectedly; its logs hold the details."
+            )
+            fields["error_type"] = error.error_type
+            response = Response(500, error.body(request_id))
+        fields["status"] = response.status
+        fields["latency_ms"] = round((time.perf_counter() - started) * 1000, 3)
+        level = logging.ERROR if response.status >= 500 else logging.INFO
+        self._log.log(level, "request", extra=fields)
+        return response
+
+    def _dispatch(
+        self,
+        method: str,
+        route: str,
+        body: bytes,
+        request_id: str,
+        remaining_ms: Callable[[], int] | None,
+        fields: dict[str, Any],
+    ) -> Response:
+        methods = ROUTES.get(route)
+        if methods is None:
+            raise ProxyError(
+                404,
+                "not_found",
+                f"No route {route!r}. Routes: {', '.join(f'{m[0]} {p}' for p, m in ROUTES.items())}.",
+            )
+        if method not in methods:
+            raise ProxyError(
+                405,
+                "method_not_allowed",
+                f"{route} accepts {' or '.join(methods)}, not {method}.",
+                headers={"Allow": ", ".join(methods)},
+            )
+        if route == HEALTH:
+            return Response(200, health_body(self.config))
+        call = prepare(route, body, self.config)
+        payload = call.payload()
+        if self.config.log_prompts:
+            fields["prompt"] = call.inputs
+        fields["max_new_tokens"] = call.parameters.get("max_new_tokens")
+        model_started = time.perf_counter()
+        try:
+            answer, attempts = invoke(
+                self.client, self.config.endpoint_name, payload, sleep=self._sleep, remaining_ms=remaining_ms
+            )
+        finally:
+            fields["model_latency_ms"] = round((time.perf_counter() - model_started) * 1000, 3)
+        fields["attempts"] = attempts
+        details = answer.get("details")
+        if isinstance(details, dict):
+            fields.update(token_counts(details))
+            if details.get("finish_reason") is not None:
+                fields["finish_reason"] = details["finish_reason"]
+        if self.config.log_prompts:
+            fields["completion"] = answer["generated_text"]
+        return Response(200, answer_body(call, answer, self.config, request_id))

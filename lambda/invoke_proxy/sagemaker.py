@@ -1,0 +1,215 @@
+"""The SageMaker runtime client, the call, and the mapping of its errors onto honest HTTP statuses."""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections.abc import Callable
+from typing import Any
+
+import boto3
+from botocore.config import Config as BotoConfig
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectTimeoutError,
+    ReadTimeoutError,
+)
+from botocore.exceptions import (
+    ConnectionError as BotoConnectionError,
+)
+
+from .config import Config
+from .errors import ProxyError
+
+CONNECT_TIMEOUT_SECONDS = 2
+# The container must answer within 60 s; AWS advises a client read timeout of at least 70 s.
+READ_TIMEOUT_SECONDS = 70
+MAX_ATTEMPTS = 3
+
+# Retried by the proxy itself (botocore's own retries are off): only errors that say the request never
+# reached the model. A read timeout is not retried: the model may still be generating, and a second 70 s wait
+# would outlive the caller. ModelNotReady lasts minutes, so it is answered at once with Retry-After.
+RETRYABLE_CODES = frozenset({"ThrottlingException", "Throttling", "ServiceUnavailable", "InternalFailure"})
+
+
+def create_client(config: Config) -> Any:
+    """One client per container: short connect timeout, 70 s read timeout, no hidden retries."""
+    return boto3.client(
+        "sagemaker-runtime",
+        region_name=config.region,
+        config=BotoConfig(
+            connect_timeout=CONNECT_TIMEOUT_SECONDS,
+            read_timeout=READ_TIMEOUT_SECONDS,
+            retries={"total_max_attempts": 1, "mode": "standard"},
+            tcp_keepalive=True,
+            user_agent_extra="mistral-invoke-proxy",
+        ),
+    )
+
+
+def is_retryable(exc: Exception) -> bool:
+    if isinstance(exc, ClientError):
+        return exc.response.get("Error", {}).get("Code") in RETRYABLE_CODES
+    return isinstance(exc, ConnectTimeoutError) or (
+        isinstance(exc, BotoConnectionError) and not isinstance(exc, ReadTimeoutError)
+    )
+
+
+def invoke(
+    client: Any,
+    endpoint_name: str,
+    payload: bytes,
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+    remaining_ms: Callable[[], int] | None = None,
+) -> tuple[dict[str, Any], int]:
+    """Call InvokeEndpoint, retrying only what is safe to retry; returns (TGI answer, attempts)."""
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            response = client.invoke_endpoint(
+                EndpointName=endpoint_name,
+                ContentType="application/json",
+                Accept="application/json",
+                Body=payload,
+            )
+            return _parse_answer(response["Body"].read()), attempt
+        except (ClientError, BotoCoreError) as exc:
+            if attempt >= MAX_ATTEMPTS or not is_retryable(exc) or not _time_for_another(remaining_ms):
+                raise map_error(exc, endpoint_name, attempt) from None
+        # Full jitter backoff: 0-0.2 s, then 0-0.4 s.
+        sleep(random.uniform(0, 0.1 * 2**attempt))
+
+
+def _time_for_another(remaining_ms: Callable[[], int] | None) -> bool:
+    return remaining_ms is None or remaining_ms() > (READ_TIMEOUT_SECONDS + 5) * 1000
+
+
+def _parse_answer(raw: bytes) -> dict[str, Any]:
+    try:
+        answer = json.loads(raw)
+    except ValueError:
+        answer = None
+    if isinstance(answer, list) and answer:
+        answer = answer[0]
+    if not isinstance(answer, dict) or not isinstance(answer.get("generated_text"), str):
+        raise ProxyError(
+            502,
+            "upstream_error",
+            "The model answered in an unexpected shape; see the proxy logs for this request id.",
+            log_fields={
+                "upstream_body_bytes": len(raw),
+                "upstream_body_start": raw[:80].decode("utf-8", "replace"),
+            },
+        )
+    return answer
+
+
+def _tgi_message(original: object) -> str:
+    """TGI errors are ``{"error": str, "error_type": str}``; fall back to the raw text."""
+    if not isinstance(original, str):
+        return ""
+    try:
+        parsed = json.loads(original)
+    except ValueError:
+        return original[:1000]
+    if isinstance(parsed, dict) and isinstance(parsed.get("error"), str):
+        return str(parsed["error"])
+    return original[:1000]
+
+
+def map_error(exc: Exception, endpoint_name: str, attempts: int = 1) -> ProxyError:
+    """Turn a botocore exception into the error the caller receives. Upstream details go to the logs."""
+    log: dict[str, Any] = {"upstream_exception": type(exc).__name__, "attempts": attempts}
+    if isinstance(exc, ReadTimeoutError | ConnectTimeoutError):
+        what = "answer" if isinstance(exc, ReadTimeoutError) else "accept the connection"
+        limit = READ_TIMEOUT_SECONDS if isinstance(exc, ReadTimeoutError) else CONNECT_TIMEOUT_SECONDS
+        return ProxyError(
+            504,
+            "timeout",
+            f"The model endpoint did not {what} within {limit} s. Long generations take time: "
+            "ask for fewer max_new_tokens, or retry later.",
+            log_fields=log,
+        )
+    if not isinstance(exc, ClientError):
+        log["upstream_message"] = str(exc)
+        return ProxyError(
+            502, "upstream_error", "The proxy could not reach the model endpoint.", log_fields=log
+        )
+    error = exc.response.get("Error", {})
+    code = error.get("Code", "")
+    log.update(upstream_code=code, upstream_message=error.get("Message", ""))
+    if code == "ModelError":
+        original_status = exc.response.get("OriginalStatusCode")
+        message = _tgi_message(exc.response.get("OriginalMessage"))
+        log.update(original_status_code=original_status, log_stream_arn=exc.response.get("LogStreamArn"))
+        if original_status == 422:
+            return ProxyError(
+                422, "model_validation_error", message or "The model rejected the input.", log_fields=log
+            )
+        if original_status == 429:
+            return ProxyError(
+                429,
+                "model_overloaded",
+                "The model is serving as many requests as it can; retry after a short wait.",
+                headers={"Retry-After": "2"},
+                log_fields=log,
+            )
+        log["upstream_message"] = message
+        return ProxyError(
+            502,
+            "model_error",
+            f"The model failed to answer (status {original_status}); the proxy's log line for this "
+            "request id names the model's log stream.",
+            log_fields=log,
+        )
+    if code == "ModelNotReadyException":
+        return ProxyError(
+            503,
+            "model_not_ready",
+            "The model is not ready to serve yet (starting or scaling); retry later.",
+            headers={"Retry-After": "30"},
+            log_fields=log,
+        )
+    if code in ("ThrottlingException", "Throttling"):
+        return ProxyError(
+            429,
+            "throttled",
+            "SageMaker is throttling calls to the endpoint; retry after a short wait.",
+            headers={"Retry-After": "1"},
+            log_fields=log,
+        )
+    if code == "ServiceUnavailable":
+        return ProxyError(
+            503,
+            "service_unavailable",
+            "SageMaker runtime is unavailable; retry later.",
+            headers={"Retry-After": "5"},
+            log_fields=log,
+        )
+    if code == "ValidationError":
+        # After the proxy's own validation this is the deployment's fault (endpoint missing, not InService,
+        # ...), not the caller's: a 400 would send them looking for a mistake they did not make.
+        return ProxyError(
+            502,
+            "endpoint_error",
+            f"SageMaker refused the call to endpoint {endpoint_name!r}: check that it exists and is "
+            "InService. Details are in the proxy's logs for this request id.",
+            log_fields=log,
+        )
+    if code in ("AccessDeniedException", "AccessDenied"):
+        return ProxyError(
+            502,
+            "endpoint_error",
+            "The proxy's role is not allowed to invoke the endpoint (sagemaker:InvokeEndpoint).",
+            log_fields=log,
+        )
+    return ProxyError(
+        502,
+        "upstream_error",
+        f"SageMaker runtime answered with an error ({code or 'unknown'}).",
+        log_fields=log,
+    )

@@ -1,0 +1,57 @@
+"""Function URL events (payload format 2.0, BUFFERED mode) to and from the transport-independent core."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import uuid
+from typing import Any
+
+from .core import Proxy, Response
+from .errors import ProxyError
+
+
+def handle_event(proxy: Proxy, event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Translate a function URL event into a core call and the core's answer into a function URL response."""
+    http = event.get("requestContext", {}).get("http", {})
+    request_id = (
+        getattr(context, "aws_request_id", None)
+        or event.get("requestContext", {}).get("requestId")
+        or str(uuid.uuid4())
+    )
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    try:
+        body = event_body(event)
+    except ProxyError as exc:
+        return to_function_url(Response(exc.status, exc.body(request_id), exc.headers), request_id)
+    response = proxy.handle(
+        http.get("method", "GET"), event.get("rawPath", "/"), body, request_id, remaining_ms=remaining
+    )
+    return to_function_url(response, request_id)
+
+
+def event_body(event: dict[str, Any]) -> bytes:
+    raw = event.get("body")
+    if raw is None:
+        return b""
+    if event.get("isBase64Encoded"):
+        try:
+            return base64.b64decode(raw, validate=True)
+        except (binascii.Error, ValueError):
+            raise ProxyError(
+                400, "invalid_request_error", "The base64 request body could not be decoded."
+            ) from None
+    # Strings from the event are Unicode already; surrogatepass lets a lone surrogate reach the UTF-8 check.
+    return str(raw).encode("utf-8", "surrogatepass")
+
+
+def to_function_url(response: Response, request_id: str) -> dict[str, Any]:
+    headers = {"content-type": "application/json", "x-request-id": request_id}
+    headers.update({name.lower(): value for name, value in response.headers.items()})
+    return {
+        "statusCode": response.status,
+        "headers": headers,
+        "body": json.dumps(response.body, ensure_ascii=False),
+        "isBase64Encoded": False,
+    }

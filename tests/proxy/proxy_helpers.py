@@ -1,0 +1,157 @@
+"""Helpers for the invoke proxy tests: real-shaped function URL events and TGI answers, Stubber queues."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+from collections.abc import Callable
+from typing import Any
+
+from botocore.response import StreamingBody
+from botocore.stub import Stubber
+from mistral_endpoint._lambda.invoke_proxy.config import Config, load_config
+
+ENDPOINT = "mistral-test-endpoint"
+LOG_STREAM_ARN = (
+    "arn:aws:logs:us-east-1:123456789012:log-group:/aws/sagemaker/Endpoints/mistral-test-endpoint:"
+    "log-stream:AllTraffic/i-0123456789abcdef0"
+)
+
+
+def make_config(**env: str) -> Config:
+    return load_config({"ENDPOINT_NAME": ENDPOINT, "AWS_REGION": "us-east-1", **env})
+
+
+class Capture:
+    """Matches anything in Stubber's expected_params and keeps what it saw."""
+
+    def __init__(self) -> None:
+        self.values: list[Any] = []
+
+    def __eq__(self, other: object) -> bool:
+        self.values.append(other)
+        return True
+
+    __hash__ = None  # type: ignore[assignment]
+
+    @property
+    def json(self) -> Any:
+        value = self.values[-1]
+        return json.loads(value.decode("utf-8") if isinstance(value, bytes) else value)
+
+
+def tgi_answer(
+    text: str = "Paris.",
+    *,
+    finish_reason: str = "eos_token",
+    generated_tokens: int = 3,
+    prefill: list[dict[str, Any]] | None = None,
+) -> list[dict[str, Any]]:
+    """TGI 1.1's answer to a request with details: true."""
+    return [
+        {
+            "generated_text": text,
+            "details": {
+                "finish_reason": finish_reason,
+                "generated_tokens": generated_tokens,
+                "seed": None,
+                "prefill": prefill or [],
+                "tokens": [
+                    {"id": 1, "text": "x", "logprob": -0.1, "special": False} for _ in range(generated_tokens)
+                ],
+            },
+        }
+    ]
+
+
+def queue_answer(stubber: Stubber, answer: Any = None, capture: Capture | None = None) -> Capture:
+    capture = capture or Capture()
+    raw = json.dumps(tgi_answer() if answer is None else answer).encode()
+    stubber.add_response(
+        "invoke_endpoint",
+        {"Body": StreamingBody(io.BytesIO(raw), len(raw)), "ContentType": "application/json"},
+        expected_params={
+            "EndpointName": ENDPOINT,
+            "ContentType": "application/json",
+            "Accept": "application/json",
+            "Body": capture,
+        },
+    )
+    return capture
+
+
+def queue_error(
+    stubber: Stubber, code: str, status: int, message: str = "error", **modeled_fields: Any
+) -> None:
+    stubber.add_client_error(
+        "invoke_endpoint",
+        service_error_code=code,
+        service_message=message,
+        http_status_code=status,
+        modeled_fields=modeled_fields or None,
+    )
+
+
+def queue_model_error(stubber: Stubber, original_status: int, original_message: str) -> None:
+    queue_error(
+        stubber,
+        "ModelError",
+        424,
+        f'Received client error ({original_status}) from primary with message "{original_message}".',
+        OriginalStatusCode=original_status,
+        OriginalMessage=original_message,
+        LogStreamArn=LOG_STREAM_ARN,
+    )
+
+
+def url_event(
+    method: str = "POST",
+    path: str = "/generate",
+    body: Any = None,
+    *,
+    raw_body: str | bytes | None = None,
+    base64_encoded: bool = False,
+) -> dict[str, Any]:
+    """A function URL event, payload format 2.0, as Lambda delivers it."""
+    if raw_body is None and body is not None:
+        raw_body = json.dumps(body)
+    if isinstance(raw_body, bytes) or (base64_encoded and raw_body is not None):
+        data = raw_body if isinstance(raw_body, bytes) else raw_body.encode()
+        raw_body, base64_encoded = base64.b64encode(data).decode(), True
+    event: dict[str, Any] = {
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": path,
+        "rawQueryString": "",
+        "headers": {"content-type": "application/json", "host": "abc.lambda-url.us-east-1.on.aws"},
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "abc",
+            "domainName": "abc.lambda-url.us-east-1.on.aws",
+            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "203.0.113.1"},
+            "requestId": "url-request-id",
+            "routeKey": "$default",
+            "stage": "$default",
+            "time": "27/Nov/2026:10:00:00 +0000",
+            "timeEpoch": 1795780800000,
+        },
+        "isBase64Encoded": base64_encoded,
+    }
+    if raw_body is not None:
+        event["body"] = raw_body
+    return event
+
+
+class LambdaContext:
+    aws_request_id = "lambda-request-id"
+    function_name = "invoke-proxy"
+
+    def __init__(self, remaining_ms: int = 900_000) -> None:
+        self.remaining_ms = remaining_ms
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.remaining_ms
+
+
+Call = Callable[..., tuple[int, dict[str, Any], dict[str, str]]]

@@ -1,0 +1,36 @@
+"""Mistral 7B on a private, network-isolated Amazon SageMaker endpoint, as AWS CDK constructs.
+
+The constructs are imported lazily, so ``mistral_endpoint.cli`` (the ``mistral-invoke`` client) starts
+without loading aws-cdk-lib.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+_EXPORTS = {
+    "MistralEndpoint": ".endpoint",
+    "MistralModel": ".model",
+    "IsolatedNetwork": ".network",
+    "MistralModelEndpoint": ".hosting",
+    "ImportedModelEndpoint": ".hosting",
+    "IModelEndpoint": ".hosting",
+    "InvokeProxy": ".proxy",
+    "ConfigurationError": "._validation",
+}
+__all__ = sorted(_EXPORTS)
+
+if TYPE_CHECKING:
+    from ._validation import ConfigurationError
+    from .endpoint import MistralEndpoint
+    from .hosting import IModelEndpoint, ImportedModelEndpoint, MistralModelEndpoint
+    from .model import MistralModel
+    from .network import IsolatedNetwork
+    from .proxy import InvokeProxy
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(_EXPORTS[name], __name__), name)

@@ -1,0 +1,38 @@
+"""Synth-time checks that name the value received and say how to fix it."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration, Token
+
+
+class ConfigurationError(ValueError):
+    """A construct prop or context value that AWS or TGI would reject."""
+
+
+def is_unresolved(value: object) -> bool:
+    """True for CDK tokens, whose value is only known at deploy time and so cannot be checked here."""
+    return isinstance(value, str | int | float) and Token.is_unresolved(value)
+
+
+def require_int(name: str, value: object, *, minimum: int, maximum: int | None = None, hint: str = "") -> int:
+    if is_unresolved(value):
+        return value  # type: ignore[return-value]
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigurationError(f"{name} must be a whole number, got {value!r}. {hint}".strip())
+    if value < minimum or (maximum is not None and value > maximum):
+        bounds = f"between {minimum} and {maximum}" if maximum is not None else f"at least {minimum}"
+        raise ConfigurationError(f"{name} must be {bounds}, got {value}. {hint}".strip())
+    return value
+
+
+def require_seconds(name: str, value: Duration, *, minimum: int, maximum: int, hint: str = "") -> int:
+    if not isinstance(value, Duration):
+        raise ConfigurationError(f"{name} must be an aws_cdk.Duration, got {value!r}")
+    seconds = value.to_seconds()
+    if is_unresolved(seconds):
+        return seconds  # type: ignore[no-any-return]
+    if not float(seconds).is_integer() or not minimum <= seconds <= maximum:
+        raise ConfigurationError(
+            f"{name} must be a whole number of seconds between {minimum} and {maximum}, got {seconds} s. {hint}".strip()
+        )
+    return int(seconds)

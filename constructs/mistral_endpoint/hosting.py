@@ -1,0 +1,500 @@
+"""Model hosting: the TGI 1.1 container, its execution role, and the SageMaker real-time endpoint."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+from aws_cdk import Aws, CfnMapping, Duration, Names, RemovalPolicy, Stack, Token
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sagemaker as sagemaker
+from constructs import Construct
+
+from . import _tgi_images
+from ._compliance import acknowledge, acknowledge_in_packs, acknowledge_unencrypted_logs, nag_resource
+from ._validation import ConfigurationError, is_unresolved, require_int, require_seconds
+from .model import MISTRAL_7B_MAX_TOTAL_TOKENS, MistralModel
+from .network import select_subnets
+
+#: GPUs per instance type: TGI shards the model over SM_NUM_GPUS of them. ml.g5.xlarge (16 GiB of host
+#: memory) cannot load 14 GB of fp16 weights; every larger g5 can.
+GPUS_BY_INSTANCE_TYPE: Mapping[str, int] = {
+    "ml.g5.2xlarge": 1,
+    "ml.g5.4xlarge": 1,
+    "ml.g5.8xlarge": 1,
+    "ml.g5.16xlarge": 1,
+    "ml.g5.12xlarge": 4,
+    "ml.g5.24xlarge": 4,
+    "ml.g5.48xlarge": 8,
+}
+DEFAULT_INSTANCE_TYPE = "ml.g5.2xlarge"
+VARIANT_NAME = "AllTraffic"
+
+# JumpStart's environment for these model versions (shared/DOMAIN.md). All values are strings.
+_JUMPSTART_ENVIRONMENT = {
+    "HF_MODEL_ID": "/opt/ml/model",
+    "MODEL_CACHE_ROOT": "/opt/ml/model",
+    "SAGEMAKER_PROGRAM": "inference.py",
+    "SAGEMAKER_CONTAINER_LOG_LEVEL": "20",
+    "SAGEMAKER_MODEL_SERVER_TIMEOUT": "3600",
+    "ENDPOINT_SERVER_TIMEOUT": "3600",
+    "SAGEMAKER_ENV": "1",
+    "SAGEMAKER_MODEL_SERVER_WORKERS": "1",
+}
+# Environment keys owned by props: setting them through container_environment would silently fight them.
+_PROP_FOR_KEY = {
+    "SM_NUM_GPUS": "instance_type",
+    "MAX_INPUT_LENGTH": "max_input_length",
+    "MAX_TOTAL_TOKENS": "max_total_tokens",
+    "MAX_BATCH_PREFILL_TOKENS": "max_batch_prefill_tokens",
+    "MAX_CONCURRENT_REQUESTS": "max_concurrent_requests",
+    "HF_MODEL_ID": "model",
+}
+_ENV_KEY = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]{0,1023}$")
+_ENDPOINT_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
+SAGEMAKER_NAMESPACE = "AWS/SageMaker"
+INVOKE_ENDPOINT_ACTIONS = ["sagemaker:InvokeEndpoint", "sagemaker:InvokeEndpointWithResponseStream"]
+INSTANCE_METRICS_NAMESPACE = "/aws/sagemaker/Endpoints"
+
+
+class IModelEndpoint(Protocol):
+    """What the invoke proxy needs of an endpoint: created here or imported."""
+
+    endpoint_name: str
+    endpoint_arn: str
+    model: MistralModel
+    max_input_length: int
+    max_total_tokens: int
+
+    def grant_invoke_endpoint(self, grantee: iam.IGrantable) -> iam.Grant: ...
+
+
+class _EndpointMetrics:
+    """``metric_*`` and ``grant_invoke_endpoint`` for anything with an endpoint name and ARN."""
+
+    endpoint_name: str
+    endpoint_arn: str
+
+    def grant_invoke_endpoint(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Allow ``grantee`` to invoke this endpoint (buffered and streaming), and nothing else."""
+        return iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=INVOKE_ENDPOINT_ACTIONS,
+            resource_arns=[self.endpoint_arn],
+        )
+
+    def metric(self, metric_name: str, *, namespace: str = SAGEMAKER_NAMESPACE, **props: Any) -> cloudwatch.Metric:
+        """A CloudWatch metric of this endpoint's variant (dimensions EndpointName and VariantName)."""
+        return cloudwatch.Metric(
+            namespace=namespace,
+            metric_name=metric_name,
+            dimensions_map={"EndpointName": self.endpoint_name, "VariantName": VARIANT_NAME},
+            **props,
+        )
+
+    def metric_model_latency(self, **props: Any) -> cloudwatch.Metric:
+        """ModelLatency (microseconds): time the container took to answer. Default: average over 5 minutes."""
+        return self.metric("ModelLatency", **props)
+
+    def metric_invocations(self, **props: Any) -> cloudwatch.Metric:
+        """Invocations: requests sent to the endpoint. Default: sum over 5 minutes."""
+        return self.metric("Invocations", **{"statistic": "Sum", **props})
+
+    def metric_invocation4xx_errors(self, **props: Any) -> cloudwatch.Metric:
+        """Invocation4XXErrors: requests the model answered with a 4xx. Default: sum over 5 minutes."""
+        return self.metric("Invocation4XXErrors", **{"statistic": "Sum", **props})
+
+    def metric_invocation5xx_errors(self, **props: Any) -> cloudwatch.Metric:
+        """Invocation5XXErrors: requests the model answered with a 5xx. Default: sum over 5 minutes."""
+        return self.metric("Invocation5XXErrors", **{"statistic": "Sum", **props})
+
+    def metric_gpu_utilization(self, **props: Any) -> cloudwatch.Metric:
+        """GPUUtilization (percent, summed over the instance's GPUs). Default: average over 5 minutes."""
+        return self.metric("GPUUtilization", namespace=INSTANCE_METRICS_NAMESPACE, **props)
+
+    def metric_gpu_memory_utilization(self, **props: Any) -> cloudwatch.Metric:
+        """GPUMemoryUtilization (percent, summed over the instance's GPUs). Default: average over 5 minutes."""
+        return self.metric("GPUMemoryUtilization", namespace=INSTANCE_METRICS_NAMESPACE, **props)
+
+
+def endpoint_arn(scope: Construct, endpoint_name: str) -> str:
+    # SageMaker lower-cases names inside ARNs, and IAM compares ARNs case-sensitively.
+    name = endpoint_name if is_unresolved(endpoint_name) else endpoint_name.lower()
+    return Stack.of(scope).format_arn(service="sagemaker", resource="endpoint", resource_name=name)
+
+
+class ImportedModelEndpoint(_EndpointMetrics):
+    """An endpoint deployed elsewhere, for an :class:`~mistral_endpoint.InvokeProxy` of its own."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        *,
+        endpoint_name: str,
+        model: MistralModel | None = None,
+        max_input_length: int = 8191,
+        max_total_tokens: int = MISTRAL_7B_MAX_TOTAL_TOKENS,
+    ) -> None:
+        """
+        :param endpoint_name: the SageMaker endpoint's name.
+        :param model: what it serves (decides whether the proxy offers chat). Default: Mistral 7B Instruct.
+        :param max_input_length: the endpoint's MAX_INPUT_LENGTH. Default: 8191.
+        :param max_total_tokens: the endpoint's MAX_TOTAL_TOKENS. Default: 8192.
+        """
+        self.endpoint_name = endpoint_name
+        self.endpoint_arn = endpoint_arn(scope, endpoint_name)
+        self.model = model or MistralModel.instruct()
+        self.max_input_length = max_input_length
+        self.max_total_tokens = max_total_tokens
+
+
+class MistralModelEndpoint(Construct, _EndpointMetrics):
+    """Mistral 7B on the Hugging Face TGI 1.1 container, on a network-isolated SageMaker real-time endpoint.
+
+    Creates the model (network isolation on, in your subnets), its endpoint configuration and endpoint,
+    the endpoint's log group (so ``cdk destroy`` removes it), a security group, and an execution role whose
+    policy allows exactly: pulling the TGI image, reading the weights, writing the endpoint's logs and
+    metrics, and managing the ENIs SageMaker places in your subnets.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        vpc: ec2.IVpc,
+        vpc_subnets: ec2.SubnetSelection | None = None,
+        model: MistralModel | None = None,
+        instance_type: str = DEFAULT_INSTANCE_TYPE,
+        initial_instance_count: int = 1,
+        max_input_length: int = 8191,
+        max_total_tokens: int = MISTRAL_7B_MAX_TOTAL_TOKENS,
+        max_batch_prefill_tokens: int | None = None,
+        max_concurrent_requests: int | None = None,
+        container_environment: Mapping[str, str] | None = None,
+        startup_health_check_timeout: Duration | None = None,
+        model_data_download_timeout: Duration | None = None,
+        role: iam.IRole | None = None,
+        endpoint_name: str | None = None,
+        log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
+        log_encryption_key: kms.IKey | None = None,
+        removal_policy: RemovalPolicy = RemovalPolicy.DESTROY,
+    ) -> None:
+        """
+        :param vpc: the VPC whose subnets the model's ENIs go in.
+        :param vpc_subnets: which subnets (two or more AZs). Default: the VPC's isolated subnets.
+        :param model: the weights. Default: Mistral 7B Instruct from JumpStart.
+        :param instance_type: a g5 instance type from ml.g5.2xlarge up. Default: ml.g5.2xlarge (1x A10G 24 GB).
+        :param initial_instance_count: instances behind the endpoint. Default: 1.
+        :param max_input_length: TGI MAX_INPUT_LENGTH, the longest prompt in tokens. Default: 8191.
+        :param max_total_tokens: TGI MAX_TOTAL_TOKENS, prompt plus generated tokens. Default: 8192 (the model's).
+        :param max_batch_prefill_tokens: TGI MAX_BATCH_PREFILL_TOKENS. Default: max_input_length.
+        :param max_concurrent_requests: TGI MAX_CONCURRENT_REQUESTS. Default: unset (TGI's 128).
+        :param container_environment: extra container environment (strings). Default: none.
+        :param startup_health_check_timeout: how long the container may take to pass its first health check
+            (60 s to 1 h). Default: 15 minutes.
+        :param model_data_download_timeout: how long the weights may take to download (60 s to 1 h).
+            Default: 15 minutes.
+        :param role: your execution role; this construct's policy is attached to it. Default: a new role.
+        :param endpoint_name: the endpoint's name. Default: derived from the construct path, lower case.
+        :param log_retention: retention of the endpoint's log group. Default: one year.
+        :param log_encryption_key: KMS key for the endpoint's log group. Default: CloudWatch Logs' encryption.
+        :param removal_policy: what happens to the endpoint's log group on deletion. Default: destroy.
+        """
+        super().__init__(scope, id)
+        self.model = model or MistralModel.instruct()
+        gpus = _gpus_for(instance_type)
+        require_int("initial_instance_count", initial_instance_count, minimum=1)
+        self.max_input_length, self.max_total_tokens, prefill = _check_token_limits(
+            max_input_length, max_total_tokens, max_batch_prefill_tokens
+        )
+        environment = {
+            **_JUMPSTART_ENVIRONMENT,
+            "SM_NUM_GPUS": str(gpus),
+            "MAX_INPUT_LENGTH": str(self.max_input_length),
+            "MAX_TOTAL_TOKENS": str(self.max_total_tokens),
+            "MAX_BATCH_PREFILL_TOKENS": str(prefill),
+        }
+        if max_concurrent_requests is not None:
+            require_int("max_concurrent_requests", max_concurrent_requests, minimum=1)
+            environment["MAX_CONCURRENT_REQUESTS"] = str(max_concurrent_requests)
+        environment.update(_check_extra_environment(container_environment or {}))
+        timeout_hint = "7B weights are 14 GB: allow several minutes"
+        startup = require_seconds(
+            "startup_health_check_timeout",
+            startup_health_check_timeout or Duration.minutes(15),
+            minimum=60,
+            maximum=3600,
+            hint=timeout_hint,
+        )
+        download = require_seconds(
+            "model_data_download_timeout",
+            model_data_download_timeout or Duration.minutes(15),
+            minimum=60,
+            maximum=3600,
+            hint=timeout_hint,
+        )
+
+        #: The endpoint's name.
+        self.endpoint_name: str = _endpoint_name(self, endpoint_name)
+        #: The endpoint's ARN.
+        self.endpoint_arn: str = endpoint_arn(self, self.endpoint_name)
+
+        subnets = select_subnets(
+            vpc, vpc_subnets or ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
+        )
+        self.security_group = ec2.SecurityGroup(
+            self,
+            "SecurityGroup",
+            vpc=vpc,
+            description="Mistral model ENIs: no inbound; HTTPS out, which isolated subnets limit to VPC endpoints",
+            allow_all_outbound=False,
+        )
+        # The weights download through these ENIs to the S3 gateway endpoint, whose prefix list has no
+        # CloudFormation attribute; isolated subnets have no other route out.
+        self.security_group.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "HTTPS to the S3 gateway")
+        #: Network access of the model's ENIs.
+        self.connections = ec2.Connections(security_groups=[self.security_group])
+
+        self.log_group = logs.LogGroup(
+            self,
+            "Logs",
+            log_group_name=f"/aws/sagemaker/Endpoints/{self.endpoint_name}",
+            retention=log_retention,
+            encryption_key=log_encryption_key,
+            removal_policy=removal_policy,
+        )
+
+        image_account = CfnMapping(
+            self,
+            "TgiImageAccounts",
+            mapping={region: {"account": account} for region, account in _tgi_images.ECR_ACCOUNT_BY_REGION.items()},
+        ).find_in_map(Aws.REGION, "account")
+        self.image_uri = (
+            f"{image_account}.dkr.ecr.{Aws.REGION}.{Aws.URL_SUFFIX}/{_tgi_images.REPOSITORY}:{_tgi_images.TAG}"
+        )
+
+        #: The execution role SageMaker assumes for the model.
+        self.role: iam.IRole = role or iam.Role(
+            self,
+            "ExecutionRole",
+            assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
+            description="Mistral 7B TGI model: pull the image, read the weights, write logs",
+        )
+        # A customer-managed policy, not an inline one: the HIPAA and NIST packs require it.
+        self.policy = iam.ManagedPolicy(
+            self,
+            "ExecutionPolicy",
+            description="Mistral 7B TGI model: exactly what SageMaker needs to run this endpoint",
+            statements=self._execution_statements(vpc, subnets.subnet_ids, image_account),
+            roles=[self.role],
+        )
+        acknowledge(self.policy, "AwsSolutions::AwsSolutions-IAM5[Resource::*]", _WILDCARD_REASON)
+        acknowledge(
+            self.policy,
+            f"AwsSolutions::AwsSolutions-IAM5[Resource::{nag_resource(self, self.model.objects_arn)}]",
+            "Read-only GetObject on the objects under the model weights' prefix, and nothing else",
+        )
+        acknowledge(
+            self.policy,
+            f"AwsSolutions::AwsSolutions-IAM5[Resource::{nag_resource(self, eni_arn(self))}]",
+            "SageMaker creates the model's ENIs at deploy time, so they have no ARN yet; the Delete and "
+            "Permission actions are limited to ENIs in this VPC by the ec2:Vpc condition",
+        )
+
+        self.cfn_model = sagemaker.CfnModel(
+            self,
+            "Model",
+            execution_role_arn=self.role.role_arn,
+            enable_network_isolation=True,
+            primary_container=sagemaker.CfnModel.ContainerDefinitionProperty(
+                image=self.image_uri,
+                mode="SingleModel",
+                model_data_source=sagemaker.CfnModel.ModelDataSourceProperty(
+                    s3_data_source=sagemaker.CfnModel.S3DataSourceProperty(
+                        s3_uri=self.model.s3_uri, s3_data_type="S3Prefix", compression_type="None"
+                    )
+                ),
+                environment=environment,
+            ),
+            vpc_config=sagemaker.CfnModel.VpcConfigProperty(
+                subnets=subnets.subnet_ids, security_group_ids=[self.security_group.security_group_id]
+            ),
+        )
+        # CreateModel checks the role's permissions at once: the policy must exist first.
+        self.cfn_model.node.add_dependency(self.policy)
+
+        acknowledge_unencrypted_logs(self.log_group)
+        # No KmsKeyId and no VolumeSizeInGB: g5 instances use local NVMe storage, which the platform
+        # encrypts, and CreateEndpointConfig rejects both for them.
+        self.cfn_endpoint_config = sagemaker.CfnEndpointConfig(
+            self,
+            "EndpointConfig",
+            production_variants=[
+                sagemaker.CfnEndpointConfig.ProductionVariantProperty(
+                    variant_name=VARIANT_NAME,
+                    model_name=self.cfn_model.attr_model_name,
+                    instance_type=instance_type,
+                    initial_instance_count=initial_instance_count,
+                    initial_variant_weight=1,
+                    container_startup_health_check_timeout_in_seconds=startup,
+                    model_data_download_timeout_in_seconds=download,
+                )
+            ],
+        )
+        self.cfn_endpoint = sagemaker.CfnEndpoint(
+            self,
+            "Endpoint",
+            endpoint_name=self.endpoint_name,
+            endpoint_config_name=self.cfn_endpoint_config.attr_endpoint_config_name,
+        )
+        acknowledge_in_packs(
+            self.cfn_endpoint_config,
+            "SageMakerEndpointConfigurationKMSKeyConfigured",
+            f"{instance_type} stores the model on local NVMe instance storage, which the platform encrypts; "
+            "CreateEndpointConfig rejects KmsKeyId for instance types without an EBS volume",
+        )
+        # Created before and deleted after the endpoint, so SageMaker never creates its own copy.
+        self.cfn_endpoint.node.add_dependency(self.log_group)
+
+    def _execution_statements(
+        self, vpc: ec2.IVpc, subnet_ids: list[str], image_account: str
+    ) -> list[iam.PolicyStatement]:
+        stack = Stack.of(self)
+        repository_arn = stack.format_arn(
+            service="ecr",
+            account=image_account,
+            resource="repository",
+            resource_name=_tgi_images.REPOSITORY,
+        )
+        enis = eni_arn(self)
+        return [
+            iam.PolicyStatement(sid="AuthenticateToEcr", actions=["ecr:GetAuthorizationToken"], resources=["*"]),
+            iam.PolicyStatement(
+                sid="PullTgiImage",
+                actions=["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
+                resources=[repository_arn],
+            ),
+            *self.model.read_statements(),
+            *self.model.decrypt_statements(),
+            iam.PolicyStatement(
+                sid="WriteEndpointLogs",
+                actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+                resources=[self.log_group.log_group_arn],
+            ),
+            iam.PolicyStatement(
+                sid="PublishEndpointMetrics",
+                actions=["cloudwatch:PutMetricData"],
+                resources=["*"],
+                conditions={"StringLike": {"cloudwatch:namespace": ["/aws/sagemaker/*"]}},
+            ),
+            iam.PolicyStatement(
+                sid="DescribeNetwork",
+                actions=[
+                    "ec2:DescribeNetworkInterfaces",
+                    "ec2:DescribeVpcs",
+                    "ec2:DescribeDhcpOptions",
+                    "ec2:DescribeSubnets",
+                    "ec2:DescribeSecurityGroups",
+                ],
+                resources=["*"],
+            ),
+            iam.PolicyStatement(
+                sid="CreateModelEnis",
+                actions=["ec2:CreateNetworkInterface"],
+                resources=[
+                    enis,
+                    stack.format_arn(
+                        service="ec2", resource="security-group", resource_name=self.security_group.security_group_id
+                    ),
+                    *(stack.format_arn(service="ec2", resource="subnet", resource_name=s) for s in subnet_ids),
+                ],
+            ),
+            iam.PolicyStatement(
+                sid="ManageModelEnis",
+                actions=[
+                    "ec2:CreateNetworkInterfacePermission",
+                    "ec2:DeleteNetworkInterface",
+                    "ec2:DeleteNetworkInterfacePermission",
+                ],
+                resources=[enis],
+                conditions={
+                    "ArnEquals": {
+                        "ec2:Vpc": stack.format_arn(service="ec2", resource="vpc", resource_name=vpc.vpc_id)
+                    }
+                },
+            ),
+        ]
+
+
+_WILDCARD_REASON = (
+    "Resource * only for actions that support no resource-level permissions: ecr:GetAuthorizationToken, "
+    "the ec2:Describe* calls SageMaker makes to place ENIs, and cloudwatch:PutMetricData (limited by a "
+    "namespace condition to /aws/sagemaker/*)"
+)
+
+
+def eni_arn(scope: Construct) -> str:
+    return Stack.of(scope).format_arn(service="ec2", resource="network-interface", resource_name="*")
+
+
+def _gpus_for(instance_type: str) -> int:
+    if instance_type not in GPUS_BY_INSTANCE_TYPE:
+        raise ConfigurationError(
+            f"instance_type {instance_type!r} cannot serve Mistral 7B on TGI 1.1: use one of "
+            f"{', '.join(GPUS_BY_INSTANCE_TYPE)}"
+        )
+    return GPUS_BY_INSTANCE_TYPE[instance_type]
+
+
+def _check_token_limits(max_input: int, max_total: int, max_prefill: int | None) -> tuple[int, int, int]:
+    """TGI refuses to start unless input < total <= the model's limit and prefill >= input."""
+    require_int("max_total_tokens", max_total, minimum=2, maximum=MISTRAL_7B_MAX_TOTAL_TOKENS,
+                hint="Mistral 7B's context window is 8192 tokens")
+    require_int("max_input_length", max_input, minimum=1, maximum=MISTRAL_7B_MAX_TOTAL_TOKENS - 1)
+    if max_input >= max_total:
+        raise ConfigurationError(
+            f"max_input_length ({max_input}) must be less than max_total_tokens ({max_total}): "
+            "TGI needs room for at least one generated token"
+        )
+    prefill = max_input if max_prefill is None else max_prefill
+    require_int("max_batch_prefill_tokens", prefill, minimum=1)
+    if prefill < max_input:
+        raise ConfigurationError(
+            f"max_batch_prefill_tokens ({prefill}) must be at least max_input_length ({max_input}): "
+            "TGI cannot prefill a maximal prompt otherwise"
+        )
+    return max_input, max_total, prefill
+
+
+def _check_extra_environment(extra: Mapping[str, str]) -> dict[str, str]:
+    if len(extra) > 80:
+        raise ConfigurationError(f"container_environment has {len(extra)} entries: SageMaker allows 100 in all")
+    for key, value in extra.items():
+        if key in _PROP_FOR_KEY:
+            raise ConfigurationError(
+                f"container_environment sets {key}: use the {_PROP_FOR_KEY[key]} prop instead"
+            )
+        if not isinstance(key, str) or not _ENV_KEY.match(key):
+            raise ConfigurationError(f"container_environment key {key!r} is not a valid environment variable name")
+        if not isinstance(value, str) or (not Token.is_unresolved(value) and len(value) > 1024):
+            raise ConfigurationError(
+                f"container_environment[{key!r}] must be a string of at most 1024 characters, got {value!r}"
+            )
+    return dict(extra)
+
+
+def _endpoint_name(scope: Construct, name: str | None) -> str:
+    if name is None:
+        return Names.unique_resource_name(scope, max_length=63, separator="-").lower()
+    if not is_unresolved(name) and not _ENDPOINT_NAME.match(name):
+        raise ConfigurationError(
+            f"endpoint_name {name!r} is not a valid SageMaker endpoint name: 1-63 letters, digits and "
+            "hyphens, starting and ending with a letter or digit"
+        )
+    return name

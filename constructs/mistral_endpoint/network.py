@@ -1,0 +1,149 @@
+"""The private network the model and the proxy live in: isolated subnets and the VPC endpoints they need."""
+
+from __future__ import annotations
+
+from aws_cdk import RemovalPolicy
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from ._compliance import acknowledge_in_packs, acknowledge_unencrypted_logs
+from ._validation import ConfigurationError
+from .model import MistralModel
+
+
+def select_subnets(vpc: ec2.IVpc, selection: ec2.SubnetSelection) -> ec2.SelectedSubnets:
+    """``vpc.select_subnets`` for a SubnetSelection object (jsii's Python binding takes only keywords)."""
+    return vpc.select_subnets(**selection._values)
+
+
+class IsolatedNetwork(Construct):
+    """A VPC with isolated subnets only (no NAT, no internet gateway) and the endpoints the pattern needs.
+
+    Creates, unless you pass your own ``vpc``: a VPC with one isolated subnet in each of two Availability
+    Zones and VPC flow logs. In either case (unless ``create_vpc_endpoints=False``) it adds an S3 gateway
+    endpoint whose policy admits only reads of the model weights, and a ``sagemaker.runtime`` interface
+    endpoint with private DNS that only security groups you allow with :meth:`allow_runtime_from` reach.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        model: MistralModel,
+        vpc: ec2.IVpc | None = None,
+        vpc_subnets: ec2.SubnetSelection | None = None,
+        create_vpc_endpoints: bool = True,
+        log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
+        log_encryption_key: kms.IKey | None = None,
+        removal_policy: RemovalPolicy = RemovalPolicy.DESTROY,
+    ) -> None:
+        """
+        :param model: the weights the S3 gateway endpoint must admit.
+        :param vpc: your VPC. Default: a new VPC with two isolated subnets in two AZs and flow logs.
+        :param vpc_subnets: where the model and proxy run. Default: the VPC's isolated subnets.
+        :param create_vpc_endpoints: add the S3 gateway and sagemaker.runtime interface endpoints.
+            Default: true; set false when your VPC already has both (the S3 one must admit the weights).
+        :param log_retention: how long flow logs are kept. Default: one year.
+        :param log_encryption_key: KMS key for the flow log group. Default: CloudWatch Logs' own encryption.
+        :param removal_policy: what happens to the flow log group on stack deletion. Default: destroy.
+        """
+        super().__init__(scope, id)
+        if vpc is None:
+            if vpc_subnets is not None:
+                raise ConfigurationError("vpc_subnets was given without vpc: pass the vpc the subnets belong to")
+            vpc = self._new_vpc(log_retention, log_encryption_key, removal_policy)
+        #: The VPC everything runs in.
+        self.vpc: ec2.IVpc = vpc
+        #: The subnets the model and the proxy use.
+        self.subnets: ec2.SubnetSelection = vpc_subnets or ec2.SubnetSelection(
+            subnet_type=ec2.SubnetType.PRIVATE_ISOLATED
+        )
+        selected = select_subnets(vpc, self.subnets)
+        # SageMaker spreads instances across the subnets' AZs; one AZ is a single point of failure.
+        azs = selected.availability_zones
+        if len(selected.subnet_ids) < 2 or (azs and len(set(azs)) < 2):
+            raise ConfigurationError(
+                f"vpc_subnets selects {len(selected.subnet_ids)} subnet(s) in AZs {sorted(set(azs))}: "
+                "select at least two subnets in different Availability Zones"
+            )
+        #: The S3 gateway endpoint (None when ``create_vpc_endpoints`` is false).
+        self.s3_endpoint: ec2.GatewayVpcEndpoint | None = None
+        #: The sagemaker.runtime interface endpoint (None when ``create_vpc_endpoints`` is false).
+        self.runtime_endpoint: ec2.InterfaceVpcEndpoint | None = None
+        if create_vpc_endpoints:
+            self.s3_endpoint = vpc.add_gateway_endpoint(
+                "S3Endpoint", service=ec2.GatewayVpcEndpointAwsService.S3, subnets=[self.subnets]
+            )
+            for statement in model.read_statements(principal=iam.AnyPrincipal()):
+                self.s3_endpoint.add_to_policy(statement)
+            self.runtime_endpoint = ec2.InterfaceVpcEndpoint(
+                self,
+                "SageMakerRuntimeEndpoint",
+                vpc=vpc,
+                service=ec2.InterfaceVpcEndpointAwsService.SAGEMAKER_RUNTIME,
+                subnets=self.subnets,
+                private_dns_enabled=True,
+                open=False,
+            )
+
+    def allow_runtime_from(self, peer: ec2.IConnectable) -> None:
+        """Let ``peer`` reach the sagemaker.runtime endpoint on 443 (no-op without created endpoints)."""
+        if self.runtime_endpoint is not None:
+            self.runtime_endpoint.connections.allow_default_port_from(peer, "HTTPS to SageMaker runtime")
+
+    def _new_vpc(
+        self, retention: logs.RetentionDays, key: kms.IKey | None, removal_policy: RemovalPolicy
+    ) -> ec2.Vpc:
+        vpc = ec2.Vpc(
+            self,
+            "Vpc",
+            max_azs=2,
+            nat_gateways=0,
+            subnet_configuration=[
+                ec2.SubnetConfiguration(name="isolated", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED, cidr_mask=24)
+            ],
+            # Closing the default security group needs a custom-resource Lambda whose own log group
+            # CloudFormation cannot delete; nothing here ever uses the default group.
+            restrict_default_security_group=False,
+        )
+        flow_logs = logs.LogGroup(
+            self, "FlowLogs", retention=retention, encryption_key=key, removal_policy=removal_policy
+        )
+        acknowledge_unencrypted_logs(flow_logs)
+        flow_log_role = iam.Role(
+            self,
+            "FlowLogRole",
+            assumed_by=iam.ServicePrincipal("vpc-flow-logs.amazonaws.com"),
+            description="VPC flow logs: write to one log group",
+        )
+        # Customer-managed, not inline (HIPAA and NIST packs); CDK's flow log would add an inline policy
+        # to a mutable role, so it gets an immutable view of this one.
+        iam.ManagedPolicy(
+            self,
+            "FlowLogPolicy",
+            statements=[
+                iam.PolicyStatement(
+                    actions=["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+                    resources=[flow_logs.log_group_arn],
+                )
+            ],
+            roles=[flow_log_role],
+        )
+        vpc.add_flow_log(
+            "FlowLog",
+            destination=ec2.FlowLogDestination.to_cloud_watch_logs(
+                flow_logs, flow_log_role.without_policy_updates()
+            ),
+            traffic_type=ec2.FlowLogTrafficType.ALL,
+        )
+        acknowledge_in_packs(
+            vpc,
+            "VPCDefaultSecurityGroupClosed",
+            "Nothing in this VPC uses its default security group: the model and the proxy have their own. "
+            "Stripping its rules needs a custom-resource Lambda whose log group would outlive cdk destroy.",
+        )
+        return vpc

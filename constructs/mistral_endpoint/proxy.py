@@ -1,0 +1,204 @@
+"""The invoke proxy: a Lambda function behind a function URL, the one way applications call the model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from ._compliance import acknowledge, acknowledge_in_packs, acknowledge_unencrypted_logs
+from ._validation import require_int
+from .hosting import INVOKE_ENDPOINT_ACTIONS, IModelEndpoint
+
+# lambda/ at the top of the repository; _lambda is a symlink to it that the wheel ships as real files.
+# Its invoke_proxy package is the function's code: one copy, no bundling step.
+LAMBDA_SOURCE = (Path(__file__).parent / "_lambda").resolve()
+HANDLER = "invoke_proxy.handler.handler"
+# SageMaker allows the container 60 s; the proxy's client waits at least 70 s (AWS's advice) and the
+# function must outlive its client's read timeout.
+FUNCTION_TIMEOUT = Duration.seconds(90)
+
+
+class InvokeProxy(Construct):
+    """A Python Lambda function that validates requests, formats prompts and calls the endpoint.
+
+    Its function URL (IAM auth by default) is how applications reach the model. In the VPC by default,
+    where it reaches SageMaker through the ``sagemaker.runtime`` interface endpoint.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        endpoint: IModelEndpoint,
+        vpc: ec2.IVpc | None = None,
+        vpc_subnets: ec2.SubnetSelection | None = None,
+        auth_type: lambda_.FunctionUrlAuthType = lambda_.FunctionUrlAuthType.AWS_IAM,
+        default_max_new_tokens: int = 512,
+        log_prompts: bool = False,
+        memory_size: int = 512,
+        reserved_concurrent_executions: int | None = None,
+        log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
+        log_encryption_key: kms.IKey | None = None,
+        removal_policy: RemovalPolicy = RemovalPolicy.DESTROY,
+    ) -> None:
+        """
+        :param endpoint: the endpoint to call (a :class:`MistralModelEndpoint` or an imported one).
+        :param vpc: run the function in this VPC. Default: outside any VPC (SageMaker's public API).
+        :param vpc_subnets: the function's subnets. Default: the VPC's isolated subnets.
+        :param auth_type: the function URL's auth. Default: AWS_IAM (SigV4). NONE makes the URL public.
+        :param default_max_new_tokens: tokens generated when a request names none. Default: 512.
+        :param log_prompts: log prompt text (debugging only). Default: false.
+        :param memory_size: function memory in MiB (also buys CPU for cold starts). Default: 512.
+        :param reserved_concurrent_executions: cap (and reserve) the proxy's concurrency. Default: unreserved.
+        :param log_retention: retention of the function's log group. Default: one year.
+        :param log_encryption_key: KMS key for the log group. Default: CloudWatch Logs' encryption.
+        :param removal_policy: what happens to the log group on deletion. Default: destroy.
+        """
+        super().__init__(scope, id)
+        require_int(
+            "default_max_new_tokens",
+            default_max_new_tokens,
+            minimum=1,
+            maximum=endpoint.max_total_tokens - 1,
+            hint="it must leave room for the prompt within max_total_tokens",
+        )
+        require_int("memory_size", memory_size, minimum=128, maximum=10240)
+        if reserved_concurrent_executions is not None:
+            require_int("reserved_concurrent_executions", reserved_concurrent_executions, minimum=1)
+        self.log_group = logs.LogGroup(
+            self, "Logs", retention=log_retention, encryption_key=log_encryption_key, removal_policy=removal_policy
+        )
+        self.role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description="Mistral invoke proxy: invoke one SageMaker endpoint, write its own logs",
+        )
+        statements = [
+            iam.PolicyStatement(
+                sid="InvokeEndpoint", actions=INVOKE_ENDPOINT_ACTIONS, resources=[endpoint.endpoint_arn]
+            ),
+            iam.PolicyStatement(
+                sid="WriteLogs",
+                actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+                resources=[self.log_group.log_group_arn],
+            ),
+        ]
+        #: The security group of the function (None outside a VPC).
+        self.security_group: ec2.SecurityGroup | None = None
+        security_groups: list[ec2.ISecurityGroup] = []
+        if vpc is not None:
+            self.security_group = ec2.SecurityGroup(
+                self,
+                "SecurityGroup",
+                vpc=vpc,
+                description="Mistral invoke proxy: HTTPS out to the SageMaker runtime endpoint only",
+                allow_all_outbound=False,
+            )
+            security_groups.append(self.security_group)
+            # What AWSLambdaVPCAccessExecutionRole grants, spelled out: Lambda manages its Hyperplane ENIs
+            # with these actions, which take no resource-level permissions.
+            statements.append(
+                iam.PolicyStatement(
+                    sid="ManageFunctionEnis",
+                    actions=[
+                        "ec2:CreateNetworkInterface",
+                        "ec2:DescribeNetworkInterfaces",
+                        "ec2:DescribeSubnets",
+                        "ec2:DeleteNetworkInterface",
+                        "ec2:AssignPrivateIpAddresses",
+                        "ec2:UnassignPrivateIpAddresses",
+                    ],
+                    resources=["*"],
+                )
+            )
+        # A customer-managed policy, not an inline one: the HIPAA and NIST packs require it.
+        self.policy = iam.ManagedPolicy(
+            self,
+            "Policy",
+            description="Mistral invoke proxy: invoke one endpoint, write one log group, manage its VPC ENIs",
+            statements=statements,
+            roles=[self.role],
+        )
+        if vpc is not None:
+            acknowledge(
+                self.policy,
+                "AwsSolutions::AwsSolutions-IAM5[Resource::*]",
+                "Lambda's VPC ENI actions (ec2:CreateNetworkInterface and friends) support no resource-level "
+                "permissions; this is the content of AWSLambdaVPCAccessExecutionRole, and nothing more",
+            )
+        #: Network access of the function (empty outside a VPC).
+        self.connections = ec2.Connections(security_groups=security_groups)
+
+        #: The proxy function.
+        self.function = lambda_.Function(
+            self,
+            "Function",
+            runtime=lambda_.Runtime.PYTHON_3_14,
+            architecture=lambda_.Architecture.X86_64,
+            handler=HANDLER,
+            code=lambda_.Code.from_asset(str(LAMBDA_SOURCE), exclude=["**/__pycache__", "**/*.pyc"]),
+            description="Mistral 7B invoke proxy: validates requests and calls the SageMaker endpoint",
+            # The same role, seen as immutable: lambda.Function would otherwise add a DependsOn on it that
+            # the GetAtt already implies (cfn-lint W3005), and must not grow an inline policy on it.
+            role=iam.Role.from_role_arn(self, "FunctionRole", self.role.role_arn, mutable=False),
+            timeout=FUNCTION_TIMEOUT,
+            memory_size=memory_size,
+            reserved_concurrent_executions=reserved_concurrent_executions,
+            logging_format=lambda_.LoggingFormat.JSON,
+            log_group=self.log_group,
+            vpc=vpc,
+            vpc_subnets=(vpc_subnets or ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED))
+            if vpc is not None
+            else None,
+            security_groups=security_groups or None,
+            environment={
+                "ENDPOINT_NAME": endpoint.endpoint_name,
+                "MODEL_ID": endpoint.model.model_id,
+                "PROMPT_FORMAT": endpoint.model.prompt_format,
+                "MAX_INPUT_LENGTH": str(endpoint.max_input_length),
+                "MAX_TOTAL_TOKENS": str(endpoint.max_total_tokens),
+                "DEFAULT_MAX_NEW_TOKENS": str(default_max_new_tokens),
+                "LOG_PROMPTS": "true" if log_prompts else "false",
+            },
+        )
+        # CreateFunction in a VPC checks the ENI permissions at once: the policy must be attached first.
+        self.function.node.add_dependency(self.policy)
+        acknowledge_unencrypted_logs(self.log_group)
+        acknowledge_in_packs(
+            self.function,
+            "LambdaDLQ",
+            "Function URL requests are synchronous: the caller gets every error as an HTTP status, and a "
+            "dead-letter queue only ever receives failed asynchronous invocations",
+        )
+        if reserved_concurrent_executions is None:
+            acknowledge_in_packs(
+                self.function,
+                "LambdaConcurrency",
+                "Concurrency is bounded where it matters, at the model (TGI queues beyond "
+                "max_concurrent_requests and answers 429); reserving Lambda concurrency by default would fail "
+                "deployment in accounts at the 10-unreserved minimum. Set reserved_concurrent_executions to cap it.",
+            )
+
+        #: The function URL.
+        self.function_url = self.function.add_function_url(
+            auth_type=auth_type, invoke_mode=lambda_.InvokeMode.BUFFERED
+        )
+        #: The URL applications call (ends with "/").
+        self.invoke_url: str = self.function_url.url
+
+    def grant_invoke_url(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Allow ``grantee`` to call the function URL: both actions AWS requires since October 2025."""
+        return iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=["lambda:InvokeFunctionUrl", "lambda:InvokeFunction"],
+            resource_arns=[self.function.function_arn],
+        )

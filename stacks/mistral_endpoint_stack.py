@@ -1,0 +1,44 @@
+"""MistralEndpointStack: the deployable app around the MistralEndpoint construct."""
+
+from __future__ import annotations
+
+from aws_cdk import Aws, CfnOutput, Stack
+from constructs import Construct
+
+from mistral_endpoint import MistralEndpoint
+
+from .config import StackConfig
+
+
+class MistralEndpointStack(Stack):
+    """Mistral 7B on SageMaker, in an isolated VPC, behind an IAM-authenticated function URL."""
+
+    def __init__(self, scope: Construct, id: str, *, config: StackConfig, **kwargs: object) -> None:
+        super().__init__(
+            scope,
+            id,
+            description="Mistral 7B on a network-isolated SageMaker TGI 1.1 endpoint with a signed invoke proxy",
+            **kwargs,  # type: ignore[arg-type]
+        )
+        self.mistral = MistralEndpoint(
+            self,
+            "Mistral",
+            model=config.mistral_model(),
+            instance_type=config.instance_type,
+            initial_instance_count=config.instance_count,
+            max_input_length=config.max_input_length,
+            max_total_tokens=config.max_total_tokens,
+            max_batch_prefill_tokens=config.max_batch_prefill_tokens,
+            max_concurrent_requests=config.max_concurrent_requests,
+            default_max_new_tokens=config.default_max_new_tokens,
+            proxy_in_vpc=config.proxy_in_vpc,
+        )
+        CfnOutput(self, "InvokeUrl", value=self.mistral.invoke_url, description="Function URL (IAM auth)")
+        CfnOutput(self, "EndpointName", value=self.mistral.endpoint_name, description="SageMaker endpoint")
+        CfnOutput(self, "Region", value=Aws.REGION, description="Region of the endpoint and the URL")
+        CfnOutput(
+            self,
+            "InvokeCommand",
+            value=f"mistral-invoke --stack {Aws.STACK_NAME} --region {Aws.REGION} chat",
+            description="Chat with the model (pip install this project for mistral-invoke)",
+        )

@@ -8,6 +8,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from botocore.awsrequest import AWSResponse
 from botocore.response import StreamingBody
 from botocore.stub import Stubber
 from mistral_endpoint._lambda.invoke_proxy.config import Config, load_config
@@ -155,3 +156,28 @@ class LambdaContext:
 
 
 Call = Callable[..., tuple[int, dict[str, Any], dict[str, str]]]
+
+
+class _Raw(io.BytesIO):
+    """What botocore reads from urllib3: ``read`` for streaming bodies, ``stream`` for the others."""
+
+    def stream(self, **_: Any) -> Any:
+        yield self.read()
+
+
+def canned_http(
+    client: Any, body: bytes, status: int = 200, headers: dict[str, str] | None = None
+) -> list[int]:
+    """Answer every InvokeEndpoint at botocore's HTTP seam (serialization, signing and parsing all run).
+
+    Returns a list that grows by one per call that reached the HTTP layer.
+    """
+    calls: list[int] = []
+    response_headers = {"Content-Type": "application/json", **(headers or {})}
+
+    def send(request: Any, **_: Any) -> AWSResponse:
+        calls.append(1)
+        return AWSResponse(request.url, status, response_headers, _Raw(body))
+
+    client.meta.events.register("before-send.sagemaker-runtime.InvokeEndpoint", send)
+    return calls

@@ -1,0 +1,168 @@
+"""Property-based fuzzing of request bodies: invalid input never yields a 5xx, an exception or a model call.
+
+Bodies are sent through the real function URL adapter to a real botocore client whose HTTP layer answers a
+canned TGI response, counting the calls that reached it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from mistral_endpoint._lambda.invoke_proxy.core import Proxy
+from mistral_endpoint._lambda.invoke_proxy.function_url import handle_event
+from mistral_endpoint._lambda.invoke_proxy.sagemaker import create_client
+from mistral_endpoint._lambda.invoke_proxy.validation import TGI_PARAMETERS
+from proxy_helpers import LambdaContext, canned_http, make_config, tgi_answer, url_event
+
+FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+ROUTES = ["/generate", "/chat", "/v1/chat/completions", "/health", "/", "/generate/x", "/v1/models"]
+OPENAI_FIELDS = [
+    "model",
+    "messages",
+    "max_tokens",
+    "max_completion_tokens",
+    "temperature",
+    "top_p",
+    "stop",
+    "seed",
+]
+
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=20),
+)
+json_values = st.recursive(
+    scalars,
+    lambda children: (
+        st.lists(children, max_size=5) | st.dictionaries(st.text(max_size=10), children, max_size=5)
+    ),
+    max_leaves=20,
+)
+parameter_names = st.sampled_from([*TGI_PARAMETERS, "max_tokens", "n", "stream", ""]) | st.text(max_size=12)
+parameters = st.dictionaries(parameter_names, json_values, max_size=6)
+messages = st.lists(
+    st.fixed_dictionaries(
+        {"role": st.sampled_from(["system", "user", "assistant", "developer", "tool", ""]) | json_values},
+        optional={"content": st.text(max_size=30) | json_values, "name": json_values},
+    ),
+    max_size=6,
+)
+structured_bodies = st.fixed_dictionaries(
+    {},
+    optional={
+        "inputs": st.text(max_size=30) | json_values,
+        "parameters": parameters | json_values,
+        "messages": messages | json_values,
+        "stream": json_values,
+        "n": json_values,
+        **{field: json_values for field in OPENAI_FIELDS if field != "messages"},
+    },
+)
+# Near-valid bodies: a valid request with one field replaced by anything, so the success path is fuzzed too.
+near_valid = st.one_of(
+    st.builds(lambda p: {"inputs": "Hi", "parameters": p}, parameters),
+    st.builds(lambda m: {"messages": [{"role": "user", "content": "Hi"}], "parameters": m}, parameters),
+    st.builds(lambda m: {"messages": m}, messages),
+    st.builds(
+        lambda field, value: {"model": "m", "messages": [{"role": "user", "content": "Hi"}], field: value},
+        st.sampled_from([*OPENAI_FIELDS, "n", "stream"]),
+        json_values,
+    ),
+)
+raw_bodies = st.one_of(
+    near_valid.map(lambda v: json.dumps(v).encode()),
+    st.binary(max_size=200),
+    st.text(max_size=200).map(str.encode),
+    json_values.map(lambda v: json.dumps(v).encode()),
+    structured_bodies.map(lambda v: json.dumps(v).encode()),
+)
+
+
+@pytest.fixture(scope="module")
+def canned_proxy() -> Iterator[tuple[Proxy, list[int]]]:
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+        env.setenv("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY")
+        env.delenv("AWS_PROFILE", raising=False)
+        config = make_config()
+        client = create_client(config)
+        calls = canned_http(client, json.dumps(tgi_answer()).encode())
+        yield Proxy(config, client, sleep=lambda _: None), calls
+
+
+@FUZZ
+@given(
+    method=st.sampled_from(["GET", "POST", "PUT", "DELETE"]),
+    path=st.sampled_from(ROUTES),
+    body=raw_bodies,
+    base64_encoded=st.booleans(),
+)
+def test_no_body_ever_yields_a_5xx_or_an_exception(
+    canned_proxy: tuple[Proxy, list[int]], method: str, path: str, body: bytes, base64_encoded: bool
+) -> None:
+    proxy, calls = canned_proxy
+    before = len(calls)
+    event = url_event(method, path, raw_body=body, base64_encoded=True)
+    if not base64_encoded:
+        with contextlib.suppress(UnicodeDecodeError):
+            event = url_event(method, path, raw_body=body.decode("utf-8"))
+    result = handle_event(proxy, event, LambdaContext())
+    status = result["statusCode"]
+    assert status < 500, result["body"]
+    answer = json.loads(result["body"])
+    if status >= 400:
+        assert len(calls) == before, "an invalid request reached the endpoint"
+        assert set(answer) == {"error", "request_id"}
+        assert "Traceback" not in result["body"]
+    elif len(calls) > before:
+        assert len(calls) == before + 1
+
+
+# Values inside what TGI 1.1 accepts: they must all pass, or the proxy refuses requests the model would serve.
+open_unit = st.floats(min_value=1e-6, max_value=1 - 1e-6)
+valid_parameters = st.fixed_dictionaries(
+    {},
+    optional={
+        "temperature": st.floats(min_value=1e-3, max_value=100) | st.integers(min_value=1, max_value=100),
+        "top_p": open_unit,
+        "typical_p": open_unit,
+        "top_k": st.integers(min_value=1, max_value=2**31 - 1),
+        "repetition_penalty": st.floats(min_value=1e-3, max_value=10),
+        "max_new_tokens": st.integers(min_value=1, max_value=8191),
+        "truncate": st.integers(min_value=1, max_value=8191) | st.none(),
+        "seed": st.integers(min_value=0, max_value=2**64 - 1) | st.none(),
+        "do_sample": st.booleans(),
+        "stop": st.lists(st.text(min_size=1, max_size=5), max_size=4),
+        "details": st.booleans(),
+        "decoder_input_details": st.booleans(),
+        "return_full_text": st.booleans() | st.none(),
+        "watermark": st.booleans(),
+        "top_n_tokens": st.integers(min_value=0, max_value=5),
+    },
+)
+
+
+@FUZZ
+@given(inputs=st.text(min_size=1, max_size=50), params=valid_parameters)
+def test_every_request_tgi_accepts_reaches_the_model(
+    canned_proxy: tuple[Proxy, list[int]], inputs: str, params: dict[str, Any]
+) -> None:
+    if any(0xD800 <= ord(ch) <= 0xDFFF for ch in inputs + "".join(params.get("stop", []))):
+        return  # not representable as UTF-8, so not a request anyone can send
+    assert all(not (isinstance(v, float) and math.isnan(v)) for v in params.values())
+    proxy, calls = canned_proxy
+    before = len(calls)
+    event = url_event(body={"inputs": inputs, "parameters": params})
+    result = handle_event(proxy, event, LambdaContext())
+    assert result["statusCode"] == 200, result["body"]
+    assert len(calls) == before + 1

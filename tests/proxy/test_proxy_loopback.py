@@ -73,7 +73,7 @@ def model_error(original_status: int, original_message: str) -> tuple[int, dict[
     body = {
         "ErrorCode": "CLIENT_ERROR_FROM_MODEL",
         "LogStreamArn": LOG_STREAM_ARN,
-        "Message": f"Received client error ({original_status}) from primary with message {original_message!r}.",
+        "Message": f"Received client error ({original_status}) from primary with message {original_message}",
         "OriginalMessage": original_message,
         "OriginalStatusCode": original_status,
     }

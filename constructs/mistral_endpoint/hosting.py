@@ -329,7 +329,7 @@ class MistralModelEndpoint(Construct, _EndpointMetrics):
         # CreateModel checks the role's permissions at once: the policy must exist first.
         self.cfn_model.node.add_dependency(self.policy)
 
-        acknowledge_unencrypted_logs(self.log_group)
+        acknowledge_unencrypted_logs(self.log_group, log_encryption_key)
         # No KmsKeyId and no VolumeSizeInGB: g5 instances use local NVMe storage, which the platform
         # encrypts, and CreateEndpointConfig rejects both for them.
         self.cfn_endpoint_config = sagemaker.CfnEndpointConfig(

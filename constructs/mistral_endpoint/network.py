@@ -75,8 +75,10 @@ class IsolatedNetwork(Construct):
         #: The sagemaker.runtime interface endpoint (None when ``create_vpc_endpoints`` is false).
         self.runtime_endpoint: ec2.InterfaceVpcEndpoint | None = None
         if create_vpc_endpoints:
-            self.s3_endpoint = vpc.add_gateway_endpoint(
-                "S3Endpoint", service=ec2.GatewayVpcEndpointAwsService.S3, subnets=[self.subnets]
+            # Created in this construct's scope, not the VPC's: a VPC imported from another stack must
+            # not gain resources in that stack.
+            self.s3_endpoint = ec2.GatewayVpcEndpoint(
+                self, "S3Endpoint", vpc=vpc, service=ec2.GatewayVpcEndpointAwsService.S3, subnets=[self.subnets]
             )
             for statement in model.read_statements(principal=iam.AnyPrincipal()):
                 self.s3_endpoint.add_to_policy(statement)
@@ -113,7 +115,7 @@ class IsolatedNetwork(Construct):
         flow_logs = logs.LogGroup(
             self, "FlowLogs", retention=retention, encryption_key=key, removal_policy=removal_policy
         )
-        acknowledge_unencrypted_logs(flow_logs)
+        acknowledge_unencrypted_logs(flow_logs, key)
         flow_log_role = iam.Role(
             self,
             "FlowLogRole",

@@ -172,7 +172,7 @@ class InvokeProxy(Construct):
         )
         # CreateFunction in a VPC checks the ENI permissions at once: the policy must be attached first.
         self.function.node.add_dependency(self.policy)
-        acknowledge_unencrypted_logs(self.log_group)
+        acknowledge_unencrypted_logs(self.log_group, log_encryption_key)
         acknowledge_in_packs(
             self.function,
             "LambdaDLQ",

@@ -1,0 +1,543 @@
+"""``mistral-invoke``: a SigV4-signing client for the invoke proxy's function URL, and a local dev server.
+
+No CDK here: the CLI needs only botocore (for credentials, signing and the stack lookup) and the standard library.
+botocore is imported when a command needs it, so ``--help`` stays instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import IO, Any
+
+DEFAULT_TIMEOUT_SECONDS = 90.0  # above the proxy's 70 s read timeout, so the proxy's own 504 arrives first
+URL_REGION = re.compile(r"\.lambda-url\.([a-z0-9-]+)\.on\.aws$")
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+FORBIDDEN_HELP = """\
+The function URL refused the signed request (403{detail}).
+Its AuthType is AWS_IAM: the calling identity needs BOTH of these IAM permissions on the function
+(since October 2025, function URLs check both):
+  - lambda:InvokeFunctionUrl   (condition "lambda:FunctionUrlAuthType": "AWS_IAM")
+  - lambda:InvokeFunction
+Also check that the request was signed for the function's region ({region}) and the machine's clock is right."""
+
+
+class CliError(Exception):
+    """A failure with a message for the user; exits 1."""
+
+
+@dataclass(frozen=True)
+class Target:
+    url: str  # the function URL (or a local dev server), ending with "/"
+    region: str | None
+
+
+@dataclass(frozen=True)
+class HttpAnswer:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        try:
+            return json.loads(self.body)
+        except ValueError:
+            return None
+
+
+# --- AWS plumbing ----------------------------------------------------------------------------------------
+
+
+def make_session(profile: str | None) -> Any:
+    import botocore.session
+
+    return botocore.session.Session(profile=profile)
+
+
+def create_client(session: Any, service: str, region: str | None) -> Any:
+    return session.create_client(service, region_name=region)
+
+
+def stack_outputs(cloudformation: Any, stack_name: str) -> dict[str, str]:
+    """The stack's outputs by key, from DescribeStacks."""
+    from botocore.exceptions import ClientError
+
+    try:
+        stacks = cloudformation.describe_stacks(StackName=stack_name)["Stacks"]
+    except ClientError as exc:
+        message = exc.response.get("Error", {}).get("Message", str(exc))
+        raise CliError(f"Could not read stack {stack_name!r}: {message}") from None
+    if not stacks:
+        raise CliError(f"Stack {stack_name!r} was not found.")
+    return {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}
+
+
+def region_from_url(url: str) -> str | None:
+    host = urllib.parse.urlsplit(url).hostname or ""
+    match = URL_REGION.search(host)
+    return match.group(1) if match else None
+
+
+def resolve_target(args: argparse.Namespace, session: Any) -> Target:
+    if args.url:
+        url = args.url if args.url.endswith("/") else args.url + "/"
+        return Target(url, args.region or region_from_url(url) or session.get_config_variable("region"))
+    if not args.stack:
+        raise CliError(
+            "Say where the proxy is: --url URL, or --stack STACK_NAME to read the URL from the stack."
+        )
+    region = args.region or session.get_config_variable("region")
+    outputs = stack_outputs(create_client(session, "cloudformation", region), args.stack)
+    if "InvokeUrl" not in outputs:
+        raise CliError(
+            f"Stack {args.stack!r} has no InvokeUrl output (outputs: {', '.join(sorted(outputs)) or 'none'})."
+        )
+    url = outputs["InvokeUrl"]
+    url = url if url.endswith("/") else url + "/"
+    return Target(url, args.region or outputs.get("Region") or region_from_url(url) or region)
+
+
+def signed_request(
+    session: Any, target: Target, method: str, path: str, body: bytes | None, timeout: float
+) -> HttpAnswer:
+    """Send one request, SigV4-signed for service ``lambda`` with the standard credential chain."""
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+
+    url = target.url.rstrip("/") + path
+    headers = {"Content-Type": "application/json"} if body is not None else {}
+    credentials = session.get_credentials()
+    host = urllib.parse.urlsplit(url).hostname
+    if credentials is not None:
+        if not target.region:
+            raise CliError("Cannot tell which region to sign for: pass --region.")
+        request = AWSRequest(method=method, url=url, data=body, headers=headers)
+        SigV4Auth(credentials.get_frozen_credentials(), "lambda", target.region).add_auth(request)
+        headers = dict(request.headers.items())
+    elif host not in LOOPBACK_HOSTS:
+        raise CliError("No AWS credentials found (profile, environment, SSO or instance role); cannot sign.")
+    http_request = urllib.request.Request(url, data=body, headers=headers, method=method)
+    try:
+        with urllib.request.urlopen(http_request, timeout=timeout) as response:
+            return HttpAnswer(response.status, dict(response.headers.items()), response.read())
+    except urllib.error.HTTPError as exc:
+        return HttpAnswer(exc.code, dict(exc.headers.items()), exc.read())
+    except (urllib.error.URLError, TimeoutError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise CliError(f"Could not reach {url}: {reason}") from None
+
+
+def explain_failure(answer: HttpAnswer, target: Target) -> str:
+    payload = answer.json()
+    if answer.status == 403:
+        message = ""
+        if isinstance(payload, dict):
+            message = str(payload.get("Message") or payload.get("message") or "")
+        return FORBIDDEN_HELP.format(detail=f": {message}" if message else "", region=target.region)
+    if isinstance(payload, dict) and isinstance(payload.get("error"), dict):
+        error = payload["error"]
+        text = f"{answer.status} {error.get('type')}: {error.get('message')}"
+        if error.get("param"):
+            text += f" (param {error['param']})"
+        if payload.get("request_id"):
+            text += f" [request id {payload['request_id']}]"
+    else:
+        text = f"{answer.status}: {answer.body[:500].decode('utf-8', 'replace')}"
+    retry_after = {k.lower(): v for k, v in answer.headers.items()}.get("retry-after")
+    if retry_after:
+        text += f"; retry after {retry_after} s"
+    return text
+
+
+# --- commands --------------------------------------------------------------------------------------------
+
+
+class Client:
+    """What the commands share: where the proxy is, how to sign, where to print."""
+
+    def __init__(self, args: argparse.Namespace, out: IO[str], err: IO[str]) -> None:
+        self.args = args
+        self.out = out
+        self.err = err
+        self.session = make_session(args.profile)
+        self.target = resolve_target(args, self.session)
+
+    def call(self, method: str, path: str, payload: Any = None, raw: bytes | None = None) -> Any:
+        body = raw if raw is not None else (None if payload is None else json.dumps(payload).encode())
+        answer = signed_request(self.session, self.target, method, path, body, self.args.timeout)
+        if answer.status >= 400:
+            raise CliError(explain_failure(answer, self.target))
+        return answer.json()
+
+    def print_json(self, value: Any) -> None:
+        self.out.write(json.dumps(value, indent=2, ensure_ascii=False) + "\n")
+
+
+def tgi_parameters(args: argparse.Namespace) -> dict[str, Any]:
+    names = (
+        "max_new_tokens",
+        "temperature",
+        "top_p",
+        "top_k",
+        "repetition_penalty",
+        "seed",
+        "truncate",
+    )
+    params: dict[str, Any] = {name: getattr(args, name) for name in names if getattr(args, name) is not None}
+    if args.stop:
+        params["stop"] = args.stop
+    if args.do_sample:
+        params["do_sample"] = True
+    if getattr(args, "details", False):
+        params["details"] = True
+    return params
+
+
+def cmd_generate(client: Client, args: argparse.Namespace, stdin: IO[str]) -> int:
+    prompt = stdin.read() if args.prompt == "-" else args.prompt
+    answer = client.call("POST", "/generate", {"inputs": prompt, "parameters": tgi_parameters(args)})
+    if args.json:
+        client.print_json(answer)
+    else:
+        client.out.write(answer["generated_text"] + "\n")
+    return 0
+
+
+CHAT_HELP = "Commands: /reset forgets the conversation, /exit (or end of input) quits, /help shows this."
+
+
+def cmd_chat(client: Client, args: argparse.Namespace, stdin: IO[str]) -> int:
+    system = [{"role": "system", "content": args.system}] if args.system else []
+    history: list[dict[str, str]] = []
+    params = tgi_parameters(args)
+
+    def turn(text: str) -> None:
+        messages = [*system, *history, {"role": "user", "content": text}]
+        answer = client.call("POST", "/chat", {"messages": messages, "parameters": params})
+        # Only a turn that got an answer joins the history, so roles keep alternating after an error.
+        history.extend([{"role": "user", "content": text}, answer["message"]])
+        if args.json:
+            client.print_json(answer)
+        else:
+            client.out.write(answer["message"]["content"] + "\n")
+
+    if args.message is not None:
+        turn(args.message)
+        return 0
+    interactive = stdin.isatty()
+    if interactive:
+        client.err.write(f"Chatting through {client.target.url}. {CHAT_HELP}\n")
+    while True:
+        if interactive:
+            client.err.write("you> ")
+            client.err.flush()
+        line = stdin.readline()
+        if not line:
+            return 0
+        text = line.rstrip("\n")
+        command = text.strip().lower()
+        if command in ("/exit", "/quit"):
+            return 0
+        if command == "/reset":
+            history.clear()
+            client.err.write("(conversation reset)\n")
+            continue
+        if command == "/help":
+            client.err.write(CHAT_HELP + "\n")
+            continue
+        if not text.strip():
+            continue
+        try:
+            turn(text)
+        except CliError as exc:
+            client.err.write(f"error: {exc}\n")
+
+
+def cmd_health(client: Client, args: argparse.Namespace, stdin: IO[str]) -> int:
+    client.print_json(client.call("GET", "/health"))
+    return 0
+
+
+def cmd_request(client: Client, args: argparse.Namespace, stdin: IO[str]) -> int:
+    data: bytes | None = None
+    if args.data is not None:
+        if args.data == "-":
+            data = stdin.read().encode()
+        elif args.data.startswith("@"):
+            with open(args.data[1:], "rb") as handle:
+                data = handle.read()
+        else:
+            data = args.data.encode()
+    path = args.path if args.path.startswith("/") else "/" + args.path
+    client.print_json(client.call(args.method.upper(), path, raw=data))
+    return 0
+
+
+# --- local development server ------------------------------------------------------------------------------
+
+
+def url_event(method: str, path: str, query: str, headers: dict[str, str], body: bytes) -> dict[str, Any]:
+    """An API Gateway payload format 2.0 event, as a function URL would deliver it."""
+    import base64
+    import uuid
+
+    request_id = str(uuid.uuid4())
+    return {
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": path,
+        "rawQueryString": query,
+        "headers": {k.lower(): v for k, v in headers.items()},
+        "requestContext": {
+            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1"},
+            "requestId": request_id,
+            "domainName": "localhost",
+        },
+        "body": base64.b64encode(body).decode() if body else None,
+        "isBase64Encoded": bool(body),
+    }
+
+
+def make_local_server(host: str, port: int, handler: Callable[[dict[str, Any], Any], dict[str, Any]]) -> Any:
+    """A loopback HTTP server that turns each request into a function URL event for ``handler``."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    max_bytes = 6 * 1024 * 1024  # what a function URL accepts
+
+    class LocalContext:
+        def __init__(self, request_id: str) -> None:
+            self.aws_request_id = request_id
+
+    class Handler(BaseHTTPRequestHandler):
+        def _serve(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            if length > max_bytes:
+                self._reply(413, {}, b'{"message":"Request must be smaller than 6291456 bytes"}')
+                return
+            body = self.rfile.read(length) if length else b""
+            parts = urllib.parse.urlsplit(self.path)
+            event = url_event(self.command, parts.path, parts.query, dict(self.headers.items()), body)
+            result = handler(event, LocalContext(event["requestContext"]["requestId"]))
+            payload = result.get("body") or ""
+            data = payload.encode() if isinstance(payload, str) else bytes(payload)
+            self._reply(int(result.get("statusCode", 200)), result.get("headers") or {}, data)
+
+        def _reply(self, status: int, headers: dict[str, str], data: bytes) -> None:
+            self.send_response(status)
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(data)
+
+        do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = _serve
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass  # the proxy logs each request itself
+
+    return ThreadingHTTPServer((host, port), Handler)
+
+
+class JsonLogFormatter:
+    """Lambda-like JSON log lines for the local server (Lambda's own runtime formats them in AWS)."""
+
+    def __init__(self) -> None:
+        import logging
+
+        self._reserved = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
+
+    def format(self, record: Any) -> str:
+        import datetime
+
+        line: dict[str, Any] = {
+            "timestamp": datetime.datetime.fromtimestamp(record.created, datetime.UTC).isoformat(),
+            "level": record.levelname,
+            "message": record.getMessage(),
+            "logger": record.name,
+        }
+        line.update({k: v for k, v in vars(record).items() if k not in self._reserved})
+        return json.dumps(line, default=str)
+
+
+def cmd_serve(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
+    import logging
+
+    session = make_session(args.profile)
+    endpoint_name, region = args.endpoint_name, args.region
+    if args.stack:
+        cfn_region = region or session.get_config_variable("region")
+        outputs = stack_outputs(create_client(session, "cloudformation", cfn_region), args.stack)
+        endpoint_name = endpoint_name or outputs.get("EndpointName")
+        region = region or outputs.get("Region") or cfn_region
+    if not endpoint_name:
+        raise CliError("serve needs --endpoint-name NAME, or --stack STACK_NAME with an EndpointName output.")
+    # The same configuration path as in Lambda: environment variables, read by the handler module at import.
+    env = {
+        "ENDPOINT_NAME": endpoint_name,
+        "MAX_INPUT_LENGTH": str(args.max_input_length),
+        "MAX_TOTAL_TOKENS": str(args.max_total_tokens),
+        "DEFAULT_MAX_NEW_TOKENS": str(args.default_max_new_tokens),
+        "MODEL_ID": args.model_id,
+        "PROMPT_FORMAT": args.prompt_format,
+        "LOG_PROMPTS": "true" if args.log_prompts else "false",
+    }
+    if region:
+        env["AWS_REGION"] = region
+    if args.profile:
+        env["AWS_PROFILE"] = args.profile
+    os.environ.update(env)
+    stream = logging.StreamHandler(err)
+    stream.setFormatter(JsonLogFormatter())  # type: ignore[arg-type]
+    logging.getLogger("invoke_proxy").addHandler(stream)
+    try:
+        from mistral_endpoint._lambda.invoke_proxy import handler as lambda_handler
+    except ValueError as exc:  # ConfigError
+        raise CliError(f"Invalid configuration: {exc}") from None
+    server = make_local_server(args.host, args.port, lambda_handler.handler)
+    host, port = server.server_address[:2]
+    if args.host not in LOOPBACK_HOSTS:
+        err.write("warning: serving beyond loopback: this local server does no authentication.\n")
+    out.write(f"Serving the invoke proxy for endpoint {endpoint_name} on http://{host}:{port}/\n")
+    out.flush()
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return 0
+
+
+# --- argument parsing ------------------------------------------------------------------------------------
+
+
+def _add_parameters(parser: argparse.ArgumentParser, details: bool) -> None:
+    group = parser.add_argument_group("generation parameters (TGI 1.1)")
+    group.add_argument("--max-new-tokens", type=int, help="tokens to generate (default: the proxy's, 512)")
+    group.add_argument("--temperature", type=float, help="sampling temperature, above 0")
+    group.add_argument("--top-p", type=float, help="nucleus sampling, strictly between 0 and 1")
+    group.add_argument("--top-k", type=int, help="sample from the k most likely tokens")
+    group.add_argument("--repetition-penalty", type=float, help="above 0; 1.0 is none")
+    group.add_argument("--stop", action="append", help="stop sequence (repeat for up to 4)")
+    group.add_argument("--seed", type=int, help="random seed, for reproducible sampling")
+    group.add_argument("--truncate", type=int, help="keep only the last N input tokens")
+    group.add_argument("--do-sample", action="store_true", help="sample instead of greedy decoding")
+    if details:
+        group.add_argument(
+            "--details", action="store_true", help="ask TGI for details (tokens, finish reason)"
+        )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    where = common.add_argument_group("where and who")
+    where.add_argument("--url", default=argparse.SUPPRESS, help="the function URL (or a local dev server)")
+    where.add_argument(
+        "--stack", default=argparse.SUPPRESS, help="read the URL from this stack's InvokeUrl output"
+    )
+    where.add_argument("--profile", default=argparse.SUPPRESS, help="AWS profile (default: standard chain)")
+    where.add_argument("--region", default=argparse.SUPPRESS, help="region (default: from the URL or stack)")
+    where.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print the JSON answer")
+    where.add_argument("--timeout", type=float, default=argparse.SUPPRESS, help="seconds (default: 90)")
+
+    parser = argparse.ArgumentParser(
+        prog="mistral-invoke",
+        parents=[common],
+        description="Call the Mistral invoke proxy through its IAM-protected function URL, signed with SigV4.",
+        epilog="Example: mistral-invoke --stack MistralEndpointStack chat",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    generate = commands.add_parser("generate", parents=[common], help="POST /generate: complete a raw prompt")
+    generate.add_argument("prompt", help="the prompt text, or - to read it from standard input")
+    _add_parameters(generate, details=True)
+
+    chat = commands.add_parser(
+        "chat", parents=[common], help="POST /chat: an interactive conversation (keeps history; /reset)"
+    )
+    chat.add_argument("--system", help="system prompt, prepended to the first user turn")
+    chat.add_argument("-m", "--message", help="send one message and exit instead of an interactive session")
+    _add_parameters(chat, details=False)
+
+    commands.add_parser("health", parents=[common], help="GET /health: liveness and configured limits")
+
+    request = commands.add_parser("request", parents=[common], help="send any signed request (like curl)")
+    request.add_argument("method", help="GET or POST")
+    request.add_argument("path", help="e.g. /v1/chat/completions")
+    request.add_argument("-d", "--data", help="JSON body, @file to read a file, or - for standard input")
+
+    serve = commands.add_parser(
+        "serve", parents=[common], help="local dev mode: serve the proxy on localhost against a real endpoint"
+    )
+    serve.add_argument(
+        "--endpoint-name", help="SageMaker endpoint (default: the stack's EndpointName output)"
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="default: 127.0.0.1 (no authentication!)")
+    serve.add_argument("--port", type=int, default=8080, help="default: 8080; 0 picks a free port")
+    serve.add_argument("--max-input-length", type=int, default=8191)
+    serve.add_argument("--max-total-tokens", type=int, default=8192)
+    serve.add_argument("--default-max-new-tokens", type=int, default=512)
+    serve.add_argument("--model-id", default="huggingface-llm-mistral-7b-instruct")
+    serve.add_argument("--prompt-format", default="mistral-instruct", choices=["mistral-instruct", "none"])
+    serve.add_argument("--log-prompts", action="store_true", help="log prompt text (debugging only)")
+    return parser
+
+
+COMMANDS: dict[str, Callable[[Client, argparse.Namespace, IO[str]], int]] = {
+    "generate": cmd_generate,
+    "chat": cmd_chat,
+    "health": cmd_health,
+    "request": cmd_request,
+}
+GLOBAL_DEFAULTS: dict[str, Any] = {
+    "url": None,
+    "stack": None,
+    "profile": None,
+    "region": None,
+    "json": False,
+    "timeout": DEFAULT_TIMEOUT_SECONDS,
+}
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    stdin: IO[str] | None = None,
+    stdout: IO[str] | None = None,
+    stderr: IO[str] | None = None,
+) -> int:
+    stdin, out, err = stdin or sys.stdin, stdout or sys.stdout, stderr or sys.stderr
+    args = build_parser().parse_args(argv)
+    for name, default in GLOBAL_DEFAULTS.items():
+        if not hasattr(args, name):
+            setattr(args, name, default)
+    try:
+        if args.command == "serve":
+            return cmd_serve(args, out, err)
+        client = Client(args, out, err)
+        return COMMANDS[args.command](client, args, stdin)
+    except CliError as exc:
+        err.write(f"error: {exc}\n")
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:
+        # Credential and profile problems (ProfileNotFound, SSO token expired, ...) are the user's to fix.
+        if type(exc).__module__.startswith("botocore"):
+            err.write(f"error: {exc}\n")
+            return 1
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())

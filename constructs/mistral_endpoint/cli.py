@@ -1,6 +1,6 @@
 """``mistral-invoke``: a SigV4-signing client for the invoke proxy's function URL, and a local dev server.
 
-No CDK here: the CLI needs only botocore (for credentials, signing and the stack lookup) and the standard library.
+No CDK here: the CLI needs only botocore (credentials, signing, the stack lookup) and the standard library;
 botocore is imported when a command needs it, so ``--help`` stays instant.
 """
 
@@ -28,7 +28,7 @@ Its AuthType is AWS_IAM: the calling identity needs BOTH of these IAM permission
 (since October 2025, function URLs check both):
   - lambda:InvokeFunctionUrl   (condition "lambda:FunctionUrlAuthType": "AWS_IAM")
   - lambda:InvokeFunction
-Also check that the request was signed for the function's region ({region}) and the machine's clock is right."""
+Also check that the request was signed for the function's region ({region}) and that the clock is right."""
 
 
 class CliError(Exception):
@@ -453,7 +453,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mistral-invoke",
         parents=[common],
-        description="Call the Mistral invoke proxy through its IAM-protected function URL, signed with SigV4.",
+        description="Call the Mistral invoke proxy through its IAM-protected function URL, SigV4-signed.",
         epilog="Example: mistral-invoke --stack MistralEndpointStack chat",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")

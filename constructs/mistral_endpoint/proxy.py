@@ -179,6 +179,13 @@ class InvokeProxy(Construct):
             "Function URL requests are synchronous: the caller gets every error as an HTTP status, and a "
             "dead-letter queue only ever receives failed asynchronous invocations",
         )
+        if vpc is None:
+            acknowledge_in_packs(
+                self.function,
+                "LambdaInsideVPC",
+                "Placed outside any VPC on purpose (no vpc given, or proxy_in_vpc=False): its only peer is the "
+                "SageMaker runtime API, reached over TLS with SigV4, and it accepts no inbound connections",
+            )
         if reserved_concurrent_executions is None:
             acknowledge_in_packs(
                 self.function,

@@ -12,9 +12,9 @@ from typing import Any
 os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
-import aws_cdk as cdk  # noqa: E402
-import pytest  # noqa: E402
-from aws_cdk import aws_ec2 as ec2  # noqa: E402
+import aws_cdk as cdk
+import pytest
+from aws_cdk import aws_ec2 as ec2
 
 REPO = Path(__file__).resolve().parents[1]
 CDK_JSON_CONTEXT: dict[str, Any] = json.loads((REPO / "cdk.json").read_text())["context"]
@@ -36,7 +36,6 @@ def synth_app(app: cdk.App, stack_name: str) -> dict[str, Any]:
 def _byo_vpc_app() -> cdk.App:
     """A platform team's stack: its own VPC (isolated subnets, endpoints it already has) and role."""
     from aws_cdk import aws_iam as iam
-
     from mistral_endpoint import MistralEndpoint
 
     app = new_app()

@@ -8,10 +8,9 @@ from typing import Any
 import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_sagemaker as sagemaker
-from constructs import IConstruct
-
 from conftest import CDK_JSON_CONTEXT, REPO, acknowledgements, default_stack, new_app, synth_app
 
+from constructs import IConstruct
 
 PACKS = {"AwsSolutions", "HIPAA.Security", "NIST.800.53.R5"}
 
@@ -33,7 +32,10 @@ def test_an_unacknowledged_finding_fails_the_synth() -> None:
         "Config",
         production_variants=[
             sagemaker.CfnEndpointConfig.ProductionVariantProperty(
-                variant_name="AllTraffic", model_name="m", instance_type="ml.g5.2xlarge", initial_instance_count=1
+                variant_name="AllTraffic",
+                model_name="m",
+                instance_type="ml.g5.2xlarge",
+                initial_instance_count=1,
             )
         ],
     )
@@ -43,7 +45,12 @@ def test_an_unacknowledged_finding_fails_the_synth() -> None:
 
 def test_every_acknowledgement_names_a_specific_reason() -> None:
     found = all_acknowledgements(default_stack())
-    reasons = [reason for by_rule in found.values() for rule, reason in by_rule.items() if rule.split("::")[0] in PACKS]
+    reasons = [
+        reason
+        for by_rule in found.values()
+        for rule, reason in by_rule.items()
+        if rule.split("::")[0] in PACKS
+    ]
     assert reasons
     for reason in reasons:
         assert len(reason) >= 60, reason
@@ -75,7 +82,6 @@ def test_acknowledged_rules_are_the_expected_few() -> None:
 
 def test_log_encryption_key_removes_the_need_to_acknowledge() -> None:
     from aws_cdk import aws_kms as kms
-
     from mistral_endpoint import MistralEndpoint
 
     app = new_app()

@@ -12,7 +12,6 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Match, Template
-
 from conftest import new_app, synth_app
 from mistral_endpoint import (
     ImportedModelEndpoint,
@@ -124,7 +123,11 @@ def test_own_weights_are_read_from_the_teams_bucket_and_key() -> None:
         "AWS::SageMaker::Model",
         {
             "PrimaryContainer": Match.object_like(
-                {"ModelDataSource": {"S3DataSource": Match.object_like({"S3Uri": "s3://team-models/mistral-7b-ft/v3/"})}}
+                {
+                    "ModelDataSource": {
+                        "S3DataSource": Match.object_like({"S3Uri": "s3://team-models/mistral-7b-ft/v3/"})
+                    }
+                }
             )
         },
     )

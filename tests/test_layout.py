@@ -6,9 +6,9 @@ import ast
 import sys
 from pathlib import Path
 
-import constructs
-
 from conftest import REPO
+
+import constructs
 
 
 def test_constructs_is_the_installed_library_not_our_source_folder() -> None:

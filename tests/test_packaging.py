@@ -13,7 +13,6 @@ import zipfile
 from pathlib import Path
 
 import pytest
-
 from conftest import REPO
 
 pytestmark = pytest.mark.slow
@@ -51,7 +50,9 @@ def test_wheel_ships_the_proxy_code_and_the_cli(wheel: Path) -> None:
     assert "mistral_endpoint/_lambda/invoke_proxy/handler.py" in names
     assert "mistral_endpoint/_tgi_images.py" in names
     assert not any(name.startswith(("constructs/", "stacks/", "tests/")) for name in names)
-    entry_points = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("entry_points.txt"))).decode()
+    entry_points = (
+        zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("entry_points.txt"))).decode()
+    )
     assert "mistral-invoke = mistral_endpoint.cli:main" in entry_points
 
 
@@ -61,7 +62,9 @@ def test_installed_wheel_synthesizes_a_team_stack(wheel: Path, tmp_path: Path) -
     python = env_dir / "bin" / "python"
     purelib = subprocess.run(
         [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-        check=True, capture_output=True, text=True,
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout.strip()
     # Dependencies (aws-cdk-lib is large) come from the test venv's site-packages, added as a plain path:
     # .pth files inside it are not processed, so the repo's editable install stays invisible.
@@ -74,7 +77,11 @@ def test_installed_wheel_synthesizes_a_team_stack(wheel: Path, tmp_path: Path) -
     (tmp_path / "app.py").write_text(APP)
     env = {**os.environ, "PYTHONPATH": ""}
     result = subprocess.run(
-        [str(python), "app.py", str(tmp_path / "cdk.out")], cwd=tmp_path, env=env, capture_output=True, text=True
+        [str(python), "app.py", str(tmp_path / "cdk.out")],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0, result.stderr
     output = json.loads(result.stdout.strip().splitlines()[-1])

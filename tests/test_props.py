@@ -8,7 +8,6 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_s3 as s3
-
 from conftest import new_app
 from mistral_endpoint import ConfigurationError, MistralEndpoint, MistralModel
 
@@ -21,19 +20,31 @@ def build(**props: Any) -> MistralEndpoint:
 @pytest.mark.parametrize(
     ("props", "message"),
     [
-        ({"instance_type": "ml.g5.xlarge"}, "instance_type 'ml.g5.xlarge' cannot serve Mistral 7B on TGI 1.1: use one of"),
+        (
+            {"instance_type": "ml.g5.xlarge"},
+            "instance_type 'ml.g5.xlarge' cannot serve Mistral 7B on TGI 1.1: use one of",
+        ),
         ({"instance_type": "ml.p4d.24xlarge"}, "use one of ml.g5.2xlarge, ml.g5.4xlarge"),
         ({"initial_instance_count": 0}, "initial_instance_count must be at least 1, got 0"),
         ({"max_total_tokens": 9000}, "max_total_tokens must be between 2 and 8192, got 9000"),
-        ({"max_input_length": 4096, "max_total_tokens": 4096}, "max_input_length (4096) must be less than max_total_tokens (4096)"),
+        (
+            {"max_input_length": 4096, "max_total_tokens": 4096},
+            "max_input_length (4096) must be less than max_total_tokens (4096)",
+        ),
         (
             {"max_input_length": 4000, "max_batch_prefill_tokens": 2048},
             "max_batch_prefill_tokens (2048) must be at least max_input_length (4000)",
         ),
         ({"max_concurrent_requests": 0}, "max_concurrent_requests must be at least 1, got 0"),
         ({"max_input_length": "8191"}, "max_input_length must be a whole number, got '8191'"),
-        ({"container_environment": {"MAX_INPUT_LENGTH": "10"}}, "sets MAX_INPUT_LENGTH: use the max_input_length prop"),
-        ({"container_environment": {"HF_MODEL_ID": "mistralai/Mistral-7B"}}, "sets HF_MODEL_ID: use the model prop"),
+        (
+            {"container_environment": {"MAX_INPUT_LENGTH": "10"}},
+            "sets MAX_INPUT_LENGTH: use the max_input_length prop",
+        ),
+        (
+            {"container_environment": {"HF_MODEL_ID": "mistralai/Mistral-7B"}},
+            "sets HF_MODEL_ID: use the model prop",
+        ),
         ({"container_environment": {"1BAD": "x"}}, "key '1BAD' is not a valid environment variable name"),
         ({"container_environment": {"LOG": 3}}, "container_environment['LOG'] must be a string"),
         (
@@ -44,7 +55,10 @@ def build(**props: Any) -> MistralEndpoint:
             {"model_data_download_timeout": cdk.Duration.hours(2)},
             "model_data_download_timeout must be a whole number of seconds between 60 and 3600, got 7200 s",
         ),
-        ({"endpoint_name": "my_endpoint"}, "endpoint_name 'my_endpoint' is not a valid SageMaker endpoint name"),
+        (
+            {"endpoint_name": "my_endpoint"},
+            "endpoint_name 'my_endpoint' is not a valid SageMaker endpoint name",
+        ),
         ({"default_max_new_tokens": 8192}, "default_max_new_tokens must be between 1 and 8191, got 8192"),
     ],
 )
@@ -69,7 +83,9 @@ def test_a_single_az_is_rejected() -> None:
         isolated_subnet_ids=["subnet-1"],
         isolated_subnet_route_table_ids=["rtb-1"],
     )
-    with pytest.raises(ConfigurationError, match=r"select at least two subnets in different Availability Zones"):
+    with pytest.raises(
+        ConfigurationError, match=r"select at least two subnets in different Availability Zones"
+    ):
         MistralEndpoint(stack, "Mistral", vpc=vpc)
 
 

@@ -10,10 +10,9 @@ import re
 from typing import Any
 
 import pytest
+from conftest import VARIANTS, template_of
 from syrupy.assertion import SnapshotAssertion
 from syrupy.extensions.json import JSONSnapshotExtension
-
-from conftest import VARIANTS, template_of
 
 # Asset hashes change with every edit of the proxy's code; the snapshot is about the template around them.
 ASSET_HASH = re.compile(r"\b[0-9a-f]{64}\b")

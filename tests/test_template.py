@@ -6,7 +6,6 @@ import json
 from typing import Any
 
 import aws_cdk.aws_lambda as lambda_
-
 from conftest import acknowledgements, default_stack, only, resources_of, template_of
 from mistral_endpoint import _tgi_images
 from mistral_endpoint.hosting import VARIANT_NAME
@@ -77,7 +76,9 @@ def test_pinned_region_needs_no_deploy_time_rules() -> None:
 # --- the weights -------------------------------------------------------------------------------------
 
 
-def test_instruct_weights_are_jumpstarts_uncompressed_prefix_in_the_regional_cache(template: dict[str, Any]) -> None:
+def test_instruct_weights_are_jumpstarts_uncompressed_prefix_in_the_regional_cache(
+    template: dict[str, Any],
+) -> None:
     source = model(template)["PrimaryContainer"]["ModelDataSource"]["S3DataSource"]
     assert source["S3DataType"] == "S3Prefix"
     assert source["CompressionType"] == "None"
@@ -150,7 +151,9 @@ def test_s3_gateway_endpoint_admits_only_reads_of_the_weights(template: dict[str
     assert list_["Condition"]["StringLike"]["s3:prefix"][0].endswith("inference-prepack/v1.0.0/*")
 
 
-def test_runtime_interface_endpoint_is_private_and_reached_only_by_the_proxy(any_template: dict[str, Any]) -> None:
+def test_runtime_interface_endpoint_is_private_and_reached_only_by_the_proxy(
+    any_template: dict[str, Any],
+) -> None:
     endpoints = resources_of(any_template, "AWS::EC2::VPCEndpoint").values()
     (runtime,) = [e for e in endpoints if e["Properties"].get("VpcEndpointType") == "Interface"]
     assert "sagemaker.runtime" in text(runtime["Properties"]["ServiceName"])
@@ -201,7 +204,12 @@ def test_endpoint_config_runs_one_g5_2xlarge_with_long_start_timeouts(template: 
 
 
 def test_kms_acknowledgement_gives_the_g5_reason() -> None:
-    config = default_stack().node.find_child("Mistral").node.find_child("Hosting").node.find_child("EndpointConfig")
+    config = (
+        default_stack()
+        .node.find_child("Mistral")
+        .node.find_child("Hosting")
+        .node.find_child("EndpointConfig")
+    )
     reasons = acknowledgements(config)
     for pack in ("HIPAA.Security", "NIST.800.53.R5"):
         reason = reasons[f"{pack}::{pack}-SageMakerEndpointConfigurationKMSKeyConfigured"]
@@ -299,7 +307,10 @@ def test_proxy_outlives_sagemakers_60_s_and_its_clients_70_s(template: dict[str,
 
     assert proxy(template)["Timeout"] == FUNCTION_TIMEOUT.to_seconds()
     assert runtime_client.READ_TIMEOUT_SECONDS >= 70
-    assert proxy(template)["Timeout"] > runtime_client.READ_TIMEOUT_SECONDS + runtime_client.CONNECT_TIMEOUT_SECONDS
+    assert (
+        proxy(template)["Timeout"]
+        > runtime_client.READ_TIMEOUT_SECONDS + runtime_client.CONNECT_TIMEOUT_SECONDS
+    )
 
 
 def test_proxy_knows_its_endpoint_and_the_models_limits(template: dict[str, Any]) -> None:

@@ -11,7 +11,9 @@ from mistral_endpoint import _tgi_images
 
 def test_generated_module_matches_the_sdk_config() -> None:
     result = subprocess.run(
-        [sys.executable, str(REPO / "scripts" / "generate_tgi_images.py"), "--check"], capture_output=True, text=True
+        [sys.executable, str(REPO / "scripts" / "generate_tgi_images.py"), "--check"],
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0, result.stderr
 
@@ -21,7 +23,10 @@ def test_table_matches_the_sdks_image_uri_lookup() -> None:
 
     for region in ("us-east-1", "af-south-1", "me-south-1", "cn-north-1"):
         uri = image_uris.retrieve(
-            "huggingface-llm", region=region, version=_tgi_images.TGI_VERSION, image_scope="inference",
+            "huggingface-llm",
+            region=region,
+            version=_tgi_images.TGI_VERSION,
+            image_scope="inference",
             instance_type="ml.g5.2xlarge",
         )
         account = _tgi_images.ECR_ACCOUNT_BY_REGION[region]

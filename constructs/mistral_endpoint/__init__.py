@@ -19,7 +19,16 @@ _EXPORTS = {
     "InvokeProxy": ".proxy",
     "ConfigurationError": "._validation",
 }
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "ConfigurationError",
+    "IModelEndpoint",
+    "ImportedModelEndpoint",
+    "InvokeProxy",
+    "IsolatedNetwork",
+    "MistralEndpoint",
+    "MistralModel",
+    "MistralModelEndpoint",
+]
 
 if TYPE_CHECKING:
     from ._validation import ConfigurationError

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from aws_cdk import Duration, Token
 
 
@@ -30,7 +32,7 @@ def require_seconds(name: str, value: Duration, *, minimum: int, maximum: int, h
         raise ConfigurationError(f"{name} must be an aws_cdk.Duration, got {value!r}")
     seconds = value.to_seconds()
     if is_unresolved(seconds):
-        return seconds  # type: ignore[no-any-return]
+        return cast(int, seconds)  # a token stands for a number only known at deploy time
     if not float(seconds).is_integer() or not minimum <= seconds <= maximum:
         raise ConfigurationError(
             f"{name} must be a whole number of seconds between {minimum} and {maximum}, got {seconds} s. {hint}".strip()

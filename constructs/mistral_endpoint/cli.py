@@ -117,13 +117,14 @@ def signed_request(
     headers = {"Content-Type": "application/json"} if body is not None else {}
     credentials = session.get_credentials()
     host = urllib.parse.urlsplit(url).hostname
-    if credentials is not None:
+    loopback = host in LOOPBACK_HOSTS
+    if credentials is not None and (target.region or not loopback):
         if not target.region:
             raise CliError("Cannot tell which region to sign for: pass --region.")
         request = AWSRequest(method=method, url=url, data=body, headers=headers)
         SigV4Auth(credentials.get_frozen_credentials(), "lambda", target.region).add_auth(request)
         headers = dict(request.headers.items())
-    elif host not in LOOPBACK_HOSTS:
+    elif not loopback:  # the local dev server does no authentication
         raise CliError("No AWS credentials found (profile, environment, SSO or instance role); cannot sign.")
     http_request = urllib.request.Request(url, data=body, headers=headers, method=method)
     try:
@@ -234,6 +235,7 @@ def cmd_chat(client: Client, args: argparse.Namespace, stdin: IO[str]) -> int:
         turn(args.message)
         return 0
     interactive = stdin.isatty()
+    failed = False
     if interactive:
         client.err.write(f"Chatting through {client.target.url}. {CHAT_HELP}\n")
     while True:
@@ -241,12 +243,11 @@ def cmd_chat(client: Client, args: argparse.Namespace, stdin: IO[str]) -> int:
             client.err.write("you> ")
             client.err.flush()
         line = stdin.readline()
-        if not line:
-            return 0
         text = line.rstrip("\n")
         command = text.strip().lower()
-        if command in ("/exit", "/quit"):
-            return 0
+        if not line or command in ("/exit", "/quit"):
+            # Piped conversations report a failed turn in the exit status; interactive ones showed it already.
+            return 1 if failed and not interactive else 0
         if command == "/reset":
             history.clear()
             client.err.write("(conversation reset)\n")
@@ -259,6 +260,7 @@ def cmd_chat(client: Client, args: argparse.Namespace, stdin: IO[str]) -> int:
         try:
             turn(text)
         except CliError as exc:
+            failed = True
             client.err.write(f"error: {exc}\n")
 
 

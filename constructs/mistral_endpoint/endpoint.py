@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TypedDict
 
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_ec2 as ec2
@@ -10,6 +11,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+
 from constructs import Construct
 
 from .hosting import DEFAULT_INSTANCE_TYPE, MistralModelEndpoint, _EndpointMetrics
@@ -17,6 +19,14 @@ from .model import MISTRAL_7B_MAX_TOTAL_TOKENS, MistralModel
 from .network import IsolatedNetwork
 from .proxy import InvokeProxy
 from .regions import check_function_url_region, check_tgi_region
+
+
+class _Logging(TypedDict):
+    """The log settings every part takes alike."""
+
+    log_retention: logs.RetentionDays
+    log_encryption_key: kms.IKey | None
+    removal_policy: RemovalPolicy
 
 
 class MistralEndpoint(Construct, _EndpointMetrics):
@@ -61,8 +71,9 @@ class MistralEndpoint(Construct, _EndpointMetrics):
         check_tgi_region(self)
         check_function_url_region(self)
         self.model = model or MistralModel.instruct()
-        logging = {"log_retention": log_retention, "log_encryption_key": log_encryption_key,
-                   "removal_policy": removal_policy}
+        logging = _Logging(
+            log_retention=log_retention, log_encryption_key=log_encryption_key, removal_policy=removal_policy
+        )
         #: The VPC and its endpoints.
         self.network = IsolatedNetwork(
             self,

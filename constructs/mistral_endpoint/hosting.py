@@ -13,6 +13,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sagemaker as sagemaker
+
 from constructs import Construct
 
 from . import _tgi_images
@@ -88,7 +89,9 @@ class _EndpointMetrics:
             resource_arns=[self.endpoint_arn],
         )
 
-    def metric(self, metric_name: str, *, namespace: str = SAGEMAKER_NAMESPACE, **props: Any) -> cloudwatch.Metric:
+    def metric(
+        self, metric_name: str, *, namespace: str = SAGEMAKER_NAMESPACE, **props: Any
+    ) -> cloudwatch.Metric:
         """A CloudWatch metric of this endpoint's variant (dimensions EndpointName and VariantName)."""
         return cloudwatch.Metric(
             namespace=namespace,
@@ -273,11 +276,11 @@ class MistralModelEndpoint(Construct, _EndpointMetrics):
         image_account = CfnMapping(
             self,
             "TgiImageAccounts",
-            mapping={region: {"account": account} for region, account in _tgi_images.ECR_ACCOUNT_BY_REGION.items()},
+            mapping={
+                region: {"account": account} for region, account in _tgi_images.ECR_ACCOUNT_BY_REGION.items()
+            },
         ).find_in_map(Aws.REGION, "account")
-        self.image_uri = (
-            f"{image_account}.dkr.ecr.{Aws.REGION}.{Aws.URL_SUFFIX}/{_tgi_images.REPOSITORY}:{_tgi_images.TAG}"
-        )
+        self.image_uri = f"{image_account}.dkr.ecr.{Aws.REGION}.{Aws.URL_SUFFIX}/{_tgi_images.REPOSITORY}:{_tgi_images.TAG}"
 
         #: The execution role SageMaker assumes for the model.
         self.role: iam.IRole = role or iam.Role(
@@ -374,17 +377,28 @@ class MistralModelEndpoint(Construct, _EndpointMetrics):
         )
         enis = eni_arn(self)
         return [
-            iam.PolicyStatement(sid="AuthenticateToEcr", actions=["ecr:GetAuthorizationToken"], resources=["*"]),
+            iam.PolicyStatement(
+                sid="AuthenticateToEcr", actions=["ecr:GetAuthorizationToken"], resources=["*"]
+            ),
             iam.PolicyStatement(
                 sid="PullTgiImage",
-                actions=["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
+                actions=[
+                    "ecr:BatchGetImage",
+                    "ecr:GetDownloadUrlForLayer",
+                    "ecr:BatchCheckLayerAvailability",
+                ],
                 resources=[repository_arn],
             ),
             *self.model.read_statements(),
             *self.model.decrypt_statements(),
             iam.PolicyStatement(
                 sid="WriteEndpointLogs",
-                actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+                actions=[
+                    "logs:CreateLogGroup",
+                    "logs:CreateLogStream",
+                    "logs:PutLogEvents",
+                    "logs:DescribeLogStreams",
+                ],
                 resources=[self.log_group.log_group_arn],
             ),
             iam.PolicyStatement(
@@ -410,9 +424,14 @@ class MistralModelEndpoint(Construct, _EndpointMetrics):
                 resources=[
                     enis,
                     stack.format_arn(
-                        service="ec2", resource="security-group", resource_name=self.security_group.security_group_id
+                        service="ec2",
+                        resource="security-group",
+                        resource_name=self.security_group.security_group_id,
                     ),
-                    *(stack.format_arn(service="ec2", resource="subnet", resource_name=s) for s in subnet_ids),
+                    *(
+                        stack.format_arn(service="ec2", resource="subnet", resource_name=s)
+                        for s in subnet_ids
+                    ),
                 ],
             ),
             iam.PolicyStatement(
@@ -454,8 +473,13 @@ def _gpus_for(instance_type: str) -> int:
 
 def _check_token_limits(max_input: int, max_total: int, max_prefill: int | None) -> tuple[int, int, int]:
     """TGI refuses to start unless input < total <= the model's limit and prefill >= input."""
-    require_int("max_total_tokens", max_total, minimum=2, maximum=MISTRAL_7B_MAX_TOTAL_TOKENS,
-                hint="Mistral 7B's context window is 8192 tokens")
+    require_int(
+        "max_total_tokens",
+        max_total,
+        minimum=2,
+        maximum=MISTRAL_7B_MAX_TOTAL_TOKENS,
+        hint="Mistral 7B's context window is 8192 tokens",
+    )
     require_int("max_input_length", max_input, minimum=1, maximum=MISTRAL_7B_MAX_TOTAL_TOKENS - 1)
     if max_input >= max_total:
         raise ConfigurationError(
@@ -474,14 +498,18 @@ def _check_token_limits(max_input: int, max_total: int, max_prefill: int | None)
 
 def _check_extra_environment(extra: Mapping[str, str]) -> dict[str, str]:
     if len(extra) > 80:
-        raise ConfigurationError(f"container_environment has {len(extra)} entries: SageMaker allows 100 in all")
+        raise ConfigurationError(
+            f"container_environment has {len(extra)} entries: SageMaker allows 100 in all"
+        )
     for key, value in extra.items():
         if key in _PROP_FOR_KEY:
             raise ConfigurationError(
                 f"container_environment sets {key}: use the {_PROP_FOR_KEY[key]} prop instead"
             )
         if not isinstance(key, str) or not _ENV_KEY.match(key):
-            raise ConfigurationError(f"container_environment key {key!r} is not a valid environment variable name")
+            raise ConfigurationError(
+                f"container_environment key {key!r} is not a valid environment variable name"
+            )
         if not isinstance(value, str) or (not Token.is_unresolved(value) and len(value) > 1024):
             raise ConfigurationError(
                 f"container_environment[{key!r}] must be a string of at most 1024 characters, got {value!r}"

@@ -65,12 +65,11 @@ class MistralModel:
 
         :param instruct: whether the weights follow the Mistral Instruct chat template (default: yes).
         """
-        if not is_unresolved(prefix):
-            if not prefix or not prefix.endswith("/") or prefix.startswith("/"):
-                raise ConfigurationError(
-                    f"prefix must be an S3 key prefix like 'models/mistral-7b/' (no leading '/', "
-                    f"trailing '/'), got {prefix!r}"
-                )
+        if not is_unresolved(prefix) and (not prefix or not prefix.endswith("/") or prefix.startswith("/")):
+            raise ConfigurationError(
+                f"prefix must be an S3 key prefix like 'models/mistral-7b/' (no leading '/', "
+                f"trailing '/'), got {prefix!r}"
+            )
         return cls(
             model_id=model_id,
             prompt_format=PROMPT_FORMAT_INSTRUCT if instruct else PROMPT_FORMAT_NONE,

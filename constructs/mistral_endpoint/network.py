@@ -7,6 +7,7 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
+
 from constructs import Construct
 
 from ._compliance import acknowledge_in_packs, acknowledge_unencrypted_logs
@@ -54,7 +55,9 @@ class IsolatedNetwork(Construct):
         super().__init__(scope, id)
         if vpc is None:
             if vpc_subnets is not None:
-                raise ConfigurationError("vpc_subnets was given without vpc: pass the vpc the subnets belong to")
+                raise ConfigurationError(
+                    "vpc_subnets was given without vpc: pass the vpc the subnets belong to"
+                )
             vpc = self._new_vpc(log_retention, log_encryption_key, removal_policy)
         #: The VPC everything runs in.
         self.vpc: ec2.IVpc = vpc
@@ -78,7 +81,11 @@ class IsolatedNetwork(Construct):
             # Created in this construct's scope, not the VPC's: a VPC imported from another stack must
             # not gain resources in that stack.
             self.s3_endpoint = ec2.GatewayVpcEndpoint(
-                self, "S3Endpoint", vpc=vpc, service=ec2.GatewayVpcEndpointAwsService.S3, subnets=[self.subnets]
+                self,
+                "S3Endpoint",
+                vpc=vpc,
+                service=ec2.GatewayVpcEndpointAwsService.S3,
+                subnets=[self.subnets],
             )
             for statement in model.read_statements(principal=iam.AnyPrincipal()):
                 self.s3_endpoint.add_to_policy(statement)
@@ -106,7 +113,9 @@ class IsolatedNetwork(Construct):
             max_azs=2,
             nat_gateways=0,
             subnet_configuration=[
-                ec2.SubnetConfiguration(name="isolated", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED, cidr_mask=24)
+                ec2.SubnetConfiguration(
+                    name="isolated", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED, cidr_mask=24
+                )
             ],
             # Closing the default security group needs a custom-resource Lambda whose own log group
             # CloudFormation cannot delete; nothing here ever uses the default group.

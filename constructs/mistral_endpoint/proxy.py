@@ -10,6 +10,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+
 from constructs import Construct
 
 from ._compliance import acknowledge, acknowledge_in_packs, acknowledge_unencrypted_logs
@@ -74,7 +75,11 @@ class InvokeProxy(Construct):
         if reserved_concurrent_executions is not None:
             require_int("reserved_concurrent_executions", reserved_concurrent_executions, minimum=1)
         self.log_group = logs.LogGroup(
-            self, "Logs", retention=log_retention, encryption_key=log_encryption_key, removal_policy=removal_policy
+            self,
+            "Logs",
+            retention=log_retention,
+            encryption_key=log_encryption_key,
+            removal_policy=removal_policy,
         )
         self.role = iam.Role(
             self,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from aws_cdk import Aws, CfnRule, CfnRuleAssertion, Fn, ICfnRuleConditionExpression, Stack, Token
+
 from constructs import Construct
 
 from . import _tgi_images
@@ -33,16 +34,26 @@ def check_tgi_region(scope: Construct) -> None:
     """Fail synth in a region without the TGI 1.1 image; guard region-agnostic templates with a rule."""
     regions = sorted(TGI_REGIONS)
     message = f"the Hugging Face TGI 1.1 image is published in {', '.join(regions)}"
-    _check(scope, "TgiImageRegion", allowed=lambda r: r in TGI_REGIONS, message=message,
-           condition=Fn.condition_contains(regions, Aws.REGION))
+    _check(
+        scope,
+        "TgiImageRegion",
+        allowed=lambda r: r in TGI_REGIONS,
+        message=message,
+        condition=Fn.condition_contains(regions, Aws.REGION),
+    )
 
 
 def check_function_url_region(scope: Construct) -> None:
     """Fail synth in a region without Lambda function URLs; guard region-agnostic templates with a rule."""
     regions = sorted(FUNCTION_URL_UNSUPPORTED_REGIONS)
     message = f"Lambda function URLs are not offered in {', '.join(regions)}"
-    _check(scope, "FunctionUrlRegion", allowed=lambda r: r not in FUNCTION_URL_UNSUPPORTED_REGIONS,
-           message=message, condition=Fn.condition_not(Fn.condition_contains(regions, Aws.REGION)))
+    _check(
+        scope,
+        "FunctionUrlRegion",
+        allowed=lambda r: r not in FUNCTION_URL_UNSUPPORTED_REGIONS,
+        message=message,
+        condition=Fn.condition_not(Fn.condition_contains(regions, Aws.REGION)),
+    )
 
 
 def _check(

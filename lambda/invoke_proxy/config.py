@@ -7,7 +7,7 @@ answering every request with a confusing error.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 
 PROMPT_FORMATS = ("mistral-instruct", "none")
 
@@ -27,8 +27,9 @@ class ConfigError(ValueError):
     """The function's environment is missing a value or holds an invalid one."""
 
 
-@dataclass(frozen=True)
-class Config:
+class Config(NamedTuple):
+    """Immutable. A NamedTuple rather than a frozen dataclass: a few milliseconds less cold start."""
+
     endpoint_name: str
     region: str | None
     max_input_length: int

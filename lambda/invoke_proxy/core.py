@@ -12,8 +12,7 @@ import logging
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from .config import (
     MAX_BEST_OF,
@@ -73,15 +72,13 @@ OPENAI_FIELDS = (
 FINISH_REASONS_OPENAI = {"eos_token": "stop", "stop_sequence": "stop", "length": "length"}
 
 
-@dataclass(frozen=True)
-class Response:
+class Response(NamedTuple):
     status: int
     body: JsonObject
-    headers: dict[str, str] = field(default_factory=dict)
+    headers: dict[str, str]
 
 
-@dataclass(frozen=True)
-class ModelCall:
+class ModelCall(NamedTuple):
     """A validated request, ready for TGI."""
 
     route: str
@@ -368,7 +365,7 @@ class Proxy:
                 500, "internal_error", "The proxy failed unexpectedly; its logs hold the details."
             )
             fields["error_type"] = error.error_type
-            response = Response(500, error.body(request_id))
+            response = Response(500, error.body(request_id), {})
         fields["status"] = response.status
         fields["latency_ms"] = round((time.perf_counter() - started) * 1000, 3)
         level = logging.ERROR if response.status >= 500 else logging.INFO
@@ -399,7 +396,7 @@ class Proxy:
                 headers={"Allow": ", ".join(methods)},
             )
         if route == HEALTH:
-            return Response(200, health_body(self.config))
+            return Response(200, health_body(self.config), {})
         call = prepare(route, body, self.config)
         payload = call.payload()
         if self.config.log_prompts:
@@ -420,4 +417,4 @@ class Proxy:
                 fields["finish_reason"] = details["finish_reason"]
         if self.config.log_prompts:
             fields["completion"] = answer["generated_text"]
-        return Response(200, answer_body(call, answer, self.config, request_id))
+        return Response(200, answer_body(call, answer, self.config, request_id), {})

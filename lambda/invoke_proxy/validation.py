@@ -9,8 +9,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from .config import MAX_BEST_OF, MAX_STOP_SEQUENCES, MAX_TOP_N_TOKENS, Config
 from .errors import invalid
@@ -177,8 +176,7 @@ def stop_list(value: list[Any], param: str) -> list[str]:
     return list(value)
 
 
-@dataclass(frozen=True)
-class _Spec:
+class _Spec(NamedTuple):
     check: Callable[[object, str, Config], Any]
     nullable: bool  # TGI's Option<...> fields take null as "not set"; the others reject it.
 

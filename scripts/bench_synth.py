@@ -1,0 +1,77 @@
+"""Benchmark: synthesizing MistralEndpointStack, as a ratio to an empty aws-cdk-lib app, in one run.
+
+Each case is a fresh Python process doing what `cdk synth` makes the app do (import, build, synth to a
+temporary cloud assembly), timed wall-clock; cases are interleaved and repeated, and medians compared.
+
+    python scripts/bench_synth.py [--repeat 7]
+
+Targets (issue 2): at most 1.5x the empty app without the cdk-nag packs, at most 2x with them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+CONTEXT = json.loads((REPO / "cdk.json").read_text())["context"]
+
+EMPTY_APP = """
+import aws_cdk as cdk
+app = cdk.App()
+cdk.Stack(app, "Empty")
+app.synth()
+"""
+STACK_APP = """
+import json, os
+import aws_cdk as cdk
+from app import build_app
+build_app(cdk.App(context=json.loads(os.environ["BENCH_CONTEXT"]))).synth()
+"""
+CASES = {
+    "empty aws-cdk-lib app": (EMPTY_APP, {}),
+    "MistralEndpointStack, no packs": (STACK_APP, {"compliance": "off"}),
+    "MistralEndpointStack, 3 cdk-nag packs": (STACK_APP, {}),
+}
+
+
+def run_once(code: str, context: dict[str, object]) -> float:
+    with tempfile.TemporaryDirectory() as outdir:
+        env = {
+            **os.environ,
+            "CDK_OUTDIR": outdir,
+            "BENCH_CONTEXT": json.dumps({**CONTEXT, **context}),
+            "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION": "1",
+            "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
+        }
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, check=True, capture_output=True)
+        return time.perf_counter() - start
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=7)
+    args = parser.parse_args()
+    samples: dict[str, list[float]] = {name: [] for name in CASES}
+    for name, (code, context) in CASES.items():  # warm the OS caches once
+        run_once(code, context)
+    for _ in range(args.repeat):
+        for name, (code, context) in CASES.items():
+            samples[name].append(run_once(code, context))
+    baseline = statistics.median(samples["empty aws-cdk-lib app"])
+    for name, values in samples.items():
+        median = statistics.median(values)
+        print(f"{name:40s} median {median:6.2f} s  ({median / baseline:4.2f}x)  runs: {len(values)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

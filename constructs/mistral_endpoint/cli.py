@@ -106,24 +106,66 @@ def resolve_target(args: argparse.Namespace, session: Any) -> Target:
     return Target(url, args.region or outputs.get("Region") or region_from_url(url) or region)
 
 
+class FunctionUrlSigner:
+    """SigV4 signing (service ``lambda``) for requests to an AWS_IAM function URL, from the standard credential chain.
+
+    Also usable as the ``auth=`` of an httpx-style client (a callable taking and returning the request), which is
+    how the OpenAI Python client and LangChain's ChatOpenAI reach the proxy::
+
+        OpenAI(base_url=url + "v1", api_key="unused", http_client=httpx2.Client(auth=FunctionUrlSigner()))
+
+    Only host, content type and date are signed, so headers a client or proxy adds later cannot break the
+    signature.
+    """
+
+    def __init__(self, region: str | None = None, profile: str | None = None, session: Any = None) -> None:
+        self.session = session or make_session(profile)
+        self.region = region
+
+    def headers(self, method: str, url: str, body: bytes | None, content_type: str | None) -> dict[str, str]:
+        """The headers to add: Authorization, X-Amz-Date and, with temporary credentials, X-Amz-Security-Token."""
+        from botocore.auth import SigV4Auth
+        from botocore.awsrequest import AWSRequest
+
+        credentials = self.session.get_credentials()
+        if credentials is None:
+            raise CliError(
+                "No AWS credentials found (profile, environment, SSO or instance role); cannot sign."
+            )
+        region = self.region or region_from_url(url) or self.session.get_config_variable("region")
+        if not region:
+            raise CliError("Cannot tell which region to sign for: pass --region.")
+        request = AWSRequest(
+            method=method,
+            url=url,
+            data=body or b"",
+            headers={"Content-Type": content_type} if content_type else {},
+        )
+        SigV4Auth(credentials.get_frozen_credentials(), "lambda", region).add_auth(request)
+        return {k: v for k, v in request.headers.items() if k.lower() != "content-type"}
+
+    def __call__(self, request: Any) -> Any:
+        # OpenAI clients send "Authorization: Bearer <api_key>"; the SigV4 signature replaces it.
+        request.headers.pop("Authorization", None)
+        request.headers.update(
+            self.headers(
+                request.method, str(request.url), request.content, request.headers.get("Content-Type")
+            )
+        )
+        return request
+
+
 def signed_request(
     session: Any, target: Target, method: str, path: str, body: bytes | None, timeout: float
 ) -> HttpAnswer:
     """Send one request, SigV4-signed for service ``lambda`` with the standard credential chain."""
-    from botocore.auth import SigV4Auth
-    from botocore.awsrequest import AWSRequest
-
     url = target.url.rstrip("/") + path
     headers = {"Content-Type": "application/json"} if body is not None else {}
-    credentials = session.get_credentials()
     host = urllib.parse.urlsplit(url).hostname
     loopback = host in LOOPBACK_HOSTS
-    if credentials is not None and (target.region or not loopback):
-        if not target.region:
-            raise CliError("Cannot tell which region to sign for: pass --region.")
-        request = AWSRequest(method=method, url=url, data=body, headers=headers)
-        SigV4Auth(credentials.get_frozen_credentials(), "lambda", target.region).add_auth(request)
-        headers = dict(request.headers.items())
+    if session.get_credentials() is not None and (target.region or not loopback):
+        signer = FunctionUrlSigner(target.region, session=session)
+        headers.update(signer.headers(method, url, body, headers.get("Content-Type")))
     elif not loopback:  # the local dev server does no authentication
         raise CliError("No AWS credentials found (profile, environment, SSO or instance role); cannot sign.")
     http_request = urllib.request.Request(url, data=body, headers=headers, method=method)

@@ -8,7 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import REPO
+from synth_helpers import REPO
 
 pytestmark = pytest.mark.slow
 

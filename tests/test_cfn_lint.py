@@ -6,7 +6,7 @@ import json
 
 import pytest
 from cfnlint.api import ManualArgs, lint
-from conftest import VARIANTS, template_of
+from synth_helpers import VARIANTS, template_of
 
 # Regions the templates are checked for: the defaults' home, a region with another ECR account, and the
 # pinned variants' region.

@@ -8,7 +8,7 @@ from typing import Any
 import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_sagemaker as sagemaker
-from conftest import CDK_JSON_CONTEXT, REPO, acknowledgements, default_stack, new_app, synth_app
+from synth_helpers import CDK_JSON_CONTEXT, REPO, acknowledgements, default_stack, new_app, synth_app
 
 from constructs import IConstruct
 

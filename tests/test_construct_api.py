@@ -12,7 +12,6 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Match, Template
-from conftest import new_app, synth_app
 from mistral_endpoint import (
     ImportedModelEndpoint,
     InvokeProxy,
@@ -21,6 +20,7 @@ from mistral_endpoint import (
     MistralModel,
     MistralModelEndpoint,
 )
+from synth_helpers import new_app, synth_app
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ import ast
 import sys
 from pathlib import Path
 
-from conftest import REPO
+from synth_helpers import REPO
 
 import constructs
 

@@ -13,7 +13,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import REPO
+from synth_helpers import REPO
 
 pytestmark = pytest.mark.slow
 

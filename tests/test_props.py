@@ -8,8 +8,8 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_s3 as s3
-from conftest import new_app
 from mistral_endpoint import ConfigurationError, MistralEndpoint, MistralModel
+from synth_helpers import new_app
 
 
 def build(**props: Any) -> MistralEndpoint:

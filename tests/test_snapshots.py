@@ -10,7 +10,7 @@ import re
 from typing import Any
 
 import pytest
-from conftest import VARIANTS, template_of
+from synth_helpers import VARIANTS, template_of
 from syrupy.assertion import SnapshotAssertion
 from syrupy.extensions.json import JSONSnapshotExtension
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from conftest import REPO
 from mistral_endpoint import _tgi_images
+from synth_helpers import REPO
 
 
 def test_generated_module_matches_the_sdk_config() -> None:

@@ -1,0 +1,110 @@
+"""Synthesis helpers shared by the stack tests: each variant is synthesized once per test session."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+
+import aws_cdk as cdk
+from aws_cdk import aws_ec2 as ec2
+
+REPO = Path(__file__).resolve().parents[1]
+CDK_JSON_CONTEXT: dict[str, Any] = json.loads((REPO / "cdk.json").read_text())["context"]
+
+
+def new_app(**context: Any) -> cdk.App:
+    """An App configured like `cdk synth` (cdk.App() under pytest does not read cdk.json)."""
+    return cdk.App(context={**CDK_JSON_CONTEXT, "aws:cdk:version-reporting": False, **context})
+
+
+def synth_app(app: cdk.App, stack_name: str) -> dict[str, Any]:
+    """Synthesize with the compliance packs (a finding raises) and return one stack's template."""
+    from stacks.compliance import add_compliance_packs
+
+    add_compliance_packs(app)
+    return app.synth().get_stack_by_name(stack_name).template  # type: ignore[no-any-return]
+
+
+def _byo_vpc_app() -> cdk.App:
+    """A platform team's stack: its own VPC (isolated subnets, endpoints it already has) and role."""
+    from aws_cdk import aws_iam as iam
+    from mistral_endpoint import MistralEndpoint
+
+    app = new_app()
+    stack = cdk.Stack(app, "PlatformStack", env=cdk.Environment(account="111122223333", region="eu-west-1"))
+    # The team's existing network, owned by another stack: three isolated subnets in three AZs.
+    vpc = ec2.Vpc.from_vpc_attributes(
+        stack,
+        "SharedVpc",
+        vpc_id="vpc-0a1b2c3d4e5f67890",
+        availability_zones=["eu-west-1a", "eu-west-1b", "eu-west-1c"],
+        isolated_subnet_ids=["subnet-0aaa1111", "subnet-0bbb2222", "subnet-0ccc3333"],
+        isolated_subnet_names=["ml"],
+        isolated_subnet_route_table_ids=["rtb-0aaa1111", "rtb-0bbb2222", "rtb-0ccc3333"],
+    )
+    role = iam.Role(stack, "TeamModelRole", assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"))
+    MistralEndpoint(
+        stack,
+        "Mistral",
+        vpc=vpc,
+        vpc_subnets=ec2.SubnetSelection(subnet_group_name="ml"),
+        role=role,
+        endpoint_name="team-mistral",
+    )
+    return app
+
+
+def _stack_app(**context: Any) -> Callable[[], cdk.App]:
+    def build() -> cdk.App:
+        from app import build_app
+
+        app = new_app(**context, compliance="off")
+        return build_app(app)
+
+    return build
+
+
+VARIANTS: dict[str, tuple[Callable[[], cdk.App], str]] = {
+    "default": (_stack_app(), "MistralEndpointStack"),
+    "base_model": (_stack_app(model="base"), "MistralEndpointStack"),
+    "pinned_region": (_stack_app(region="eu-west-1"), "MistralEndpointStack"),
+    "byo_vpc": (_byo_vpc_app, "PlatformStack"),
+}
+
+
+@cache
+def template_of(variant: str) -> dict[str, Any]:
+    build, stack_name = VARIANTS[variant]
+    return synth_app(build(), stack_name)
+
+
+def resources_of(template: dict[str, Any], resource_type: str) -> dict[str, dict[str, Any]]:
+    return {k: v for k, v in template["Resources"].items() if v["Type"] == resource_type}
+
+
+def only(template: dict[str, Any], resource_type: str) -> dict[str, Any]:
+    (resource,) = resources_of(template, resource_type).values()
+    return resource
+
+
+@cache
+def default_stack() -> cdk.Stack:
+    """The default stack's construct tree (not synthesized), for reading construct metadata."""
+    build, stack_name = VARIANTS["default"]
+    return build().node.find_child(stack_name)  # type: ignore[return-value]
+
+
+def acknowledgements(construct: Any) -> dict[str, str]:
+    """Finding id -> reason, as recorded on one construct by Validations.acknowledge."""
+    found: dict[str, str] = {}
+    for entry in construct.node.metadata:
+        if entry.type == cdk.Validations.ACKNOWLEDGED_RULES_METADATA_KEY:
+            found.update(entry.data)
+    return found

@@ -7,6 +7,7 @@ botocore is imported when a command needs it, so ``--help`` stays instant.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -221,6 +222,17 @@ class Client:
             raise CliError(explain_failure(answer, self.target))
         return answer.json()
 
+    def field(self, answer: Any, *path: str) -> Any:
+        """A field of a successful answer; a clear error if the URL is not the proxy."""
+        value = answer
+        for key in path:
+            if not isinstance(value, dict) or key not in value:
+                raise CliError(
+                    f"Unexpected answer from {self.target.url} (no {'.'.join(path)}): is it the proxy?"
+                )
+            value = value[key]
+        return value
+
     def print_json(self, value: Any) -> None:
         self.out.write(json.dumps(value, indent=2, ensure_ascii=False) + "\n")
 
@@ -251,7 +263,7 @@ def cmd_generate(client: Client, args: argparse.Namespace, stdin: IO[str]) -> in
     if args.json:
         client.print_json(answer)
     else:
-        client.out.write(answer["generated_text"] + "\n")
+        client.out.write(f"{client.field(answer, 'generated_text')}\n")
     return 0
 
 
@@ -266,12 +278,13 @@ def cmd_chat(client: Client, args: argparse.Namespace, stdin: IO[str]) -> int:
     def turn(text: str) -> None:
         messages = [*system, *history, {"role": "user", "content": text}]
         answer = client.call("POST", "/chat", {"messages": messages, "parameters": params})
+        content = client.field(answer, "message", "content")
         # Only a turn that got an answer joins the history, so roles keep alternating after an error.
-        history.extend([{"role": "user", "content": text}, answer["message"]])
+        history.extend([{"role": "user", "content": text}, {"role": "assistant", "content": content}])
         if args.json:
             client.print_json(answer)
         else:
-            client.out.write(answer["message"]["content"] + "\n")
+            client.out.write(f"{content}\n")
 
     if args.message is not None:
         turn(args.message)
@@ -280,11 +293,17 @@ def cmd_chat(client: Client, args: argparse.Namespace, stdin: IO[str]) -> int:
     failed = False
     if interactive:
         client.err.write(f"Chatting through {client.target.url}. {CHAT_HELP}\n")
+    if interactive:
+        with contextlib.suppress(ImportError):
+            import readline  # noqa: F401 - line editing and history for input()
     while True:
         if interactive:
-            client.err.write("you> ")
-            client.err.flush()
-        line = stdin.readline()
+            try:
+                line = input("you> ") + "\n"
+            except EOFError:
+                line = ""
+        else:
+            line = stdin.readline()
         text = line.rstrip("\n")
         command = text.strip().lower()
         if not line or command in ("/exit", "/quit"):

@@ -100,9 +100,12 @@ def _parse_answer(raw: bytes) -> dict[str, Any]:
             502,
             "upstream_error",
             "The model answered in an unexpected shape; see the proxy logs for this request id.",
+            # The shape, never the content: it may hold generated text.
             log_fields={
                 "upstream_body_bytes": len(raw),
-                "upstream_body_start": raw[:80].decode("utf-8", "replace"),
+                "upstream_body_keys": sorted(answer)[:20]
+                if isinstance(answer, dict)
+                else type(answer).__name__,
             },
         )
     return answer

@@ -199,3 +199,10 @@ def test_importing_the_cli_does_not_import_the_cdk() -> None:
     probe = "import sys, mistral_endpoint.cli; print('aws_cdk' in sys.modules, 'botocore' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert result.stdout.split() == ["False", "False"]
+
+
+def test_an_answer_that_is_not_the_proxys_is_a_clear_error(run: Run, function_url: FunctionUrl) -> None:
+    function_url.answer(200, {"something": "else"})
+    code, _, err = run(*cli(function_url, "generate", "Hi"))
+    assert code == 1
+    assert "no generated_text" in err

@@ -18,7 +18,6 @@ from .hosting import DEFAULT_INSTANCE_TYPE, MistralModelEndpoint, _EndpointMetri
 from .model import MISTRAL_7B_MAX_TOTAL_TOKENS, MistralModel
 from .network import IsolatedNetwork
 from .proxy import InvokeProxy
-from .regions import check_function_url_region, check_tgi_region
 
 
 class _Logging(TypedDict):
@@ -68,8 +67,6 @@ class MistralEndpoint(Construct, _EndpointMetrics):
     ) -> None:
         """See the README's props table; each prop documents its default where it is passed on."""
         super().__init__(scope, id)
-        check_tgi_region(self)
-        check_function_url_region(self)
         self.model = model or MistralModel.instruct()
         logging = _Logging(
             log_retention=log_retention, log_encryption_key=log_encryption_key, removal_policy=removal_policy

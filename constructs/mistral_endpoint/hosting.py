@@ -21,6 +21,7 @@ from ._compliance import acknowledge, acknowledge_in_packs, acknowledge_unencryp
 from ._validation import ConfigurationError, is_unresolved, require_int, require_seconds
 from .model import MISTRAL_7B_MAX_TOTAL_TOKENS, MistralModel
 from .network import select_subnets
+from .regions import check_tgi_region
 
 #: GPUs per instance type: TGI shards the model over SM_NUM_GPUS of them. ml.g5.xlarge (16 GiB of host
 #: memory) cannot load 14 GB of fp16 weights; every larger g5 can.
@@ -210,6 +211,7 @@ class MistralModelEndpoint(Construct, _EndpointMetrics):
         :param removal_policy: what happens to the endpoint's log group on deletion. Default: destroy.
         """
         super().__init__(scope, id)
+        check_tgi_region(self)
         self.model = model or MistralModel.instruct()
         gpus = _gpus_for(instance_type)
         require_int("initial_instance_count", initial_instance_count, minimum=1)

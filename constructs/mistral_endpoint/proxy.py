@@ -16,6 +16,7 @@ from constructs import Construct
 from ._compliance import acknowledge, acknowledge_in_packs, acknowledge_unencrypted_logs
 from ._validation import require_int
 from .hosting import INVOKE_ENDPOINT_ACTIONS, IModelEndpoint
+from .regions import check_function_url_region
 
 # lambda/ at the top of the repository; _lambda is a symlink to it that the wheel ships as real files.
 # Its invoke_proxy package is the function's code: one copy, no bundling step.
@@ -64,6 +65,7 @@ class InvokeProxy(Construct):
         :param removal_policy: what happens to the log group on deletion. Default: destroy.
         """
         super().__init__(scope, id)
+        check_function_url_region(self)
         require_int(
             "default_max_new_tokens",
             default_max_new_tokens,

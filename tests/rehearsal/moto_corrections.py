@@ -1,13 +1,10 @@
 """Corrections for the moto emulator's known gaps, so the deploy rehearsal (scripts/rehearse.py) can run.
 
 The rehearsal deploys the real, unchanged template with the real CDK CLI. Where moto (pinned in
-requirements-dev.txt) behaves unlike CloudFormation, the difference is corrected here and nowhere else:
-
-* Emulator patches (``EMULATOR_PATCHES``) are applied inside the moto server process the rehearsal starts
-  (``python tests/rehearsal/moto_corrections.py --port N``). They never touch the project's code or the
-  template it ships; they make moto do what CloudFormation does.
-* ``remove_resources_moto_leaves_behind`` runs through the EC2 API after ``cdk destroy``, and only removes
-  resources of the types moto is known to leave, that the destroyed stack itself created.
+requirements-dev.txt) behaves unlike CloudFormation, the difference is corrected here and nowhere else: each
+correction is a patch applied inside the moto server process the rehearsal starts
+(``python tests/rehearsal/moto_corrections.py --port N``). None touches the project's code or the template it
+ships; each makes moto do what CloudFormation and the service do.
 
 Each correction names the moto behaviour it fixes. tests/rehearsal/test_moto_corrections.py proves, for each,
 that the gap still exists in the installed moto (when moto fixes one, its test fails and says the correction
@@ -18,8 +15,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
 from typing import Any
 from unittest import mock
 
@@ -28,7 +25,8 @@ MOTO_VERSION = "5.2.5"
 
 # What SageMaker real-time endpoints offer in the g5 family (the construct's default is ml.g5.2xlarge).
 G5_INSTANCE_TYPES = frozenset(
-    f"ml.g5.{size}" for size in ("xlarge", "2xlarge", "4xlarge", "8xlarge", "12xlarge", "16xlarge", "24xlarge", "48xlarge")
+    f"ml.g5.{size}"
+    for size in ("xlarge", "2xlarge", "4xlarge", "8xlarge", "12xlarge", "16xlarge", "24xlarge", "48xlarge")
 )
 
 SSM_PARAMETER_TYPE_PREFIX = "AWS::SSM::Parameter::"
@@ -68,13 +66,12 @@ def honour_sagemaker_endpoint_name() -> Iterator[None]:
 
 def _function_url_model() -> type[Any]:
     from moto.awslambda.models import lambda_backends
-    from moto.core.common_models import CloudFormationModel
 
-    class FunctionUrlResource(CloudFormationModel):
+    # Duck-typed like moto's CloudFormationModel rather than a subclass: moto finds models through
+    # CloudFormationModel.__subclasses__() and keeps every model class alive, so a subclass could never be
+    # removed again (the gap tests must see moto as it is).
+    class FunctionUrlResource:
         """``AWS::Lambda::Url`` through moto's own Lambda backend (the same call as CreateFunctionUrlConfig)."""
-
-        # moto files each model under the service named by its module path (moto.<service>...).
-        __module__ = "moto.awslambda.rehearsal_corrections"
 
         def __init__(self, function_arn: str, url: str) -> None:
             self.function_arn = function_arn
@@ -106,7 +103,7 @@ def _function_url_model() -> type[Any]:
             raise UnformattedGetAttTemplateException()
 
         @classmethod
-        def create_from_cloudformation_json(  # type: ignore[override]
+        def create_from_cloudformation_json(
             cls,
             resource_name: str,
             cloudformation_json: dict[str, Any],
@@ -116,11 +113,13 @@ def _function_url_model() -> type[Any]:
         ) -> FunctionUrlResource:
             properties = dict(cloudformation_json["Properties"])
             function_arn = properties.pop("TargetFunctionArn")
-            config = lambda_backends[account_id][region_name].create_function_url_config(function_arn, properties)
+            config = lambda_backends[account_id][region_name].create_function_url_config(
+                function_arn, properties
+            )
             return cls(function_arn, config.url)
 
         @classmethod
-        def update_from_cloudformation_json(  # type: ignore[override]
+        def update_from_cloudformation_json(
             cls,
             original_resource: FunctionUrlResource,
             new_resource_name: str,
@@ -128,10 +127,18 @@ def _function_url_model() -> type[Any]:
             account_id: str,
             region_name: str,
         ) -> FunctionUrlResource:
-            original_resource.delete(account_id, region_name)
-            return cls.create_from_cloudformation_json(
-                new_resource_name, cloudformation_json, account_id, region_name
-            )
+            properties = dict(cloudformation_json["Properties"])
+            function_arn = properties.pop("TargetFunctionArn")
+            if (
+                function_arn != original_resource.function_arn
+            ):  # a new function: CloudFormation replaces the URL
+                original_resource.delete(account_id, region_name)
+                return cls.create_from_cloudformation_json(
+                    new_resource_name, cloudformation_json, account_id, region_name
+                )
+            # Same function: updated in place, the URL stays (UpdateFunctionUrlConfig).
+            lambda_backends[account_id][region_name].update_function_url_config(function_arn, properties)
+            return original_resource
 
         def delete(self, account_id: str, region_name: str) -> None:
             from moto.awslambda.exceptions import UnknownFunctionException
@@ -261,6 +268,163 @@ def keep_ssm_parameter_names_on_update() -> Iterator[None]:
         yield
 
 
+class CorrectionError(RuntimeError):
+    """A correction's own delete failed (moto would otherwise swallow it, see ``_loud``)."""
+
+
+def _loud(delete: Callable[[Any, str, str], None]) -> Callable[[Any, str, str], None]:
+    """moto calls ``resource.delete(account_id, region_name)`` and, on TypeError or AttributeError, silently
+    falls back to the model's (empty) CloudFormation delete: re-raise those so a broken correction shows."""
+
+    @functools.wraps(delete)
+    def wrapper(self: Any, account_id: str, region_name: str) -> None:
+        try:
+            delete(self, account_id, region_name)
+        except (AttributeError, TypeError) as exc:
+            raise CorrectionError(f"{delete.__name__} failed for {self!r}: {exc}") from exc
+
+    return wrapper
+
+
+@contextlib.contextmanager
+def delete_network_resources_with_stack() -> Iterator[None]:
+    """moto's models for ``AWS::EC2::RouteTable``, ``AWS::EC2::SubnetRouteTableAssociation``,
+    ``AWS::EC2::VPCEndpoint`` and ``AWS::EC2::FlowLog`` have no CloudFormation delete: DeleteStack leaves them,
+    then DeleteVpc refuses ("The vpc ... has dependencies and cannot be deleted") and the stack ends
+    DELETE_FAILED, so ``cdk destroy`` fails.
+
+    Gives each a delete through moto's own EC2 backend (the calls DeleteStack makes in CloudFormation). A
+    deleted VPC endpoint stays listed with state ``deleted`` for a while, as in EC2.
+    """
+    from moto.ec2.models import ec2_backends
+    from moto.ec2.models.flow_logs import FlowLogs
+    from moto.ec2.models.route_tables import RouteTable
+    from moto.ec2.models.subnets import SubnetRouteTableAssociation
+    from moto.ec2.models.vpcs import VPCEndPoint
+
+    def delete_route_table(self: Any, account_id: str, region_name: str) -> None:
+        ec2_backends[account_id][region_name].delete_route_table(self.id)
+
+    def delete_association(self: Any, account_id: str, region_name: str) -> None:
+        backend = ec2_backends[account_id][region_name]
+        backend.subnet_associations.pop(f"{self.route_table_id}:{self.subnet_id}", None)
+
+    def delete_endpoint(self: Any, account_id: str, region_name: str) -> None:
+        backend = ec2_backends[account_id][region_name]
+        # moto keeps VpcEndpointType None when the template leaves CloudFormation's default (Gateway), and
+        # removes a gateway endpoint's routes table by table: skip tables the stack has already deleted.
+        self.vpc_endpoint_type = self.vpc_endpoint_type or "Gateway"
+        self.route_table_ids = [t for t in self.route_table_ids or [] if t in backend.route_tables]
+        backend.delete_vpc_endpoints([self.id])
+
+    def delete_flow_log(self: Any, account_id: str, region_name: str) -> None:
+        ec2_backends[account_id][region_name].delete_flow_logs([self.id])
+
+    with (
+        mock.patch.object(RouteTable, "delete", _loud(delete_route_table), create=True),
+        mock.patch.object(SubnetRouteTableAssociation, "delete", _loud(delete_association), create=True),
+        mock.patch.object(VPCEndPoint, "delete", _loud(delete_endpoint), create=True),
+        mock.patch.object(FlowLogs, "delete", _loud(delete_flow_log), create=True),
+    ):
+        yield
+
+
+@contextlib.contextmanager
+def delete_managed_policies_with_stack() -> Iterator[None]:
+    """moto's ``AWS::IAM::ManagedPolicy`` has no CloudFormation delete: DeleteStack leaves the policy attached to
+    the stack's roles, DeleteRole then refuses ("Cannot delete entity, must detach all policies first") and
+    ``cdk destroy`` fails.
+
+    Detaches the policy from its roles, users and groups and deletes it, as CloudFormation does.
+    """
+    from moto.iam.models import ManagedPolicy, iam_backends
+    from moto.utilities.utils import get_partition
+
+    def delete_policy(self: Any, account_id: str, region_name: str) -> None:
+        backend = iam_backends[account_id][get_partition(region_name)]
+        for role in list(backend.roles.values()):
+            if self.arn in role.managed_policies:
+                backend.detach_role_policy(self.arn, role.name)
+        for user in list(backend.users.values()):
+            if self.arn in user.managed_policies:
+                backend.detach_user_policy(self.arn, user.name)
+        for group in list(backend.groups.values()):
+            if self.arn in group.managed_policies:
+                backend.detach_group_policy(self.arn, group.name)
+        backend.delete_policy(self.arn)
+
+    with mock.patch.object(ManagedPolicy, "delete", _loud(delete_policy), create=True):
+        yield
+
+
+def _references(resource_json: object) -> set[str]:
+    """Logical ids a resource's JSON points at through ``Ref`` and ``Fn::GetAtt``."""
+    found: set[str] = set()
+    if isinstance(resource_json, dict):
+        for key, value in resource_json.items():
+            if key == "Ref" and isinstance(value, str):
+                found.add(value)
+            elif key == "Fn::GetAtt" and isinstance(value, list) and value:
+                found.add(str(value[0]))
+            else:
+                found |= _references(value)
+    elif isinstance(resource_json, list):
+        for item in resource_json:
+            found |= _references(item)
+    return found
+
+
+@contextlib.contextmanager
+def update_dependents_of_replaced_resources() -> Iterator[None]:
+    """moto decides what an update touches by comparing each resource's template JSON only. When a resource
+    is replaced (a new physical id: a SageMaker model whose container environment changed gets a new name),
+    the resources that ``Ref`` or ``Fn::GetAtt`` it keep the old value: the endpoint config goes on naming the
+    deleted model and the endpoint is never updated.
+
+    CloudFormation re-resolves the references and updates those dependents too. After moto's update, this
+    updates every resource that references a resource whose physical id changed, transitively.
+    """
+    from moto.cloudformation.parsing import ResourceMap, parse_and_update_resource
+
+    original = ResourceMap.update
+
+    def physical_ids(resource_map: Any) -> dict[str, object]:
+        return {
+            name: getattr(resource_map._parsed_resources.get(name), "physical_resource_id", None)
+            for name in resource_map._resource_json_map
+            if name in resource_map._parsed_resources
+        }
+
+    def update(self: Any, template: dict[str, Any], parameters: dict[str, Any] | None = None) -> None:
+        before = physical_ids(self)
+        original(self, template, parameters)
+        after = physical_ids(self)
+        changed = {name for name, pid in after.items() if name in before and before[name] != pid}
+        done: set[str] = set(changed)
+        while changed:
+            dependents = sorted(
+                name
+                for name, resource_json in self._resource_json_map.items()
+                if name not in done
+                and name in self._parsed_resources
+                and _references(resource_json) & changed
+            )
+            changed = set()
+            for name in dependents:
+                old_id = getattr(self._parsed_resources[name], "physical_resource_id", None)
+                resource = parse_and_update_resource(
+                    name, self._resource_json_map[name], self, self._account_id, self._region_name
+                )
+                if resource is not None:
+                    self._parsed_resources[name] = resource
+                    if getattr(resource, "physical_resource_id", None) != old_id:
+                        changed.add(name)
+                done.add(name)
+
+    with mock.patch.object(ResourceMap, "update", update):
+        yield
+
+
 EMULATOR_PATCHES: tuple[Callable[[], contextlib.AbstractContextManager[None]], ...] = (
     accept_g5_instance_types,
     honour_sagemaker_endpoint_name,
@@ -268,6 +432,9 @@ EMULATOR_PATCHES: tuple[Callable[[], contextlib.AbstractContextManager[None]], .
     rebuild_outputs_after_change_set,
     answer_missing_change_sets_like_cloudformation,
     keep_ssm_parameter_names_on_update,
+    update_dependents_of_replaced_resources,
+    delete_network_resources_with_stack,
+    delete_managed_policies_with_stack,
 )
 
 
@@ -278,65 +445,6 @@ def emulator_patches() -> Iterator[None]:
         for patch in EMULATOR_PATCHES:
             stack.enter_context(patch())
         yield
-
-
-# Resource types moto creates from a template but never deletes with the stack (no delete hook in its models).
-TYPES_MOTO_LEAVES_BEHIND = ("AWS::EC2::FlowLog", "AWS::EC2::VPCEndpoint", "AWS::EC2::RouteTable")
-
-
-@dataclass(frozen=True)
-class Leftovers:
-    """What ``remove_resources_moto_leaves_behind`` found and removed, by resource type."""
-
-    removed: dict[str, list[str]]
-
-    @property
-    def count(self) -> int:
-        return sum(len(ids) for ids in self.removed.values())
-
-
-def remove_resources_moto_leaves_behind(ec2: Any, created: Mapping[str, list[str]]) -> Leftovers:
-    """moto's models for AWS::EC2::FlowLog, AWS::EC2::VPCEndpoint and AWS::EC2::RouteTable have no
-    CloudFormation delete: DeleteStack reports DELETE_COMPLETE and leaves them (and, because of the route
-    tables, the VPC too: DeleteVpc refuses while they remain).
-
-    ``created`` maps each of those types to the physical ids the stack listed before destroy. Only resources
-    in that list are removed (flow logs and endpoints first, then route tables, then VPCs that now have no
-    subnets left): anything else that survived the destroy is left for the caller's assertions to report.
-    """
-    removed: dict[str, list[str]] = {}
-    flow_logs = set(created.get("AWS::EC2::FlowLog", []))
-    if flow_logs:
-        found = [f["FlowLogId"] for f in ec2.describe_flow_logs()["FlowLogs"] if f["FlowLogId"] in flow_logs]
-        if found:
-            ec2.delete_flow_logs(FlowLogIds=found)
-        removed["AWS::EC2::FlowLog"] = found
-    endpoints = set(created.get("AWS::EC2::VPCEndpoint", []))
-    if endpoints:
-        found = [
-            e["VpcEndpointId"] for e in ec2.describe_vpc_endpoints()["VpcEndpoints"] if e["VpcEndpointId"] in endpoints
-        ]
-        if found:
-            ec2.delete_vpc_endpoints(VpcEndpointIds=found)
-        removed["AWS::EC2::VPCEndpoint"] = found
-    tables = set(created.get("AWS::EC2::RouteTable", []))
-    if tables:
-        found = []
-        for table in ec2.describe_route_tables()["RouteTables"]:
-            if table["RouteTableId"] in tables:
-                for association in table.get("Associations", []):
-                    if not association.get("Main"):
-                        ec2.disassociate_route_table(AssociationId=association["RouteTableAssociationId"])
-                ec2.delete_route_table(RouteTableId=table["RouteTableId"])
-                found.append(table["RouteTableId"])
-        removed["AWS::EC2::RouteTable"] = found
-    vpcs = set(created.get("AWS::EC2::VPC", []))
-    if vpcs:
-        found = [v["VpcId"] for v in ec2.describe_vpcs()["Vpcs"] if v["VpcId"] in vpcs]
-        for vpc_id in found:
-            ec2.delete_vpc(VpcId=vpc_id)
-        removed["AWS::EC2::VPC"] = found
-    return Leftovers(removed)
 
 
 def serve(port: int) -> None:

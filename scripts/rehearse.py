@@ -1,0 +1,863 @@
+#!/usr/bin/env python3
+"""Deploy rehearsal: cdk bootstrap, deploy, invoke, update and destroy against a local AWS emulator.
+
+Runs the real CDK CLI on the real app against a moto server it starts on 127.0.0.1 (and always stops), with
+dummy credentials and no AWS configuration from the machine. moto's known gaps are corrected inside that
+server by tests/rehearsal/moto_corrections.py (each correction documented and tested there). Nothing is sent
+anywhere but 127.0.0.1. What this proves and what it cannot: docs/rehearsal.md.
+
+Usage: make rehearse   (or .venv/bin/python scripts/rehearse.py [--keep-going-on-failure])
+The last line of the output is a one-line summary; the exit status is 0 only if every phase passed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import contextlib
+import hashlib
+import importlib
+import io
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+import uuid
+import zipfile
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+CORRECTIONS = ROOT / "tests" / "rehearsal" / "moto_corrections.py"
+OUT = ROOT / "rehearsal.out"
+CDK = ROOT / "node_modules" / ".bin" / "cdk"
+
+STACK = "MistralEndpointStack"
+ACCOUNT = "123456789012"  # moto's default account
+REGION = "us-east-1"
+# Synthesis flags for every CDK command. compliance=off skips the cdk-nag packs: they only validate (the
+# template is the same), and `make synth` / `make test` already run them.
+SYNTH_FLAGS = ("-c", f"region={REGION}", "-c", "compliance=off")
+# The update: a proxy setting (Lambda environment) and a container setting (replaces the SageMaker model and
+# endpoint config, then updates the endpoint): both update paths of the stack.
+UPDATE_CONTEXT = {"defaultMaxNewTokens": "256", "maxConcurrentRequests": "64"}
+
+# Template resource types moto 5.2.5 does not model at all (it logs "No Moto CloudFormation support"): they
+# are in the template but cannot be checked here. docs/rehearsal.md lists them.
+NOT_EMULATED = frozenset({"AWS::CDK::Metadata", "AWS::EC2::SecurityGroupEgress"})
+
+
+class RehearsalError(AssertionError):
+    """A rehearsal check failed."""
+
+
+def check(condition: object, message: str) -> None:
+    if not condition:
+        raise RehearsalError(message)
+
+
+# --------------------------------------------------------------------------------------------- emulator
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def port_is_open(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+@dataclass
+class Emulator:
+    """moto's server with the rehearsal's corrections, in a child process on 127.0.0.1."""
+
+    log_path: Path
+    port: int = 0
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout_s: float = 30.0) -> None:
+        for _ in range(3):  # another process may take the free port between the probe and the bind
+            self.port = free_port()
+            with self.log_path.open("ab") as log:
+                self.process = subprocess.Popen(
+                    [sys.executable, str(CORRECTIONS), "--port", str(self.port)],
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                    env=emulator_env(),
+                    cwd=ROOT,
+                    start_new_session=True,  # Ctrl-C reaches the rehearsal, which stops the server itself
+                )
+            deadline = time.monotonic() + timeout_s
+            while time.monotonic() < deadline and self.process.poll() is None:
+                if self._ready():
+                    return
+                time.sleep(0.1)
+            self.stop()
+        raise RehearsalError(f"moto did not start on 127.0.0.1; see {self.log_path}")
+
+    def _ready(self) -> bool:
+        try:
+            with urllib.request.urlopen(f"{self.url}/moto-api/data.json", timeout=1) as response:
+                return bool(response.status == 200)
+        except (urllib.error.URLError, OSError):
+            return False
+
+    def stop(self) -> None:
+        """Stop the server (SIGTERM, then SIGKILL) and wait until its port is closed."""
+        process, self.process = self.process, None
+        if process is None:
+            return
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=10)
+        if self.port:
+            deadline = time.monotonic() + 5
+            while port_is_open(self.port) and time.monotonic() < deadline:
+                time.sleep(0.1)
+
+    def queue_sagemaker_answers(self, bodies: list[str]) -> None:
+        """What the endpoint's InvokeEndpoint answers next (moto's static results queue)."""
+        payload = {
+            "account_id": ACCOUNT,
+            "region": REGION,
+            "results": [{"Body": body, "ContentType": "application/json"} for body in bodies],
+        }
+        request = urllib.request.Request(
+            f"{self.url}/moto-api/static/sagemaker/endpoint-results",
+            data=json.dumps(payload).encode(),
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
+        with urllib.request.urlopen(request, timeout=5) as response:
+            check(
+                response.status == 201 or response.status == 200, f"queueing answers: HTTP {response.status}"
+            )
+
+
+def emulator_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+# ------------------------------------------------------------------------------------------ environment
+
+
+def aws_env(endpoint_url: str, home: Path) -> dict[str, str]:
+    """The environment for the CDK CLI and boto3: dummy credentials, everything pointed at the emulator.
+
+    Nothing from the machine's AWS configuration leaks in (profiles, credential files, SSO, proxies), and
+    the CDK CLI sends no telemetry, notices or version checks.
+    """
+    keep = ("PATH", "LANG", "LC_ALL", "TERM", "TMPDIR", "SYSTEMROOT")
+    env = {k: os.environ[k] for k in keep if k in os.environ}
+    empty = home / "empty-aws-config"
+    empty.touch()
+    env.update(
+        HOME=str(home),
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",
+        AWS_SESSION_TOKEN="testing",
+        AWS_DEFAULT_REGION=REGION,
+        AWS_REGION=REGION,
+        AWS_ENDPOINT_URL=endpoint_url,
+        # The CDK builds template URLs with this name; moto reads the template from its own S3 backend.
+        AWS_ENDPOINT_URL_S3_FOR_CLOUDFORMATION=f"https://s3.{REGION}.amazonaws.com",
+        AWS_CONFIG_FILE=str(empty),
+        AWS_SHARED_CREDENTIALS_FILE=str(empty),
+        AWS_EC2_METADATA_DISABLED="true",
+        NO_PROXY="127.0.0.1,localhost",
+        no_proxy="127.0.0.1,localhost",
+        CDK_DISABLE_CLI_TELEMETRY="true",
+        CDK_DISABLE_VERSION_CHECK="true",
+        JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION="1",
+        JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION="20",
+        NODE_NO_WARNINGS="1",
+        PYTHONDONTWRITEBYTECODE="1",
+    )
+    return env
+
+
+@contextlib.contextmanager
+def process_env(env: Mapping[str, str]) -> Iterator[None]:
+    """This process's environment replaced by ``env`` (boto3 and the proxy read it), restored afterwards."""
+    saved = dict(os.environ)
+    os.environ.clear()
+    os.environ.update(env)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def cdk(args: list[str], env: Mapping[str, str], log_name: str) -> str:
+    """Run the project's pinned CDK CLI; its output goes to rehearsal.out/<log_name>.log."""
+    command = [str(CDK), *args, "--no-notices", "--no-color", "--ci", "--output", str(OUT / "cdk.out")]
+    log = OUT / f"{log_name}.log"
+    result = subprocess.run(
+        command,
+        cwd=ROOT,
+        env=dict(env),
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=600,
+    )
+    log.write_text(f"$ {' '.join(command)}\n{result.stdout}{result.stderr}")
+    if result.returncode != 0:
+        tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-15:])
+        raise RehearsalError(f"cdk {args[0]} exited {result.returncode} (full log: {log}):\n{tail}")
+    return result.stdout + result.stderr
+
+
+def context_flags(context: Mapping[str, str]) -> list[str]:
+    return [arg for key, value in context.items() for arg in ("-c", f"{key}={value}")]
+
+
+# ------------------------------------------------------------------------------------------- the stack
+
+
+@dataclass
+class Deployed:
+    """What the stack holds, read back through the emulator's APIs."""
+
+    template: dict[str, Any]
+    physical: dict[str, str]  # logical id -> physical id
+    types: dict[str, str]  # logical id -> resource type
+    outputs: dict[str, str]
+
+    def template_default_max_new_tokens(self) -> int:
+        for resource in self.template["Resources"].values():
+            if resource["Type"] == "AWS::Lambda::Function":
+                return int(resource["Properties"]["Environment"]["Variables"]["DEFAULT_MAX_NEW_TOKENS"])
+        raise RehearsalError("no Lambda function in the template")
+
+    def ids(self, resource_type: str) -> list[str]:
+        return sorted(self.physical[k] for k, t in self.types.items() if t == resource_type)
+
+    def one(self, resource_type: str) -> str:
+        ids = self.ids(resource_type)
+        check(len(ids) == 1, f"expected one {resource_type}, the stack has {ids}")
+        return ids[0]
+
+    def by_path(self, path_part: str, resource_type: str) -> str:
+        """The physical id of the resource of that type whose CDK path contains ``path_part``."""
+        matches = [
+            self.physical[k]
+            for k, t in self.types.items()
+            if t == resource_type
+            and path_part in self.template["Resources"][k].get("Metadata", {}).get("aws:cdk:path", "")
+        ]
+        check(len(matches) == 1, f"expected one {resource_type} under {path_part!r}, found {matches}")
+        return matches[0]
+
+
+def read_stack(clients: Clients) -> Deployed:
+    cfn = clients.cfn
+    stack = cfn.describe_stacks(StackName=STACK)["Stacks"][0]
+    template = cfn.get_template(StackName=STACK)["TemplateBody"]
+    if isinstance(template, str):
+        template = json.loads(template)
+    physical: dict[str, str] = {}
+    types: dict[str, str] = {}
+    for page in cfn.get_paginator("list_stack_resources").paginate(StackName=STACK):
+        for summary in page["StackResourceSummaries"]:
+            logical = summary.get("LogicalResourceId", "")
+            if logical:
+                physical[logical] = summary.get("PhysicalResourceId", "")
+                types[logical] = summary["ResourceType"]
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs") or []}
+    return Deployed(template, physical, types, outputs)
+
+
+@dataclass
+class Clients:
+    cfn: Any
+    ec2: Any
+    iam: Any
+    lam: Any
+    logs: Any
+    s3: Any
+    sagemaker: Any
+
+    @classmethod
+    def create(cls) -> Clients:
+        import boto3
+
+        session = boto3.Session()
+        names = {
+            "cfn": "cloudformation",
+            "ec2": "ec2",
+            "iam": "iam",
+            "lam": "lambda",
+            "logs": "logs",
+            "s3": "s3",
+            "sagemaker": "sagemaker",
+        }
+        return cls(**{attr: session.client(service) for attr, service in names.items()})
+
+
+def role_name(arn: str) -> str:
+    return arn.rsplit("/", 1)[-1]
+
+
+def verify_deployment(clients: Clients, deployed: Deployed, outputs_file: Path) -> str:
+    """Every template resource exists in the emulator, and each is wired to the stack's other resources."""
+    template_types = {k: v["Type"] for k, v in deployed.template["Resources"].items()}
+    for logical, resource_type in template_types.items():
+        if resource_type in NOT_EMULATED:
+            continue
+        check(logical in deployed.physical, f"{logical} ({resource_type}) is not in the stack's resources")
+
+    # Outputs: the file the CLI wrote and the stack's own.
+    written = json.loads(outputs_file.read_text()).get(STACK, {})
+    for key in ("InvokeUrl", "EndpointName", "Region", "InvokeCommand"):
+        check(written.get(key), f"--outputs-file has no {key}: {written}")
+        check(
+            written[key] == deployed.outputs.get(key),
+            f"output {key}: file {written[key]!r}, stack {deployed.outputs}",
+        )
+    check(written["Region"] == REGION, f"Region output {written['Region']!r}")
+
+    ec2, sm, lam = clients.ec2, clients.sagemaker, clients.lam
+    # Network: one VPC, two subnets in two AZs, both endpoints in it, the flow log on it.
+    vpc_id = deployed.one("AWS::EC2::VPC")
+    subnet_ids = deployed.ids("AWS::EC2::Subnet")
+    subnets = ec2.describe_subnets(SubnetIds=subnet_ids)["Subnets"]
+    check(
+        len(subnets) == 2 and {s["VpcId"] for s in subnets} == {vpc_id},
+        f"subnets {subnet_ids} not in {vpc_id}",
+    )
+    check(len({s["AvailabilityZone"] for s in subnets}) == 2, "the two subnets share an availability zone")
+    endpoints = ec2.describe_vpc_endpoints(VpcEndpointIds=deployed.ids("AWS::EC2::VPCEndpoint"))[
+        "VpcEndpoints"
+    ]
+    by_service = {e["ServiceName"]: e for e in endpoints}
+    check({e["VpcId"] for e in endpoints} == {vpc_id}, "a VPC endpoint is outside the stack's VPC")
+    runtime = by_service.get(f"com.amazonaws.{REGION}.sagemaker.runtime")
+    check(runtime is not None, f"no sagemaker.runtime endpoint among {sorted(by_service)}")
+    assert runtime is not None
+    check(runtime.get("PrivateDnsEnabled") is True, "the sagemaker.runtime endpoint has no private DNS")
+    check(
+        sorted(runtime.get("SubnetIds", [])) == subnet_ids,
+        "the runtime endpoint is not in the stack's subnets",
+    )
+    runtime_sg = deployed.by_path("SageMakerRuntimeEndpoint/SecurityGroup", "AWS::EC2::SecurityGroup")
+    check(
+        [g["GroupId"] for g in runtime.get("Groups", [])] == [runtime_sg], "runtime endpoint security group"
+    )
+    check(f"com.amazonaws.{REGION}.s3" in by_service, f"no S3 gateway endpoint among {sorted(by_service)}")
+    flow_logs = ec2.describe_flow_logs(FlowLogIds=deployed.ids("AWS::EC2::FlowLog"))["FlowLogs"]
+    check(len(flow_logs) == 1 and flow_logs[0]["ResourceId"] == vpc_id, f"flow log not on {vpc_id}")
+    flow_group = deployed.by_path("Network/FlowLogs", "AWS::Logs::LogGroup")
+    check(flow_logs[0].get("LogGroupName") == flow_group, "the flow log writes elsewhere than its log group")
+    check(
+        role_name(flow_logs[0].get("DeliverLogsPermissionArn", ""))
+        == deployed.by_path("FlowLogRole", "AWS::IAM::Role"),
+        "the flow log does not use the stack's flow log role",
+    )
+
+    # Hosting: model in the stack's subnets and security group, with the stack's role; config -> model;
+    # endpoint -> config, under the name the outputs and the proxy use.
+    hosting_sg = deployed.by_path("Hosting/SecurityGroup", "AWS::EC2::SecurityGroup")
+    model_name = deployed.one("AWS::SageMaker::Model").rsplit("/", 1)[-1]
+    model = sm.describe_model(ModelName=model_name)
+    vpc_config = model.get("VpcConfig", {})
+    check(sorted(vpc_config.get("Subnets", [])) == subnet_ids, f"model subnets {vpc_config} != {subnet_ids}")
+    check(vpc_config.get("SecurityGroupIds") == [hosting_sg], f"model security groups {vpc_config}")
+    # EnableNetworkIsolation is not checked: moto drops it (docs/rehearsal.md, what this cannot prove).
+    execution_role = deployed.by_path("Hosting/ExecutionRole", "AWS::IAM::Role")
+    check(
+        role_name(model["ExecutionRoleArn"]) == execution_role, "the model does not run as the stack's role"
+    )
+    image = model["PrimaryContainer"]["Image"]
+    check(image.startswith(f"763104351884.dkr.ecr.{REGION}.amazonaws.com/") and "tgi1.1.0" in image, image)
+    config_name = deployed.one("AWS::SageMaker::EndpointConfig").rsplit("/", 1)[-1]
+    config = sm.describe_endpoint_config(EndpointConfigName=config_name)
+    variants = config["ProductionVariants"]
+    check([v["ModelName"] for v in variants] == [model_name], f"endpoint config variants {variants}")
+    check(variants[0]["InstanceType"] == "ml.g5.2xlarge", f"instance type {variants[0]['InstanceType']}")
+    endpoint_name = written["EndpointName"]
+    endpoint = sm.describe_endpoint(EndpointName=endpoint_name)
+    check(endpoint["EndpointConfigName"] == config_name, "the endpoint does not use the stack's config")
+    check(endpoint["EndpointStatus"] == "InService", f"endpoint status {endpoint['EndpointStatus']}")
+    endpoint_logs = clients.logs.describe_log_groups(
+        logGroupNamePrefix=f"/aws/sagemaker/Endpoints/{endpoint_name}"
+    )
+    check(endpoint_logs["logGroups"], "no log group for the endpoint")
+
+    # Proxy: the function calls that endpoint, from the stack's subnets, as the stack's role; its code is the
+    # published asset; its URL is the output.
+    function_name = deployed.one("AWS::Lambda::Function")
+    function = lam.get_function(FunctionName=function_name)
+    fconfig = function["Configuration"]
+    env = fconfig.get("Environment", {}).get("Variables", {})
+    check(env.get("ENDPOINT_NAME") == endpoint_name, f"proxy ENDPOINT_NAME {env.get('ENDPOINT_NAME')!r}")
+    check(fconfig["Handler"] == "invoke_proxy.handler.handler", f"handler {fconfig['Handler']}")
+    proxy_sg = deployed.by_path("Proxy/SecurityGroup", "AWS::EC2::SecurityGroup")
+    fvpc = fconfig.get("VpcConfig", {})
+    check(sorted(fvpc.get("SubnetIds", [])) == subnet_ids, f"proxy subnets {fvpc}")
+    check(fvpc.get("SecurityGroupIds") == [proxy_sg], f"proxy security groups {fvpc}")
+    proxy_role = deployed.by_path("Proxy/Role", "AWS::IAM::Role")
+    check(role_name(fconfig["Role"]) == proxy_role, "the function does not run as the stack's proxy role")
+    check_code_is_the_asset(clients, deployed, fconfig)
+    url = lam.get_function_url_config(FunctionName=function_name)
+    check(
+        url["FunctionUrl"].rstrip("/") == written["InvokeUrl"].rstrip("/"),
+        "InvokeUrl is not the function's URL",
+    )
+    check(url["AuthType"] == "AWS_IAM", f"function URL auth {url['AuthType']}")
+
+    # IAM: each managed policy is attached to its role, and the proxy's grants exactly this endpoint.
+    for policy_path, role in (
+        ("Proxy/Policy", proxy_role),
+        ("Hosting/ExecutionPolicy", execution_role),
+        ("Network/FlowLogPolicy", deployed.by_path("FlowLogRole", "AWS::IAM::Role")),
+    ):
+        arn = deployed.by_path(policy_path, "AWS::IAM::ManagedPolicy")
+        attached = clients.iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"]
+        check(arn in [p["PolicyArn"] for p in attached], f"{policy_path} is not attached to {role}")
+    proxy_policy = deployed.by_path("Proxy/Policy", "AWS::IAM::ManagedPolicy")
+    version = clients.iam.get_policy(PolicyArn=proxy_policy)["Policy"]["DefaultVersionId"]
+    document = clients.iam.get_policy_version(PolicyArn=proxy_policy, VersionId=version)["PolicyVersion"][
+        "Document"
+    ]
+    if isinstance(document, str):
+        document = json.loads(document)
+    invoke = [s for s in document["Statement"] if "sagemaker:InvokeEndpoint" in _as_list(s.get("Action"))]
+    check(
+        [_as_list(s["Resource"]) for s in invoke] == [[endpoint["EndpointArn"]]],
+        f"the proxy may invoke {[s['Resource'] for s in invoke]}, not exactly {endpoint['EndpointArn']}",
+    )
+    return f"{len(deployed.physical)} resources wired; endpoint {endpoint_name}"
+
+
+def _as_list(value: object) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def asset_zip(clients: Clients, deployed: Deployed) -> bytes:
+    """The proxy's code as the CLI published it to the bootstrap bucket (the key the template names)."""
+    logical = next(k for k, t in deployed.types.items() if t == "AWS::Lambda::Function")
+    code = deployed.template["Resources"][logical]["Properties"]["Code"]
+    bucket = f"cdk-hnb659fds-assets-{ACCOUNT}-{REGION}"
+    return bytes(clients.s3.get_object(Bucket=bucket, Key=code["S3Key"])["Body"].read())
+
+
+def unpack_function_code(clients: Clients, deployed: Deployed, target: Path) -> Path:
+    zipfile.ZipFile(io.BytesIO(asset_zip(clients, deployed))).extractall(target)
+    return target
+
+
+def check_code_is_the_asset(clients: Clients, deployed: Deployed, fconfig: Mapping[str, Any]) -> None:
+    """The function's code is the zip the CLI published to the bootstrap bucket, and holds the proxy."""
+    data = asset_zip(clients, deployed)
+    digest = base64.b64encode(hashlib.sha256(data).digest()).decode()
+    check(fconfig["CodeSha256"] == digest, "the function's code is not the published asset")
+    names = zipfile.ZipFile(io.BytesIO(data)).namelist()
+    check("invoke_proxy/handler.py" in names, f"the asset has no invoke_proxy/handler.py: {names[:10]}")
+
+
+# ----------------------------------------------------------------------------------------------- invoke
+
+
+@dataclass
+class LambdaContext:
+    function_name: str
+    invoked_function_arn: str
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    memory_limit_in_mb: int = 512
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 89_000
+
+
+def function_url_event(url: str, method: str, path: str, body: object | None) -> dict[str, Any]:
+    """A function URL request (payload format 2.0), as Lambda delivers it after SigV4 authentication."""
+    domain = url.split("://", 1)[-1].rstrip("/")
+    now = time.time()
+    event: dict[str, Any] = {
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": path,
+        "rawQueryString": "",
+        "headers": {"content-type": "application/json", "host": domain, "user-agent": "rehearsal"},
+        "requestContext": {
+            "accountId": ACCOUNT,
+            "apiId": domain.split(".", 1)[0],
+            "authorizer": {
+                "iam": {"accountId": ACCOUNT, "userArn": f"arn:aws:iam::{ACCOUNT}:user/rehearsal"}
+            },
+            "domainName": domain,
+            "domainPrefix": domain.split(".", 1)[0],
+            "http": {
+                "method": method,
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": "127.0.0.1",
+                "userAgent": "rehearsal",
+            },
+            "requestId": str(uuid.uuid4()),
+            "routeKey": "$default",
+            "stage": "$default",
+            "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
+            "timeEpoch": int(now * 1000),
+        },
+        "isBase64Encoded": False,
+    }
+    if body is not None:
+        event["body"] = json.dumps(body)
+    return event
+
+
+def invoke_proxy(emulator: Emulator, clients: Clients, deployed: Deployed, expect_max_new_tokens: int) -> str:
+    """Load the proxy's handler with the deployed function's environment and call it like Lambda would; the
+    SageMaker runtime it calls is the emulator's, answering queued TGI responses."""
+    function_name = deployed.one("AWS::Lambda::Function")
+    fconfig = clients.lam.get_function_configuration(FunctionName=function_name)
+    variables = fconfig.get("Environment", {}).get("Variables", {})
+    endpoint_name = deployed.outputs["EndpointName"]
+    url = deployed.outputs["InvokeUrl"]
+
+    code_root = unpack_function_code(clients, deployed, OUT / f"function-code-{uuid.uuid4().hex[:8]}")
+    sys.path.insert(
+        0, str(code_root)
+    )  # the function's code, unpacked from the published asset, as Lambda loads it
+    try:
+        with process_env({**os.environ, **variables, "AWS_LAMBDA_FUNCTION_NAME": function_name}):
+            for name in [m for m in sys.modules if m == "invoke_proxy" or m.startswith("invoke_proxy.")]:
+                del sys.modules[name]  # the configuration is read at import: import the deployed code afresh
+            module = importlib.import_module("invoke_proxy.handler")
+            check(
+                Path(module.__file__ or "").is_relative_to(code_root),
+                f"imported {module.__file__}, not the asset",
+            )
+            sent: list[dict[str, Any]] = []
+
+            def record(params: dict[str, Any], **_: Any) -> None:
+                sent.append({"EndpointName": params["EndpointName"], "Body": json.loads(params["Body"])})
+
+            module.PROXY.client.meta.events.register(
+                "provide-client-params.sagemaker-runtime.InvokeEndpoint", record
+            )
+            context = LambdaContext(function_name, fconfig["FunctionArn"])
+            emulator.queue_sagemaker_answers(
+                [
+                    json.dumps(
+                        [
+                            {
+                                "generated_text": " Paris.",
+                                "details": {"finish_reason": "eos_token", "generated_tokens": 3},
+                            }
+                        ]
+                    ),
+                    json.dumps(
+                        [
+                            {
+                                "generated_text": " Bonjour !",
+                                "details": {"finish_reason": "eos_token", "generated_tokens": 4},
+                            }
+                        ]
+                    ),
+                ]
+            )
+            health = module.handler(function_url_event(url, "GET", "/health", None), context)
+            generate = module.handler(
+                function_url_event(url, "POST", "/generate", {"inputs": "The capital of France is"}), context
+            )
+            chat = module.handler(
+                function_url_event(
+                    url, "POST", "/chat", {"messages": [{"role": "user", "content": "Say hello in French."}]}
+                ),
+                context,
+            )
+    finally:
+        sys.path.remove(str(code_root))
+
+    for name, answer in (("GET /health", health), ("POST /generate", generate), ("POST /chat", chat)):
+        check(
+            answer.get("statusCode") == 200,
+            f"{name} answered {answer.get('statusCode')}: {answer.get('body')}",
+        )
+    check(json.loads(health["body"]).get("endpoint_name") == endpoint_name, f"/health: {health['body']}")
+    check(json.loads(generate["body"]).get("generated_text") == " Paris.", f"/generate: {generate['body']}")
+    check("Bonjour" in chat["body"], f"/chat: {chat['body']}")
+    check(len(sent) == 2, f"expected 2 InvokeEndpoint calls, saw {len(sent)}")
+    check(
+        {s["EndpointName"] for s in sent} == {endpoint_name}, f"the proxy called {sent[0]['EndpointName']!r}"
+    )
+    clients.sagemaker.describe_endpoint(EndpointName=sent[0]["EndpointName"])  # the endpoint it called exists
+    tokens = [s["Body"].get("parameters", {}).get("max_new_tokens") for s in sent]
+    check(
+        tokens == [expect_max_new_tokens] * 2,
+        f"max_new_tokens sent {tokens}, deployed default {expect_max_new_tokens}",
+    )
+    check(
+        "[INST]" in sent[1]["Body"]["inputs"],
+        f"the chat prompt is not in Mistral's format: {sent[1]['Body']}",
+    )
+    return (
+        f"health, generate, chat answered 200 through {endpoint_name}; max_new_tokens {expect_max_new_tokens}"
+    )
+
+
+# ------------------------------------------------------------------------------------ update, teardown
+
+
+def verify_update(clients: Clients, before: Deployed, after: Deployed) -> str:
+    function = clients.lam.get_function_configuration(FunctionName=after.one("AWS::Lambda::Function"))
+    env = function["Environment"]["Variables"]
+    check(
+        env["DEFAULT_MAX_NEW_TOKENS"] == UPDATE_CONTEXT["defaultMaxNewTokens"],
+        f"proxy env after update {env}",
+    )
+    model_name = after.one("AWS::SageMaker::Model").rsplit("/", 1)[-1]
+    container_env = clients.sagemaker.describe_model(ModelName=model_name)["PrimaryContainer"]["Environment"]
+    check(
+        container_env.get("MAX_CONCURRENT_REQUESTS") == UPDATE_CONTEXT["maxConcurrentRequests"],
+        f"container environment after update {container_env}",
+    )
+    endpoint = clients.sagemaker.describe_endpoint(EndpointName=after.outputs["EndpointName"])
+    config_name = after.one("AWS::SageMaker::EndpointConfig").rsplit("/", 1)[-1]
+    check(endpoint["EndpointConfigName"] == config_name, "the endpoint does not use the new config")
+    check(after.outputs == before.outputs, f"outputs changed on update: {before.outputs} -> {after.outputs}")
+    replaced = sorted(
+        logical for logical, pid in after.physical.items() if before.physical.get(logical) not in (None, pid)
+    )
+    models = [m["ModelName"] for m in clients.sagemaker.list_models()["Models"]]
+    check(models == [model_name], f"models after update: {models} (the replaced one should be gone)")
+    configs = [c["EndpointConfigName"] for c in clients.sagemaker.list_endpoint_configs()["EndpointConfigs"]]
+    check(
+        configs == [config_name],
+        f"endpoint configs after update: {configs} (the replaced one should be gone)",
+    )
+    return f"replaced {', '.join(replaced) or 'nothing'}; proxy and container settings applied"
+
+
+def leftovers(clients: Clients, deployed: Deployed) -> list[str]:
+    """Everything of the stack the emulator still holds, by the physical ids recorded before destroy."""
+    found: list[str] = []
+    ec2, sm = clients.ec2, clients.sagemaker
+
+    stacks = [s for s in clients.cfn.list_stacks()["StackSummaries"] if s["StackName"] == STACK]
+    if any(s["StackStatus"] != "DELETE_COMPLETE" for s in stacks):
+        found.append(f"stack {STACK} ({[s['StackStatus'] for s in stacks]})")
+    vpcs = {v["VpcId"] for v in ec2.describe_vpcs()["Vpcs"]}
+    found += [f"VPC {v}" for v in deployed.ids("AWS::EC2::VPC") if v in vpcs]
+    subnets = {s["SubnetId"] for s in ec2.describe_subnets()["Subnets"]}
+    found += [f"subnet {s}" for s in deployed.ids("AWS::EC2::Subnet") if s in subnets]
+    tables = {t["RouteTableId"] for t in ec2.describe_route_tables()["RouteTables"]}
+    found += [f"route table {t}" for t in deployed.ids("AWS::EC2::RouteTable") if t in tables]
+    live_endpoints = {
+        e["VpcEndpointId"]
+        for e in ec2.describe_vpc_endpoints()["VpcEndpoints"]
+        if e["State"].lower() != "deleted"
+    }
+    found += [f"VPC endpoint {e}" for e in deployed.ids("AWS::EC2::VPCEndpoint") if e in live_endpoints]
+    flows = {f["FlowLogId"] for f in ec2.describe_flow_logs()["FlowLogs"]}
+    found += [f"flow log {f}" for f in deployed.ids("AWS::EC2::FlowLog") if f in flows]
+    groups = {g["GroupId"] for g in ec2.describe_security_groups()["SecurityGroups"]}
+    found += [f"security group {g}" for g in deployed.ids("AWS::EC2::SecurityGroup") if g in groups]
+    roles = {r["RoleName"] for r in clients.iam.list_roles()["Roles"]}
+    found += [f"role {r}" for r in deployed.ids("AWS::IAM::Role") if r in roles]
+    policies = {p["Arn"] for p in clients.iam.list_policies(Scope="Local")["Policies"]}
+    found += [f"policy {p}" for p in deployed.ids("AWS::IAM::ManagedPolicy") if p in policies]
+    functions = {f["FunctionName"] for f in clients.lam.list_functions()["Functions"]}
+    found += [f"function {f}" for f in deployed.ids("AWS::Lambda::Function") if f in functions]
+    log_groups = {g["logGroupName"] for g in clients.logs.describe_log_groups()["logGroups"]}
+    found += [f"log group {g}" for g in deployed.ids("AWS::Logs::LogGroup") if g in log_groups]
+    found += [f"SageMaker model {m['ModelName']}" for m in sm.list_models()["Models"]]
+    found += [
+        f"endpoint config {c['EndpointConfigName']}" for c in sm.list_endpoint_configs()["EndpointConfigs"]
+    ]
+    found += [f"endpoint {e['EndpointName']}" for e in sm.list_endpoints()["Endpoints"]]
+    return found
+
+
+# ------------------------------------------------------------------------------------------------ phases
+
+
+@dataclass
+class Rehearsal:
+    emulator: Emulator
+    home: Path
+    env: dict[str, str] = field(default_factory=dict)
+    clients: Clients | None = None
+    deployed: Deployed | None = None
+    updated: Deployed | None = None
+
+    @property
+    def outputs_file(self) -> Path:
+        return OUT / "outputs.json"
+
+    def phase_emulator(self) -> str:
+        import moto
+
+        self.emulator.start()
+        self.env = aws_env(self.emulator.url, self.home)
+        return f"moto {moto.__version__} with corrections on {self.emulator.url}"
+
+    def phase_bootstrap(self) -> str:
+        cdk(["bootstrap", f"aws://{ACCOUNT}/{REGION}", *SYNTH_FLAGS], self.env, "1-bootstrap")
+        with process_env(self.env):
+            self.clients = Clients.create()
+            status = self.clients.cfn.describe_stacks(StackName="CDKToolkit")["Stacks"][0]["StackStatus"]
+        check(status == "CREATE_COMPLETE", f"CDKToolkit {status}")
+        return "CDKToolkit CREATE_COMPLETE"
+
+    def phase_deploy(self) -> str:
+        self.outputs_file.unlink(missing_ok=True)
+        cdk(
+            [
+                "deploy",
+                STACK,
+                *SYNTH_FLAGS,
+                "--require-approval",
+                "never",
+                "--outputs-file",
+                str(self.outputs_file),
+            ],
+            self.env,
+            "2-deploy",
+        )
+        assert self.clients is not None
+        with process_env(self.env):
+            self.deployed = read_stack(self.clients)
+            return verify_deployment(self.clients, self.deployed, self.outputs_file)
+
+    def phase_invoke(self) -> str:
+        assert self.clients is not None and self.deployed is not None
+        with process_env(self.env):
+            default = self.deployed.template_default_max_new_tokens()
+            return invoke_proxy(self.emulator, self.clients, self.deployed, default)
+
+    def phase_update(self) -> str:
+        assert self.clients is not None and self.deployed is not None
+        flags = [*SYNTH_FLAGS, *context_flags(UPDATE_CONTEXT)]
+        cdk(
+            [
+                "deploy",
+                STACK,
+                *flags,
+                "--require-approval",
+                "never",
+                "--outputs-file",
+                str(self.outputs_file),
+            ],
+            self.env,
+            "3-update",
+        )
+        with process_env(self.env):
+            self.updated = read_stack(self.clients)
+            verify_deployment(self.clients, self.updated, self.outputs_file)
+            summary = verify_update(self.clients, self.deployed, self.updated)
+            invoke_proxy(
+                self.emulator, self.clients, self.updated, int(UPDATE_CONTEXT["defaultMaxNewTokens"])
+            )
+        return summary + "; the proxy sends the new default"
+
+    def phase_destroy(self) -> str:
+        assert self.clients is not None and self.updated is not None
+        cdk(["destroy", STACK, *SYNTH_FLAGS, "--force"], self.env, "4-destroy")
+        with process_env(self.env):
+            remaining = leftovers(self.clients, self.updated)
+        check(not remaining, "left after destroy: " + ", ".join(remaining))
+        return f"nothing of the stack's {len(self.updated.physical)} resources remains"
+
+    def phase_stop(self) -> str:
+        port, process = self.emulator.port, self.emulator.process
+        self.emulator.stop()
+        check(process is not None and process.poll() is not None, "the emulator process is still running")
+        check(not port_is_open(port), f"something still listens on 127.0.0.1:{port}")
+        return f"emulator stopped; nothing listens on 127.0.0.1:{port}"
+
+
+def _raise_keyboard_interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.parse_args(argv)
+    # SIGTERM (CI cancelling the job) stops the emulator the same way Ctrl-C does.
+    signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+    check(CDK.exists(), f"{CDK} is missing: run `make setup`")
+    started = time.monotonic()
+    if OUT.exists():
+        shutil.rmtree(OUT)
+    OUT.mkdir()
+    home = Path(tempfile.mkdtemp(prefix="rehearsal-home-"))
+    rehearsal = Rehearsal(Emulator(OUT / "moto.log"), home)
+    phases: list[tuple[str, Callable[[], str]]] = [
+        ("emulator", rehearsal.phase_emulator),
+        ("bootstrap", rehearsal.phase_bootstrap),
+        ("deploy", rehearsal.phase_deploy),
+        ("invoke", rehearsal.phase_invoke),
+        ("update", rehearsal.phase_update),
+        ("destroy", rehearsal.phase_destroy),
+        ("stop", rehearsal.phase_stop),
+    ]
+    passed = 0
+    failure = ""
+    try:
+        for number, (name, run) in enumerate(phases, 1):
+            phase_started = time.monotonic()
+            print(f"[{number}/{len(phases)}] {name} ...", flush=True)
+            try:
+                detail = run()
+            except RehearsalError as exc:
+                failure = f"{name}: {exc}"
+                print(f"[{number}/{len(phases)}] {name} FAILED: {exc}", flush=True)
+                break
+            except Exception as exc:
+                failure = f"{name}: {type(exc).__name__}: {exc}"
+                print(f"[{number}/{len(phases)}] {name} FAILED: {type(exc).__name__}: {exc}", flush=True)
+                break
+            passed += 1
+            print(
+                f"[{number}/{len(phases)}] {name} ok ({time.monotonic() - phase_started:.1f} s): {detail}",
+                flush=True,
+            )
+    except KeyboardInterrupt:
+        failure = "interrupted"
+        print("interrupted: stopping the emulator", flush=True)
+    finally:
+        rehearsal.emulator.stop()
+        shutil.rmtree(home, ignore_errors=True)
+    seconds = time.monotonic() - started
+    if passed == len(phases):
+        print(f"rehearsal: {passed}/{len(phases)} phases passed in {seconds:.1f} s", flush=True)
+        return 0
+    print(
+        f"rehearsal: FAILED ({failure.splitlines()[0] if failure else 'unknown'}); {passed}/{len(phases)} phases passed in {seconds:.1f} s; logs in {OUT}",
+        flush=True,
+    )
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -81,6 +81,9 @@ def _function_url_model() -> type[Any]:
         def physical_resource_id(self) -> str:
             return self.function_arn
 
+        def is_created(self) -> bool:
+            return True
+
         @staticmethod
         def cloudformation_name_type() -> str:
             return ""
@@ -219,6 +222,8 @@ def answer_missing_change_sets_like_cloudformation() -> Iterator[None]:
 
     class ChangeSetNotFound(CloudFormationError):
         code = "ChangeSetNotFound"
+        # moto serializes an error with the service model named by the exception's module (404 here).
+        __module__ = "moto.cloudformation.exceptions"
 
     def find(backend: Any, name_or_arn: str) -> str | None:
         if name_or_arn in backend.change_sets:

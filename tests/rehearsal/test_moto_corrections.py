@@ -1,0 +1,587 @@
+"""Each moto correction the rehearsal applies: the gap still exists in the installed moto, and the correction
+closes it.
+
+A ``test_gap_*`` test failing means moto now behaves like AWS there: delete that correction (and its tests)
+from moto_corrections.py. A ``test_fix_*`` test failing means the correction no longer works with this moto.
+Everything runs in-process under ``moto.mock_aws``: no server, no network.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import moto
+import moto_corrections as corrections
+import pytest
+from botocore.exceptions import ClientError
+from moto import mock_aws
+
+ROOT = Path(__file__).resolve().parents[2]
+REGION = "us-east-1"
+ROLE_ARN = "arn:aws:iam::123456789012:role/rehearsal"
+
+
+@pytest.fixture(autouse=True)
+def emulated_aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Dummy credentials, no machine configuration, every call answered by moto in-process."""
+    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    with mock_aws():
+        yield
+
+
+def client(service: str) -> Any:
+    return boto3.client(service, region_name=REGION)
+
+
+def create_stack(template: dict[str, Any], name: str = "gap", **kwargs: Any) -> Any:
+    cfn = client("cloudformation")
+    cfn.create_stack(StackName=name, TemplateBody=json.dumps(template), **kwargs)
+    return cfn
+
+
+def outputs(cfn: Any, name: str = "gap") -> dict[str, str]:
+    stack = cfn.describe_stacks(StackName=name)["Stacks"][0]
+    return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs") or []}
+
+
+def test_corrections_were_checked_with_the_pinned_moto() -> None:
+    pins = (ROOT / "requirements-dev.txt").read_text()
+    pinned = re.search(r"^moto\[server\]==(\S+)$", pins, re.MULTILINE)
+    assert pinned is not None, "requirements-dev.txt must pin moto[server]"
+    assert moto.__version__ == pinned.group(1) == corrections.MOTO_VERSION
+
+
+# ----------------------------------------------------------------------------------- g5 instance types
+
+
+def create_g5_endpoint_config(instance_type: str = "ml.g5.2xlarge") -> None:
+    sagemaker = client("sagemaker")
+    sagemaker.create_model(ModelName="m", ExecutionRoleArn=ROLE_ARN, PrimaryContainer={"Image": "image"})
+    sagemaker.create_endpoint_config(
+        EndpointConfigName="c",
+        ProductionVariants=[
+            {
+                "VariantName": "AllTraffic",
+                "ModelName": "m",
+                "InstanceType": instance_type,
+                "InitialInstanceCount": 1,
+            }
+        ],
+    )
+
+
+def test_gap_moto_rejects_g5_instance_types() -> None:
+    with pytest.raises(ClientError, match=r"ml\.g5\.2xlarge"):
+        create_g5_endpoint_config()
+
+
+def test_fix_g5_instance_types_are_accepted() -> None:
+    with corrections.accept_g5_instance_types():
+        create_g5_endpoint_config()
+    variants = client("sagemaker").describe_endpoint_config(EndpointConfigName="c")["ProductionVariants"]
+    assert variants[0]["InstanceType"] == "ml.g5.2xlarge"
+
+
+def test_fix_g5_still_rejects_unknown_instance_types() -> None:
+    with corrections.accept_g5_instance_types(), pytest.raises(ClientError, match=r"ml\.g5\.3xlarge"):
+        create_g5_endpoint_config("ml.g5.3xlarge")
+
+
+# ------------------------------------------------------------------------------- SageMaker endpoint name
+
+
+def sagemaker_template(
+    environment: dict[str, str] | None = None, endpoint_name: str = "named-endpoint"
+) -> dict[str, Any]:
+    return {
+        "Resources": {
+            "Model": {
+                "Type": "AWS::SageMaker::Model",
+                "Properties": {
+                    "ExecutionRoleArn": ROLE_ARN,
+                    "PrimaryContainer": {"Image": "image", "Environment": environment or {"A": "1"}},
+                },
+            },
+            "Config": {
+                "Type": "AWS::SageMaker::EndpointConfig",
+                "Properties": {
+                    "ProductionVariants": [
+                        {
+                            "VariantName": "AllTraffic",
+                            "ModelName": {"Fn::GetAtt": ["Model", "ModelName"]},
+                            "InstanceType": "ml.m5.large",
+                            "InitialInstanceCount": 1,
+                            "InitialVariantWeight": 1,
+                        }
+                    ]
+                },
+            },
+            "Endpoint": {
+                "Type": "AWS::SageMaker::Endpoint",
+                "Properties": {
+                    "EndpointConfigName": {"Fn::GetAtt": ["Config", "EndpointConfigName"]},
+                    "EndpointName": endpoint_name,
+                },
+            },
+        }
+    }
+
+
+def endpoint_names() -> list[str]:
+    return [e["EndpointName"] for e in client("sagemaker").list_endpoints()["Endpoints"]]
+
+
+def test_gap_moto_ignores_the_endpoint_name_in_templates() -> None:
+    create_stack(sagemaker_template())
+    names = endpoint_names()
+    assert len(names) == 1 and names != ["named-endpoint"]
+
+
+def test_fix_the_endpoint_gets_the_name_in_the_template() -> None:
+    with corrections.honour_sagemaker_endpoint_name():
+        create_stack(sagemaker_template())
+    assert endpoint_names() == ["named-endpoint"]
+
+
+# ------------------------------------------------------------------------------------- Lambda function URL
+
+
+def function_url_template(auth_type: str = "AWS_IAM") -> dict[str, Any]:
+    return {
+        "Resources": {
+            "Role": {
+                "Type": "AWS::IAM::Role",
+                "Properties": {
+                    "AssumeRolePolicyDocument": {
+                        "Version": "2012-10-17",
+                        "Statement": [
+                            {
+                                "Effect": "Allow",
+                                "Principal": {"Service": "lambda.amazonaws.com"},
+                                "Action": "sts:AssumeRole",
+                            }
+                        ],
+                    }
+                },
+            },
+            "Function": {
+                "Type": "AWS::Lambda::Function",
+                "Properties": {
+                    "Runtime": "python3.12",
+                    "Handler": "index.handler",
+                    "Role": {"Fn::GetAtt": ["Role", "Arn"]},
+                    "Code": {"ZipFile": "def handler(event, context):\n    return {}\n"},
+                },
+            },
+            "Url": {
+                "Type": "AWS::Lambda::Url",
+                "Properties": {
+                    "AuthType": auth_type,
+                    "TargetFunctionArn": {"Fn::GetAtt": ["Function", "Arn"]},
+                },
+            },
+        },
+        "Outputs": {"InvokeUrl": {"Value": {"Fn::GetAtt": ["Url", "FunctionUrl"]}}},
+    }
+
+
+def function_url(cfn: Any) -> dict[str, Any]:
+    name = cfn.describe_stack_resource(StackName="gap", LogicalResourceId="Function")["StackResourceDetail"]
+    return dict(client("lambda").get_function_url_config(FunctionName=name["PhysicalResourceId"]))
+
+
+def test_gap_moto_creates_no_function_url_from_templates() -> None:
+    cfn = create_stack(function_url_template() | {"Outputs": {}})
+    with pytest.raises(ClientError, match="ResourceNotFound"):
+        function_url(cfn)
+
+
+def test_gap_moto_cannot_resolve_a_function_url_output() -> None:
+    with pytest.raises(AttributeError, match="has_cfn_attr"):
+        create_stack(function_url_template())
+
+
+def test_fix_the_function_url_is_created_and_is_the_output() -> None:
+    with corrections.create_function_urls_from_templates():
+        cfn = create_stack(function_url_template())
+        url = function_url(cfn)
+    assert url["AuthType"] == "AWS_IAM"
+    assert outputs(cfn)["InvokeUrl"] == url["FunctionUrl"]
+
+
+def test_fix_the_function_url_is_updated_in_place_and_deleted_with_the_stack() -> None:
+    with corrections.create_function_urls_from_templates():
+        cfn = create_stack(function_url_template())
+        before = function_url(cfn)
+        cfn.update_stack(StackName="gap", TemplateBody=json.dumps(function_url_template(auth_type="NONE")))
+        after = function_url(cfn)
+        cfn.delete_stack(StackName="gap")
+    assert (after["AuthType"], after["FunctionUrl"]) == ("NONE", before["FunctionUrl"])
+    assert client("lambda").list_functions()["Functions"] == []
+
+
+def test_fix_function_urls_leave_moto_as_it_was() -> None:
+    with corrections.create_function_urls_from_templates():
+        pass
+    cfn = create_stack(function_url_template() | {"Outputs": {}})
+    with pytest.raises(ClientError, match="ResourceNotFound"):
+        function_url(cfn)
+
+
+# ---------------------------------------------------------------------------------- change set outputs
+
+
+def parameter(name: str) -> dict[str, Any]:
+    """A resource moto creates, updates and deletes fully: an SSM parameter."""
+    return {"Type": "AWS::SSM::Parameter", "Properties": {"Name": name, "Type": "String", "Value": "v"}}
+
+
+SIMPLE_TEMPLATE: dict[str, Any] = {
+    "Resources": {"Param": parameter("first")},
+    "Outputs": {"Name": {"Value": {"Ref": "Param"}}},
+}
+
+
+def execute_change_set(cfn: Any, template: dict[str, Any], kind: str, **kwargs: Any) -> None:
+    name = f"cs-{kind.lower()}"
+    cfn.create_change_set(
+        StackName="gap", ChangeSetName=name, ChangeSetType=kind, TemplateBody=json.dumps(template), **kwargs
+    )
+    cfn.execute_change_set(StackName="gap", ChangeSetName=name)
+
+
+def renamed_parameter() -> dict[str, Any]:
+    return SIMPLE_TEMPLATE | {"Resources": {"Param": parameter("second")}}
+
+
+def test_gap_moto_has_no_outputs_after_a_change_set() -> None:
+    cfn = client("cloudformation")
+    execute_change_set(cfn, SIMPLE_TEMPLATE, "CREATE")
+    assert outputs(cfn) == {}
+
+
+def test_fix_outputs_follow_each_executed_change_set() -> None:
+    cfn = client("cloudformation")
+    with corrections.rebuild_outputs_after_change_set():
+        execute_change_set(cfn, SIMPLE_TEMPLATE, "CREATE")
+        created = outputs(cfn)
+        execute_change_set(cfn, renamed_parameter(), "UPDATE")
+    assert (created, outputs(cfn)) == ({"Name": "first"}, {"Name": "second"})
+
+
+# ------------------------------------------------------------------------------ missing change sets
+
+
+def test_gap_moto_fails_deleting_a_missing_change_set() -> None:
+    cfn = create_stack(SIMPLE_TEMPLATE)
+    with pytest.raises(UnboundLocalError):
+        cfn.delete_change_set(StackName="gap", ChangeSetName="cdk-deploy-change-set")
+
+
+def test_gap_moto_describes_a_missing_change_set_as_a_missing_stack() -> None:
+    cfn = create_stack(SIMPLE_TEMPLATE)
+    with pytest.raises(ClientError, match="Stack with id cdk-deploy-change-set does not exist"):
+        cfn.describe_change_set(StackName="gap", ChangeSetName="cdk-deploy-change-set")
+
+
+def test_fix_deleting_a_missing_change_set_does_nothing() -> None:
+    cfn = create_stack(SIMPLE_TEMPLATE)
+    with corrections.answer_missing_change_sets_like_cloudformation():
+        cfn.delete_change_set(StackName="gap", ChangeSetName="cdk-deploy-change-set")
+
+
+def test_fix_a_missing_change_set_is_change_set_not_found() -> None:
+    cfn = create_stack(SIMPLE_TEMPLATE)
+    with corrections.answer_missing_change_sets_like_cloudformation(), pytest.raises(ClientError) as raised:
+        cfn.describe_change_set(StackName="gap", ChangeSetName="cdk-deploy-change-set")
+    assert raised.value.response["Error"]["Code"] == "ChangeSetNotFound"
+
+
+def test_fix_existing_change_sets_are_still_found_and_deleted() -> None:
+    cfn = create_stack(SIMPLE_TEMPLATE)
+    with corrections.answer_missing_change_sets_like_cloudformation():
+        cfn.create_change_set(
+            StackName="gap",
+            ChangeSetName="cs",
+            ChangeSetType="UPDATE",
+            TemplateBody=json.dumps(renamed_parameter()),
+        )
+        assert cfn.describe_change_set(StackName="gap", ChangeSetName="cs")["ChangeSetName"] == "cs"
+        cfn.delete_change_set(StackName="gap", ChangeSetName="cs")
+        assert cfn.list_change_sets(StackName="gap")["Summaries"] == []
+
+
+# --------------------------------------------------------------------- SSM-typed parameter on update
+
+
+def ssm_parameter_template(name: str) -> dict[str, Any]:
+    return {
+        "Parameters": {
+            "BootstrapVersion": {
+                "Type": "AWS::SSM::Parameter::Value<String>",
+                "Default": "/cdk-bootstrap/version",
+            }
+        },
+        "Resources": {"Param": parameter(name)},
+    }
+
+
+def update_with_previous_bootstrap_version(cfn: Any) -> None:
+    execute_change_set(
+        cfn,
+        ssm_parameter_template("second"),
+        "UPDATE",
+        Parameters=[{"ParameterKey": "BootstrapVersion", "UsePreviousValue": True}],
+    )
+
+
+def test_gap_moto_resolves_an_ssm_parameter_twice_on_update() -> None:
+    client("ssm").put_parameter(Name="/cdk-bootstrap/version", Value="33", Type="String")
+    cfn = create_stack(ssm_parameter_template("first"))
+    # moto looks up a parameter named "33" (the resolved value), finds none, and fails with an HTTP 500.
+    with pytest.raises(AttributeError, match="'NoneType' object has no attribute 'value'"):
+        update_with_previous_bootstrap_version(cfn)
+
+
+def test_fix_an_ssm_parameter_keeps_its_name_on_update() -> None:
+    client("ssm").put_parameter(Name="/cdk-bootstrap/version", Value="33", Type="String")
+    cfn = create_stack(ssm_parameter_template("first"))
+    with corrections.keep_ssm_parameter_names_on_update():
+        update_with_previous_bootstrap_version(cfn)
+    names = sorted(p["Name"] for p in client("ssm").describe_parameters()["Parameters"])
+    assert names == ["/cdk-bootstrap/version", "second"]
+    stack = cfn.describe_stacks(StackName="gap")["Stacks"][0]
+    assert stack["Parameters"] == [{"ParameterKey": "BootstrapVersion", "ParameterValue": "33"}]
+
+
+# -------------------------------------------------------------------- dependents of replaced resources
+
+
+def served_model() -> tuple[str, list[str]]:
+    """The model the endpoint's config names, and the models that exist."""
+    sagemaker = client("sagemaker")
+    config = sagemaker.describe_endpoint(EndpointName="named-endpoint")["EndpointConfigName"]
+    variants = sagemaker.describe_endpoint_config(EndpointConfigName=config)["ProductionVariants"]
+    return variants[0]["ModelName"], [m["ModelName"] for m in sagemaker.list_models()["Models"]]
+
+
+def test_gap_moto_leaves_dependents_on_a_replaced_resource() -> None:
+    with corrections.honour_sagemaker_endpoint_name():
+        cfn = create_stack(sagemaker_template())
+        cfn.update_stack(StackName="gap", TemplateBody=json.dumps(sagemaker_template({"A": "2"})))
+    named, existing = served_model()
+    assert named not in existing
+
+
+def test_fix_dependents_follow_a_replaced_resource() -> None:
+    with corrections.honour_sagemaker_endpoint_name(), corrections.update_dependents_of_replaced_resources():
+        cfn = create_stack(sagemaker_template())
+        cfn.update_stack(StackName="gap", TemplateBody=json.dumps(sagemaker_template({"A": "2"})))
+    named, existing = served_model()
+    assert existing == [named]
+    model = client("sagemaker").describe_model(ModelName=named)
+    assert model["PrimaryContainer"]["Environment"] == {"A": "2"}
+
+
+def test_fix_unreplaced_resources_are_not_touched() -> None:
+    with corrections.honour_sagemaker_endpoint_name(), corrections.update_dependents_of_replaced_resources():
+        cfn = create_stack(function_url_template() | {"Outputs": {}})
+        before = cfn.describe_stack_resource(StackName="gap", LogicalResourceId="Function")
+        template = function_url_template() | {"Outputs": {}}
+        template["Resources"]["Function"]["Properties"]["MemorySize"] = 256
+        cfn.update_stack(StackName="gap", TemplateBody=json.dumps(template))
+        after = cfn.describe_stack_resource(StackName="gap", LogicalResourceId="Function")
+    assert (
+        after["StackResourceDetail"]["PhysicalResourceId"]
+        == before["StackResourceDetail"]["PhysicalResourceId"]
+    )
+
+
+def test_references_are_refs_and_getatts() -> None:
+    resource = {
+        "A": {"Ref": "One"},
+        "B": [{"Fn::GetAtt": ["Two", "Arn"]}],
+        "C": {"Fn::Join": ["", [{"Ref": "Three"}]]},
+    }
+    assert corrections._references(resource) == {"One", "Two", "Three"}
+
+
+# ----------------------------------------------------------------------- network resources on delete
+
+
+def network_template() -> dict[str, Any]:
+    return {
+        "Resources": {
+            "Vpc": {"Type": "AWS::EC2::VPC", "Properties": {"CidrBlock": "10.0.0.0/16"}},
+            "Subnet": {
+                "Type": "AWS::EC2::Subnet",
+                "Properties": {
+                    "VpcId": {"Ref": "Vpc"},
+                    "CidrBlock": "10.0.0.0/24",
+                    "AvailabilityZone": "us-east-1a",
+                },
+            },
+            "Table": {"Type": "AWS::EC2::RouteTable", "Properties": {"VpcId": {"Ref": "Vpc"}}},
+            "Association": {
+                "Type": "AWS::EC2::SubnetRouteTableAssociation",
+                "Properties": {"RouteTableId": {"Ref": "Table"}, "SubnetId": {"Ref": "Subnet"}},
+            },
+            "S3": {
+                "Type": "AWS::EC2::VPCEndpoint",
+                "Properties": {
+                    "VpcId": {"Ref": "Vpc"},
+                    "ServiceName": "com.amazonaws.us-east-1.s3",
+                    "RouteTableIds": [{"Ref": "Table"}],
+                },
+            },
+            "Runtime": {
+                "Type": "AWS::EC2::VPCEndpoint",
+                "Properties": {
+                    "VpcId": {"Ref": "Vpc"},
+                    "ServiceName": "com.amazonaws.us-east-1.sagemaker.runtime",
+                    "VpcEndpointType": "Interface",
+                    "SubnetIds": [{"Ref": "Subnet"}],
+                },
+            },
+            "FlowLog": {
+                "Type": "AWS::EC2::FlowLog",
+                "Properties": {
+                    "ResourceId": {"Ref": "Vpc"},
+                    "ResourceType": "VPC",
+                    "TrafficType": "ALL",
+                    "LogDestinationType": "cloud-watch-logs",
+                    "LogGroupName": "flow-logs",
+                    "DeliverLogsPermissionArn": ROLE_ARN,
+                },
+            },
+        }
+    }
+
+
+def network_left() -> dict[str, list[str]]:
+    ec2 = client("ec2")
+    return {
+        "vpcs": [v["VpcId"] for v in ec2.describe_vpcs()["Vpcs"] if not v["IsDefault"]],
+        "route tables": [
+            t["RouteTableId"]
+            for t in ec2.describe_route_tables()["RouteTables"]
+            if not any(a.get("Main") for a in t.get("Associations", []))
+        ],
+        "endpoints": [
+            e["VpcEndpointId"]
+            for e in ec2.describe_vpc_endpoints()["VpcEndpoints"]
+            if e["State"] != "deleted"
+        ],
+        "flow logs": [f["FlowLogId"] for f in ec2.describe_flow_logs()["FlowLogs"]],
+    }
+
+
+def delete_network_stack() -> Any:
+    client("logs").create_log_group(logGroupName="flow-logs")
+    cfn = create_stack(network_template())
+    cfn.delete_stack(StackName="gap")
+    return cfn
+
+
+def test_gap_moto_leaves_route_tables_endpoints_and_flow_logs() -> None:
+    with pytest.raises(ClientError, match=r"DependencyViolation|has dependencies"):
+        delete_network_stack()
+    left = network_left()
+    assert all(left[kind] for kind in ("vpcs", "route tables", "endpoints", "flow logs")), left
+
+
+def test_fix_the_network_goes_with_the_stack() -> None:
+    with corrections.delete_network_resources_with_stack():
+        delete_network_stack()
+    assert network_left() == {"vpcs": [], "route tables": [], "endpoints": [], "flow logs": []}
+
+
+def test_fix_a_broken_delete_is_reported_not_swallowed() -> None:
+    def delete(resource: object, account_id: str, region_name: str) -> None:
+        raise AttributeError("no such attribute")
+
+    with pytest.raises(corrections.CorrectionError, match="no such attribute"):
+        corrections._loud(delete)(object(), "123456789012", REGION)
+
+
+# --------------------------------------------------------------------------- managed policies on delete
+
+MANAGED_POLICY_TEMPLATE: dict[str, Any] = {
+    "Resources": {
+        "Role": function_url_template()["Resources"]["Role"],
+        "Policy": {
+            "Type": "AWS::IAM::ManagedPolicy",
+            "Properties": {
+                "PolicyDocument": {
+                    "Version": "2012-10-17",
+                    "Statement": [{"Effect": "Allow", "Action": "logs:PutLogEvents", "Resource": "*"}],
+                },
+                "Roles": [{"Ref": "Role"}],
+            },
+        },
+    }
+}
+
+
+def iam_left() -> tuple[list[str], list[str]]:
+    iam = client("iam")
+    return (
+        [r["RoleName"] for r in iam.list_roles()["Roles"]],
+        [p["PolicyName"] for p in iam.list_policies(Scope="Local")["Policies"]],
+    )
+
+
+def test_gap_moto_leaves_managed_policies_and_their_roles() -> None:
+    cfn = create_stack(MANAGED_POLICY_TEMPLATE)
+    with pytest.raises(ClientError, match="must detach all policies first"):
+        cfn.delete_stack(StackName="gap")
+    roles, policies = iam_left()
+    assert roles and policies
+
+
+def test_fix_managed_policies_and_roles_go_with_the_stack() -> None:
+    with corrections.delete_managed_policies_with_stack():
+        cfn = create_stack(MANAGED_POLICY_TEMPLATE)
+        cfn.delete_stack(StackName="gap")
+    assert iam_left() == ([], [])
+
+
+# ---------------------------------------------------------------------------------------- all at once
+
+
+def test_every_correction_is_applied_by_the_server_and_undone_after() -> None:
+    names = {patch.__name__ for patch in corrections.EMULATOR_PATCHES}
+    assert names == {
+        "accept_g5_instance_types",
+        "honour_sagemaker_endpoint_name",
+        "create_function_urls_from_templates",
+        "rebuild_outputs_after_change_set",
+        "answer_missing_change_sets_like_cloudformation",
+        "keep_ssm_parameter_names_on_update",
+        "update_dependents_of_replaced_resources",
+        "delete_network_resources_with_stack",
+        "delete_managed_policies_with_stack",
+    }
+    with corrections.emulator_patches():
+        create_g5_endpoint_config()
+    with pytest.raises(ClientError, match=r"ml\.g5\.2xlarge"):
+        client("sagemaker").create_endpoint_config(
+            EndpointConfigName="again",
+            ProductionVariants=[
+                {
+                    "VariantName": "v",
+                    "ModelName": "m",
+                    "InstanceType": "ml.g5.2xlarge",
+                    "InitialInstanceCount": 1,
+                }
+            ],
+        )

@@ -82,6 +82,12 @@ def queue_answer(stubber: Stubber, answer: Any = None, capture: Capture | None =
     return capture
 
 
+def queue_raw_answer(stubber: Stubber, raw: bytes) -> None:
+    stubber.add_response(
+        "invoke_endpoint", {"Body": StreamingBody(io.BytesIO(raw), len(raw)), "ContentType": "text/html"}
+    )
+
+
 def queue_error(
     stubber: Stubber, code: str, status: int, message: str = "error", **modeled_fields: Any
 ) -> None:

@@ -65,6 +65,8 @@ def test_config_is_frozen() -> None:
         ({**BASE, "DEFAULT_MAX_NEW_TOKENS": "9000"}, "DEFAULT_MAX_NEW_TOKENS (9000) must be below"),
         ({**BASE, "PROMPT_FORMAT": "chatml"}, "PROMPT_FORMAT must be one of mistral-instruct, none"),
         ({**BASE, "LOG_PROMPTS": "maybe"}, "LOG_PROMPTS must be 'true' or 'false'"),
+        ({**BASE, "MAX_TOTAL_TOKENS": " "}, "MAX_TOTAL_TOKENS is required"),
+        ({**BASE, "MODEL_ID": ""}, "MODEL_ID must not be empty"),
     ],
 )
 def test_misconfiguration_is_refused_with_a_clear_message(env: dict[str, str], message: str) -> None:

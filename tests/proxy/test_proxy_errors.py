@@ -20,6 +20,7 @@ from proxy_helpers import (
     queue_answer,
     queue_error,
     queue_model_error,
+    queue_raw_answer,
     url_event,
 )
 
@@ -258,3 +259,22 @@ def test_an_unexpected_failure_is_logged_with_its_trace(
     with caplog.at_level("INFO", logger="invoke_proxy"):
         handle_event(Proxy(config, Exploding()), GENERATE, LambdaContext())
     assert any(record.exc_info for record in caplog.records)
+
+
+def test_an_answer_that_is_not_json_is_502(call: Call, stubber: Stubber) -> None:
+    queue_raw_answer(stubber, b"<html>gateway</html>")
+    status, body, _ = call(GENERATE)
+    assert (status, body["error"]["type"]) == (502, "upstream_error")
+    assert "html" not in json.dumps(body)
+
+
+def test_a_model_error_without_an_original_message_still_maps(call: Call, stubber: Stubber) -> None:
+    queue_error(stubber, "ModelError", 424, "Received client error (422)", OriginalStatusCode=422)
+    status, body, _ = call(GENERATE)
+    assert (status, body["error"]["message"]) == (422, "The model rejected the input.")
+
+
+def test_a_tgi_json_message_without_an_error_field_is_passed_as_text(call: Call, stubber: Stubber) -> None:
+    queue_model_error(stubber, 422, '{"detail": "bad"}')
+    _, body, _ = call(GENERATE)
+    assert body["error"]["message"] == '{"detail": "bad"}'

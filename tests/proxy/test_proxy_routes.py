@@ -292,3 +292,19 @@ def test_without_a_context_the_url_request_id_is_used(call: Call) -> None:
 
     _, body, _ = call(url_event("GET", "/nowhere"), NoId())
     assert body["request_id"] == "url-request-id"
+
+
+def test_chat_returns_details_when_asked(call: Call, stubber: Stubber) -> None:
+    queue_answer(stubber, tgi_answer(generated_tokens=2))
+    body = {"messages": [{"role": "user", "content": "Hi"}], "parameters": {"details": True}}
+    _, answer, _ = call(url_event(path="/chat", body=body))
+    assert answer["details"]["generated_tokens"] == 2
+
+
+def test_openai_usage_has_prompt_and_total_tokens_only_when_tgi_reports_them(
+    call: Call, stubber: Stubber
+) -> None:
+    prefill = [{"id": 1, "text": "<s>", "logprob": None}, {"id": 2, "text": "Hi", "logprob": -1.0}]
+    queue_answer(stubber, tgi_answer(generated_tokens=4, prefill=prefill))
+    _, body, _ = call(url_event(path="/v1/chat/completions", body=openai_body()))
+    assert body["usage"] == {"completion_tokens": 4, "prompt_tokens": 2, "total_tokens": 6}

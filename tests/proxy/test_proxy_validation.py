@@ -338,3 +338,20 @@ def test_openai_image_parts_are_rejected(call: Call, stubber: Stubber) -> None:
 def test_openai_tool_role_is_rejected(call: Call, stubber: Stubber) -> None:
     event = url_event(path="/v1/chat/completions", body={"messages": [{"role": "tool", "content": "x"}]})
     assert rejected(call, event)["param"] == "messages[0].role"
+
+
+def test_openai_message_name_must_be_a_string(call: Call, stubber: Stubber) -> None:
+    event = url_event(
+        path="/v1/chat/completions", body={"messages": [{"role": "user", "content": "x", "name": 1}]}
+    )
+    assert rejected(call, event)["param"] == "messages[0].name"
+
+
+def test_a_built_payload_above_sagemakers_limit_is_413() -> None:
+    from mistral_endpoint._lambda.invoke_proxy.core import ModelCall
+    from mistral_endpoint._lambda.invoke_proxy.errors import ProxyError
+
+    call = ModelCall("/generate", "a" * 6_000_000, {"max_new_tokens": 1}, False, ())
+    with pytest.raises(ProxyError) as raised:
+        call.payload()
+    assert raised.value.status == 413

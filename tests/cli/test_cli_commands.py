@@ -206,3 +206,23 @@ def test_an_answer_that_is_not_the_proxys_is_a_clear_error(run: Run, function_ur
     code, _, err = run(*cli(function_url, "generate", "Hi"))
     assert code == 1
     assert "no generated_text" in err
+
+
+def test_an_error_not_from_the_proxy_shows_the_status_and_body(run: Run, function_url: FunctionUrl) -> None:
+    function_url.answer(502, {"Message": "Internal Server Error"})
+    code, _, err = run(*cli(function_url, "health"))
+    assert code == 1
+    assert err == 'error: 502: {"Message": "Internal Server Error"}\n'
+
+
+def test_the_json_log_formatter_writes_one_json_object_with_the_extra_fields() -> None:
+    import json
+    import logging
+
+    from mistral_endpoint.cli import JsonLogFormatter
+
+    record = logging.makeLogRecord(
+        {"msg": "request", "levelname": "INFO", "name": "invoke_proxy", "status": 200}
+    )
+    line = json.loads(JsonLogFormatter().format(record))
+    assert (line["message"], line["level"], line["status"]) == ("request", "INFO", 200)

@@ -1,8 +1,8 @@
 """The transport-independent proxy: route, validate, build the prompt and TGI payload, invoke, map the answer.
 
-Transports (the buffered function URL adapter in ``handler.py``, the local dev server, a future streaming
-adapter) hand it a method, a path and the raw body, and turn the ``Response`` back into their own shape. The
-streaming transport reuses ``prepare`` (validation and payload) and the answer mappers.
+Transports (the buffered function URL adapter in ``function_url.py``, which the local dev server reuses, and a
+future streaming adapter) hand it a method, a path and the raw body, and turn the ``Response`` back into their
+own shape. A streaming transport reuses ``prepare`` (validation, prompt, parameters) and the answer mappers.
 """
 
 from __future__ import annotations
@@ -168,7 +168,8 @@ def _prepare_openai(data: JsonObject, config: Config) -> ModelCall:
     check_no_stream(data, OPENAI_CHAT)
     if "model" in data and not isinstance(data["model"], str):
         raise invalid(f"model must be a string, not {json_type(data['model'])}.", "model")
-    if data.get("n") not in (None, 1) or isinstance(data.get("n"), bool):
+    n = data.get("n")
+    if n is not None and (type(n) is not int or n != 1):
         raise invalid("n must be 1: this model returns one choice per request.", "n")
     if "messages" not in data:
         raise invalid("messages is required.", "messages")

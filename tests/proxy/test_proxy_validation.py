@@ -301,6 +301,7 @@ def openai(**fields: Any) -> dict[str, Any]:
     [
         ("n", 2),
         ("n", True),
+        ("n", 1.0),
         ("temperature", 2.5),
         ("temperature", -1),
         ("temperature", "hot"),

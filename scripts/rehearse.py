@@ -423,6 +423,15 @@ def verify_deployment(clients: Clients, deployed: Deployed, outputs_file: Path) 
     check(sorted(fvpc.get("SubnetIds", [])) == subnet_ids, f"proxy subnets {fvpc}")
     check(fvpc.get("SecurityGroupIds") == [proxy_sg], f"proxy security groups {fvpc}")
     proxy_role = deployed.by_path("Proxy/Role", "AWS::IAM::Role")
+    # The runtime endpoint admits HTTPS from the proxy's security group (the egress side is not emulated).
+    rules = ec2.describe_security_groups(GroupIds=[runtime_sg])["SecurityGroups"][0]["IpPermissions"]
+    check(
+        any(
+            r.get("FromPort") == 443 and proxy_sg in [p["GroupId"] for p in r.get("UserIdGroupPairs", [])]
+            for r in rules
+        ),
+        f"the runtime endpoint's security group does not admit 443 from the proxy's: {rules}",
+    )
     check(role_name(fconfig["Role"]) == proxy_role, "the function does not run as the stack's proxy role")
     check_code_is_the_asset(clients, deployed, fconfig)
     url = lam.get_function_url_config(FunctionName=function_name)
@@ -453,7 +462,10 @@ def verify_deployment(clients: Clients, deployed: Deployed, outputs_file: Path) 
         [_as_list(s["Resource"]) for s in invoke] == [[endpoint["EndpointArn"]]],
         f"the proxy may invoke {[s['Resource'] for s in invoke]}, not exactly {endpoint['EndpointArn']}",
     )
-    return f"{len(deployed.physical)} resources wired; endpoint {endpoint_name}"
+    return (
+        f"{len(deployed.physical)} of {len(template_types)} resources exist and are wired "
+        f"(not emulated: {', '.join(sorted(NOT_EMULATED))}); endpoint {endpoint_name}"
+    )
 
 
 def _as_list(value: object) -> list[Any]:
@@ -658,44 +670,75 @@ def verify_update(clients: Clients, before: Deployed, after: Deployed) -> str:
     return f"replaced {', '.join(replaced) or 'nothing'}; proxy and container settings applied"
 
 
-def leftovers(clients: Clients, deployed: Deployed) -> list[str]:
-    """Everything of the stack the emulator still holds, by the physical ids recorded before destroy."""
-    found: list[str] = []
-    ec2, sm = clients.ec2, clients.sagemaker
+# Resource type -> the inventory kind whose ids are that type's physical ids.
+INVENTORIED = {
+    "AWS::EC2::VPC": "VPC",
+    "AWS::EC2::Subnet": "subnet",
+    "AWS::EC2::RouteTable": "route table",
+    "AWS::EC2::VPCEndpoint": "VPC endpoint",
+    "AWS::EC2::FlowLog": "flow log",
+    "AWS::EC2::SecurityGroup": "security group",
+    "AWS::IAM::Role": "role",
+    "AWS::IAM::ManagedPolicy": "managed policy",
+    "AWS::Lambda::Function": "function",
+    "AWS::Lambda::Url": "function URL",
+    "AWS::Logs::LogGroup": "log group",
+    "AWS::SageMaker::Model": "SageMaker model",
+    "AWS::SageMaker::EndpointConfig": "endpoint config",
+    "AWS::SageMaker::Endpoint": "endpoint",
+}
 
-    stacks = [s for s in clients.cfn.list_stacks()["StackSummaries"] if s["StackName"] == STACK]
-    if any(s["StackStatus"] != "DELETE_COMPLETE" for s in stacks):
-        found.append(f"stack {STACK} ({[s['StackStatus'] for s in stacks]})")
-    vpcs = {v["VpcId"] for v in ec2.describe_vpcs()["Vpcs"]}
-    found += [f"VPC {v}" for v in deployed.ids("AWS::EC2::VPC") if v in vpcs]
-    subnets = {s["SubnetId"] for s in ec2.describe_subnets()["Subnets"]}
-    found += [f"subnet {s}" for s in deployed.ids("AWS::EC2::Subnet") if s in subnets]
-    tables = {t["RouteTableId"] for t in ec2.describe_route_tables()["RouteTables"]}
-    found += [f"route table {t}" for t in deployed.ids("AWS::EC2::RouteTable") if t in tables]
-    live_endpoints = {
-        e["VpcEndpointId"]
-        for e in ec2.describe_vpc_endpoints()["VpcEndpoints"]
-        if e["State"].lower() != "deleted"
+
+def inventory(clients: Clients) -> dict[str, set[str]]:
+    """Every resource of the kinds the stack creates that the emulator holds, as physical ids."""
+    ec2, sm, lam = clients.ec2, clients.sagemaker, clients.lam
+    functions = lam.list_functions()["Functions"]
+    urls = set()
+    for function in functions:
+        with contextlib.suppress(lam.exceptions.ResourceNotFoundException):
+            lam.get_function_url_config(FunctionName=function["FunctionName"])
+            urls.add(function["FunctionArn"])
+    return {
+        "stack": {
+            s["StackName"]
+            for s in clients.cfn.list_stacks()["StackSummaries"]
+            if s["StackStatus"] != "DELETE_COMPLETE"
+        },
+        "VPC": {v["VpcId"] for v in ec2.describe_vpcs()["Vpcs"]},
+        "subnet": {s["SubnetId"] for s in ec2.describe_subnets()["Subnets"]},
+        "route table": {t["RouteTableId"] for t in ec2.describe_route_tables()["RouteTables"]},
+        # EC2 lists a deleted endpoint for a while, in state "deleted".
+        "VPC endpoint": {
+            e["VpcEndpointId"]
+            for e in ec2.describe_vpc_endpoints()["VpcEndpoints"]
+            if e["State"].lower() != "deleted"
+        },
+        "flow log": {f["FlowLogId"] for f in ec2.describe_flow_logs()["FlowLogs"]},
+        "security group": {g["GroupId"] for g in ec2.describe_security_groups()["SecurityGroups"]},
+        "role": {r["RoleName"] for r in clients.iam.list_roles()["Roles"]},
+        "managed policy": {p["Arn"] for p in clients.iam.list_policies(Scope="Local")["Policies"]},
+        "function": {f["FunctionName"] for f in functions},
+        "function URL": urls,
+        "log group": {g["logGroupName"] for g in clients.logs.describe_log_groups()["logGroups"]},
+        "SageMaker model": {m["ModelArn"] for m in sm.list_models()["Models"]},
+        "endpoint config": {c["EndpointConfigArn"] for c in sm.list_endpoint_configs()["EndpointConfigs"]},
+        "endpoint": {e["EndpointArn"] for e in sm.list_endpoints()["Endpoints"]},
     }
-    found += [f"VPC endpoint {e}" for e in deployed.ids("AWS::EC2::VPCEndpoint") if e in live_endpoints]
-    flows = {f["FlowLogId"] for f in ec2.describe_flow_logs()["FlowLogs"]}
-    found += [f"flow log {f}" for f in deployed.ids("AWS::EC2::FlowLog") if f in flows]
-    groups = {g["GroupId"] for g in ec2.describe_security_groups()["SecurityGroups"]}
-    found += [f"security group {g}" for g in deployed.ids("AWS::EC2::SecurityGroup") if g in groups]
-    roles = {r["RoleName"] for r in clients.iam.list_roles()["Roles"]}
-    found += [f"role {r}" for r in deployed.ids("AWS::IAM::Role") if r in roles]
-    policies = {p["Arn"] for p in clients.iam.list_policies(Scope="Local")["Policies"]}
-    found += [f"policy {p}" for p in deployed.ids("AWS::IAM::ManagedPolicy") if p in policies]
-    functions = {f["FunctionName"] for f in clients.lam.list_functions()["Functions"]}
-    found += [f"function {f}" for f in deployed.ids("AWS::Lambda::Function") if f in functions]
-    log_groups = {g["logGroupName"] for g in clients.logs.describe_log_groups()["logGroups"]}
-    found += [f"log group {g}" for g in deployed.ids("AWS::Logs::LogGroup") if g in log_groups]
-    found += [f"SageMaker model {m['ModelName']}" for m in sm.list_models()["Models"]]
-    found += [
-        f"endpoint config {c['EndpointConfigName']}" for c in sm.list_endpoint_configs()["EndpointConfigs"]
-    ]
-    found += [f"endpoint {e['EndpointName']}" for e in sm.list_endpoints()["Endpoints"]]
-    return found
+
+
+def added(now: Mapping[str, set[str]], baseline: Mapping[str, set[str]]) -> dict[str, set[str]]:
+    return {
+        kind: ids - baseline.get(kind, set()) for kind, ids in now.items() if ids - baseline.get(kind, set())
+    }
+
+
+def check_inventory_sees(deployed: Deployed, now: Mapping[str, set[str]]) -> None:
+    """Each of the stack's resources shows in the inventory, so an empty inventory after destroy means gone."""
+    for logical, resource_type in deployed.types.items():
+        kind = INVENTORIED.get(resource_type)
+        if kind is not None:
+            physical = deployed.physical[logical]
+            check(physical in now[kind], f"{logical}: {physical} is not among the {kind}s the emulator lists")
 
 
 # ------------------------------------------------------------------------------------------------ phases
@@ -709,6 +752,7 @@ class Rehearsal:
     clients: Clients | None = None
     deployed: Deployed | None = None
     updated: Deployed | None = None
+    baseline: dict[str, set[str]] = field(default_factory=dict)  # what the emulator holds after bootstrap
 
     @property
     def outputs_file(self) -> Path:
@@ -726,6 +770,7 @@ class Rehearsal:
         with process_env(self.env):
             self.clients = Clients.create()
             status = self.clients.cfn.describe_stacks(StackName="CDKToolkit")["Stacks"][0]["StackStatus"]
+            self.baseline = inventory(self.clients)
         check(status == "CREATE_COMPLETE", f"CDKToolkit {status}")
         return "CDKToolkit CREATE_COMPLETE"
 
@@ -747,6 +792,7 @@ class Rehearsal:
         assert self.clients is not None
         with process_env(self.env):
             self.deployed = read_stack(self.clients)
+            check_inventory_sees(self.deployed, inventory(self.clients))
             return verify_deployment(self.clients, self.deployed, self.outputs_file)
 
     def phase_invoke(self) -> str:
@@ -782,11 +828,17 @@ class Rehearsal:
 
     def phase_destroy(self) -> str:
         assert self.clients is not None and self.updated is not None
+        with process_env(self.env):
+            check_inventory_sees(self.updated, inventory(self.clients))
         cdk(["destroy", STACK, *SYNTH_FLAGS, "--force"], self.env, "4-destroy")
         with process_env(self.env):
-            remaining = leftovers(self.clients, self.updated)
-        check(not remaining, "left after destroy: " + ", ".join(remaining))
-        return f"nothing of the stack's {len(self.updated.physical)} resources remains"
+            remaining = added(inventory(self.clients), self.baseline)
+        check(
+            not remaining,
+            "left after destroy: "
+            + "; ".join(f"{kind}: {', '.join(sorted(ids))}" for kind, ids in remaining.items()),
+        )
+        return f"the emulator holds what it held after bootstrap; none of the stack's {len(self.updated.physical)} resources remains"
 
     def phase_stop(self) -> str:
         port, process = self.emulator.port, self.emulator.process

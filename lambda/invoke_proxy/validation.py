@@ -95,10 +95,10 @@ def check_keys(obj: JsonObject, allowed: tuple[str, ...], where: str, path: str 
 def _number(value: object, param: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise invalid(f"{param} must be a number, not {_json_type(value)}.", param)
-    number = float(value)
-    if not math.isfinite(number) or abs(number) > F32_MAX:
+    # Compare before converting: float() of a 400-digit JSON integer raises OverflowError.
+    if abs(value) > F32_MAX or not math.isfinite(value):
         raise invalid(f"{param} must be a finite 32-bit float.", param)
-    return number
+    return float(value)
 
 
 def _integer(value: object, param: str) -> int:

@@ -38,6 +38,8 @@ scalars = st.one_of(
     st.none(),
     st.booleans(),
     st.integers(min_value=-(2**70), max_value=2**70),
+    # Integers beyond float range: JSON allows them, and float() of one raises OverflowError.
+    st.builds(lambda digits, sign: sign * 10**digits, st.integers(309, 1000), st.sampled_from([1, -1])),
     st.floats(allow_nan=True, allow_infinity=True),
     st.text(max_size=20),
 )
@@ -166,3 +168,39 @@ def test_every_request_tgi_accepts_reaches_the_model(
     result = handle_event(proxy, event, LambdaContext())
     assert result["statusCode"] == 200, result["body"]
     assert len(calls) == before + 1
+
+
+def assert_4xx_without_a_call_or_200(result: dict[str, Any], calls: list[int], before: int) -> None:
+    status = result["statusCode"]
+    assert status < 500, result["body"]
+    assert len(calls) == before + (1 if status == 200 else 0)
+
+
+@FUZZ
+@given(
+    name=st.sampled_from(sorted(TGI_PARAMETERS)),
+    value=json_values,
+    route=st.sampled_from(["/generate", "/chat"]),
+)
+def test_any_value_of_any_tgi_parameter_is_served_or_refused_cleanly(
+    canned_proxy: tuple[Proxy, list[int]], name: str, value: Any, route: str
+) -> None:
+    proxy, calls = canned_proxy
+    before = len(calls)
+    head: dict[str, Any] = (
+        {"inputs": "Hi"} if route == "/generate" else {"messages": [{"role": "user", "content": "Hi"}]}
+    )
+    event = url_event(path=route, raw_body=json.dumps({**head, "parameters": {name: value}}))
+    assert_4xx_without_a_call_or_200(handle_event(proxy, event, LambdaContext()), calls, before)
+
+
+@FUZZ
+@given(name=st.sampled_from([*OPENAI_FIELDS, "n", "stream"]), value=json_values)
+def test_any_value_of_any_openai_field_is_served_or_refused_cleanly(
+    canned_proxy: tuple[Proxy, list[int]], name: str, value: Any
+) -> None:
+    proxy, calls = canned_proxy
+    before = len(calls)
+    body = {"model": "m", "messages": [{"role": "user", "content": "Hi"}], name: value}
+    event = url_event(path="/v1/chat/completions", raw_body=json.dumps(body))
+    assert_4xx_without_a_call_or_200(handle_event(proxy, event, LambdaContext()), calls, before)

@@ -130,6 +130,8 @@ def test_unknown_parameter_is_rejected_with_the_allowed_list(call: Call, stubber
         ("temperature", "0.7"),
         ("temperature", True),
         ("temperature", 1e39),
+        ("temperature", 10**400),
+        ("repetition_penalty", -(10**400)),
         ("top_p", 0),
         ("top_p", 1),
         ("top_p", 1.0),

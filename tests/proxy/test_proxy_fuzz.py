@@ -204,3 +204,14 @@ def test_any_value_of_any_openai_field_is_served_or_refused_cleanly(
     body = {"model": "m", "messages": [{"role": "user", "content": "Hi"}], name: value}
     event = url_event(path="/v1/chat/completions", raw_body=json.dumps(body))
     assert_4xx_without_a_call_or_200(handle_event(proxy, event, LambdaContext()), calls, before)
+
+
+@FUZZ
+@given(value=messages | json_values, route=st.sampled_from(["/chat", "/v1/chat/completions"]))
+def test_any_messages_are_served_or_refused_cleanly(
+    canned_proxy: tuple[Proxy, list[int]], value: Any, route: str
+) -> None:
+    proxy, calls = canned_proxy
+    before = len(calls)
+    event = url_event(path=route, raw_body=json.dumps({"messages": value}))
+    assert_4xx_without_a_call_or_200(handle_event(proxy, event, LambdaContext()), calls, before)

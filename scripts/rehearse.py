@@ -126,13 +126,9 @@ class Emulator:
         process, self.process = self.process, None
         if process is None:
             return
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
+        stop_group(process)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=5)
         if self.port:
             deadline = time.monotonic() + 5
             while port_is_open(self.port) and time.monotonic() < deadline:
@@ -214,24 +210,56 @@ def process_env(env: Mapping[str, str]) -> Iterator[None]:
         os.environ.update(saved)
 
 
-def cdk(args: list[str], env: Mapping[str, str], log_name: str) -> str:
-    """Run the project's pinned CDK CLI; its output goes to rehearsal.out/<log_name>.log."""
+def cdk(args: list[str], env: Mapping[str, str], log_name: str, timeout_s: float = 600) -> str:
+    """Run the project's pinned CDK CLI; its output goes to rehearsal.out/<log_name>.log.
+
+    The CLI runs in its own process group (it starts the app's Python in turn): on any failure or interrupt
+    the whole group is stopped, so nothing it started outlives the rehearsal.
+    """
     command = [str(CDK), *args, "--no-notices", "--no-color", "--ci", "--output", str(OUT / "cdk.out")]
     log = OUT / f"{log_name}.log"
-    result = subprocess.run(
-        command,
-        cwd=ROOT,
-        env=dict(env),
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
-        timeout=600,
-    )
-    log.write_text(f"$ {' '.join(command)}\n{result.stdout}{result.stderr}")
-    if result.returncode != 0:
-        tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-15:])
-        raise RehearsalError(f"cdk {args[0]} exited {result.returncode} (full log: {log}):\n{tail}")
-    return result.stdout + result.stderr
+    with log.open("w") as out:
+        out.write(f"$ {' '.join(command)}\n")
+        out.flush()
+        process = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env=dict(env),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        try:
+            returncode = process.wait(timeout=timeout_s)
+        finally:
+            stop_group(process)
+    text = log.read_text()
+    if returncode != 0:
+        tail = "\n".join(text.strip().splitlines()[-15:])
+        raise RehearsalError(f"cdk {args[0]} exited {returncode} (full log: {log}):\n{tail}")
+    return text
+
+
+def stop_group(process: subprocess.Popen[Any]) -> None:
+    """SIGTERM, then SIGKILL, to a process group started with start_new_session (no-op once it is gone)."""
+    for sig, wait_s in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            break
+        deadline = time.monotonic() + wait_s
+        while time.monotonic() < deadline:
+            try:
+                os.killpg(process.pid, 0)
+            except ProcessLookupError:
+                break
+            process.poll()  # reap the leader so the group can disappear
+            time.sleep(0.05)
+        else:
+            continue
+        break
+    process.poll()
 
 
 def context_flags(context: Mapping[str, str]) -> list[str]:

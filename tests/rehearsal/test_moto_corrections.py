@@ -200,7 +200,8 @@ def function_url(cfn: Any) -> dict[str, Any]:
 
 
 def test_gap_moto_creates_no_function_url_from_templates() -> None:
-    cfn = create_stack(function_url_template() | {"Outputs": {}})
+    with pytest.warns(UserWarning, match="AWS::Lambda::Url but it's not supported"):
+        cfn = create_stack(function_url_template() | {"Outputs": {}})
     with pytest.raises(ClientError, match="ResourceNotFound"):
         function_url(cfn)
 
@@ -232,7 +233,8 @@ def test_fix_the_function_url_is_updated_in_place_and_deleted_with_the_stack() -
 def test_fix_function_urls_leave_moto_as_it_was() -> None:
     with corrections.create_function_urls_from_templates():
         pass
-    cfn = create_stack(function_url_template() | {"Outputs": {}})
+    with pytest.warns(UserWarning, match="AWS::Lambda::Url but it's not supported"):
+        cfn = create_stack(function_url_template() | {"Outputs": {}})
     with pytest.raises(ClientError, match="ResourceNotFound"):
         function_url(cfn)
 
@@ -393,17 +395,21 @@ def test_fix_dependents_follow_a_replaced_resource() -> None:
 
 
 def test_fix_unreplaced_resources_are_not_touched() -> None:
-    with corrections.honour_sagemaker_endpoint_name(), corrections.update_dependents_of_replaced_resources():
-        cfn = create_stack(function_url_template() | {"Outputs": {}})
+    template = function_url_template() | {"Outputs": {}}
+    with (
+        corrections.create_function_urls_from_templates(),
+        corrections.update_dependents_of_replaced_resources(),
+    ):
+        cfn = create_stack(template)
         before = cfn.describe_stack_resource(StackName="gap", LogicalResourceId="Function")
-        template = function_url_template() | {"Outputs": {}}
+        url_before = function_url(cfn)["FunctionUrl"]
         template["Resources"]["Function"]["Properties"]["MemorySize"] = 256
         cfn.update_stack(StackName="gap", TemplateBody=json.dumps(template))
         after = cfn.describe_stack_resource(StackName="gap", LogicalResourceId="Function")
-    assert (
-        after["StackResourceDetail"]["PhysicalResourceId"]
-        == before["StackResourceDetail"]["PhysicalResourceId"]
-    )
+        url_after = function_url(cfn)["FunctionUrl"]
+    function_ids = [r["StackResourceDetail"]["PhysicalResourceId"] for r in (before, after)]
+    assert function_ids[0] == function_ids[1]
+    assert url_before == url_after
 
 
 def test_references_are_refs_and_getatts() -> None:
@@ -492,6 +498,7 @@ def delete_network_stack() -> Any:
     return cfn
 
 
+@pytest.mark.filterwarnings("ignore:Exception\\(DependencyViolationError\\):UserWarning")
 def test_gap_moto_leaves_route_tables_endpoints_and_flow_logs() -> None:
     with pytest.raises(ClientError, match=r"DependencyViolation|has dependencies"):
         delete_network_stack()

@@ -108,10 +108,10 @@ def resolve_target(args: argparse.Namespace, session: Any) -> Target:
 
 
 class FunctionUrlSigner:
-    """SigV4 signing (service ``lambda``) for requests to an AWS_IAM function URL, from the standard credential chain.
+    """SigV4 signing (service ``lambda``) for an AWS_IAM function URL, with the standard credential chain.
 
-    Also usable as the ``auth=`` of an httpx-style client (a callable taking and returning the request), which is
-    how the OpenAI Python client and LangChain's ChatOpenAI reach the proxy::
+    Also usable as the ``auth=`` of an httpx-style client (a callable taking and returning the request),
+    which is how the OpenAI Python client and LangChain's ChatOpenAI reach the proxy::
 
         OpenAI(base_url=url + "v1", api_key="unused", http_client=httpx2.Client(auth=FunctionUrlSigner()))
 
@@ -124,7 +124,7 @@ class FunctionUrlSigner:
         self.region = region
 
     def headers(self, method: str, url: str, body: bytes | None, content_type: str | None) -> dict[str, str]:
-        """The headers to add: Authorization, X-Amz-Date and, with temporary credentials, X-Amz-Security-Token."""
+        """Headers to add: Authorization, X-Amz-Date and (temporary credentials) X-Amz-Security-Token."""
         from botocore.auth import SigV4Auth
         from botocore.awsrequest import AWSRequest
 

@@ -39,7 +39,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 CORRECTIONS = ROOT / "tests" / "rehearsal" / "moto_corrections.py"
-OUT = ROOT / "rehearsal.out"
+DEFAULT_OUT = ROOT / "rehearsal.out"
 CDK = ROOT / "node_modules" / ".bin" / "cdk"
 
 STACK = "MistralEndpointStack"
@@ -210,14 +210,14 @@ def process_env(env: Mapping[str, str]) -> Iterator[None]:
         os.environ.update(saved)
 
 
-def cdk(args: list[str], env: Mapping[str, str], log_name: str, timeout_s: float = 600) -> str:
-    """Run the project's pinned CDK CLI; its output goes to rehearsal.out/<log_name>.log.
+def cdk(args: list[str], env: Mapping[str, str], out_dir: Path, log_name: str, timeout_s: float = 600) -> str:
+    """Run the project's pinned CDK CLI; its output goes to <out_dir>/<log_name>.log.
 
     The CLI runs in its own process group (it starts the app's Python in turn): on any failure or interrupt
     the whole group is stopped, so nothing it started outlives the rehearsal.
     """
-    command = [str(CDK), *args, "--no-notices", "--no-color", "--ci", "--output", str(OUT / "cdk.out")]
-    log = OUT / f"{log_name}.log"
+    command = [str(CDK), *args, "--no-notices", "--no-color", "--ci", "--output", str(out_dir / "cdk.out")]
+    log = out_dir / f"{log_name}.log"
     with log.open("w") as out:
         out.write(f"$ {' '.join(command)}\n")
         out.flush()
@@ -574,7 +574,9 @@ def function_url_event(url: str, method: str, path: str, body: object | None) ->
     return event
 
 
-def invoke_proxy(emulator: Emulator, clients: Clients, deployed: Deployed, expect_max_new_tokens: int) -> str:
+def invoke_proxy(
+    emulator: Emulator, clients: Clients, deployed: Deployed, expect_max_new_tokens: int, out_dir: Path
+) -> str:
     """Load the proxy's handler with the deployed function's environment and call it like Lambda would; the
     SageMaker runtime it calls is the emulator's, answering queued TGI responses."""
     function_name = deployed.one("AWS::Lambda::Function")
@@ -583,7 +585,7 @@ def invoke_proxy(emulator: Emulator, clients: Clients, deployed: Deployed, expec
     endpoint_name = deployed.outputs["EndpointName"]
     url = deployed.outputs["InvokeUrl"]
 
-    code_root = unpack_function_code(clients, deployed, OUT / f"function-code-{uuid.uuid4().hex[:8]}")
+    code_root = unpack_function_code(clients, deployed, out_dir / f"function-code-{uuid.uuid4().hex[:8]}")
     sys.path.insert(
         0, str(code_root)
     )  # the function's code, unpacked from the published asset, as Lambda loads it
@@ -776,6 +778,7 @@ def check_inventory_sees(deployed: Deployed, now: Mapping[str, set[str]]) -> Non
 class Rehearsal:
     emulator: Emulator
     home: Path
+    out: Path
     env: dict[str, str] = field(default_factory=dict)
     clients: Clients | None = None
     deployed: Deployed | None = None
@@ -784,7 +787,7 @@ class Rehearsal:
 
     @property
     def outputs_file(self) -> Path:
-        return OUT / "outputs.json"
+        return self.out / "outputs.json"
 
     def phase_emulator(self) -> str:
         import moto
@@ -794,7 +797,7 @@ class Rehearsal:
         return f"moto {moto.__version__} with corrections on {self.emulator.url}"
 
     def phase_bootstrap(self) -> str:
-        cdk(["bootstrap", f"aws://{ACCOUNT}/{REGION}", *SYNTH_FLAGS], self.env, "1-bootstrap")
+        cdk(["bootstrap", f"aws://{ACCOUNT}/{REGION}", *SYNTH_FLAGS], self.env, self.out, "1-bootstrap")
         with process_env(self.env):
             self.clients = Clients.create()
             status = self.clients.cfn.describe_stacks(StackName="CDKToolkit")["Stacks"][0]["StackStatus"]
@@ -815,6 +818,7 @@ class Rehearsal:
                 str(self.outputs_file),
             ],
             self.env,
+            self.out,
             "2-deploy",
         )
         assert self.clients is not None
@@ -827,7 +831,7 @@ class Rehearsal:
         assert self.clients is not None and self.deployed is not None
         with process_env(self.env):
             default = self.deployed.template_default_max_new_tokens()
-            return invoke_proxy(self.emulator, self.clients, self.deployed, default)
+            return invoke_proxy(self.emulator, self.clients, self.deployed, default, self.out)
 
     def phase_update(self) -> str:
         assert self.clients is not None and self.deployed is not None
@@ -843,22 +847,22 @@ class Rehearsal:
                 str(self.outputs_file),
             ],
             self.env,
+            self.out,
             "3-update",
         )
         with process_env(self.env):
             self.updated = read_stack(self.clients)
             verify_deployment(self.clients, self.updated, self.outputs_file)
             summary = verify_update(self.clients, self.deployed, self.updated)
-            invoke_proxy(
-                self.emulator, self.clients, self.updated, int(UPDATE_CONTEXT["defaultMaxNewTokens"])
-            )
+            new_default = int(UPDATE_CONTEXT["defaultMaxNewTokens"])
+            invoke_proxy(self.emulator, self.clients, self.updated, new_default, self.out)
         return summary + "; the proxy sends the new default"
 
     def phase_destroy(self) -> str:
         assert self.clients is not None and self.updated is not None
         with process_env(self.env):
             check_inventory_sees(self.updated, inventory(self.clients))
-        cdk(["destroy", STACK, *SYNTH_FLAGS, "--force"], self.env, "4-destroy")
+        cdk(["destroy", STACK, *SYNTH_FLAGS, "--force"], self.env, self.out, "4-destroy")
         with process_env(self.env):
             remaining = added(inventory(self.clients), self.baseline)
         check(
@@ -882,16 +886,22 @@ def _raise_keyboard_interrupt(signum: int, frame: FrameType | None) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
-    parser.parse_args(argv)
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=DEFAULT_OUT,
+        help="where logs, the cloud assembly and outputs.json go (emptied first; default: rehearsal.out/)",
+    )
+    out: Path = parser.parse_args(argv).out.resolve()
     # SIGTERM (CI cancelling the job) stops the emulator the same way Ctrl-C does.
     signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     check(CDK.exists(), f"{CDK} is missing: run `make setup`")
     started = time.monotonic()
-    if OUT.exists():
-        shutil.rmtree(OUT)
-    OUT.mkdir()
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
     home = Path(tempfile.mkdtemp(prefix="rehearsal-home-"))
-    rehearsal = Rehearsal(Emulator(OUT / "moto.log"), home)
+    rehearsal = Rehearsal(Emulator(out / "moto.log"), home, out)
     phases: list[tuple[str, Callable[[], str]]] = [
         ("emulator", rehearsal.phase_emulator),
         ("bootstrap", rehearsal.phase_bootstrap),
@@ -933,7 +943,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"rehearsal: {passed}/{len(phases)} phases passed in {seconds:.1f} s", flush=True)
         return 0
     print(
-        f"rehearsal: FAILED ({failure.splitlines()[0] if failure else 'unknown'}); {passed}/{len(phases)} phases passed in {seconds:.1f} s; logs in {OUT}",
+        f"rehearsal: FAILED ({failure.splitlines()[0] if failure else 'unknown'}); {passed}/{len(phases)} phases passed in {seconds:.1f} s; logs in {out}",
         flush=True,
     )
     return 1

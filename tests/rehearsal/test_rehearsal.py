@@ -28,15 +28,15 @@ def listening(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
-def emulators_running() -> list[str]:
-    """Command lines of moto servers started by a rehearsal (from /proc; empty where there is none)."""
+def emulators_on(port: int) -> list[str]:
+    """Command lines of rehearsal emulators serving ``port`` (from /proc; other rehearsals may run meanwhile)."""
     found = []
     for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
         try:
             args = cmdline.read_bytes().split(b"\0")
         except OSError:
             continue
-        if any(arg.endswith(b"moto_corrections.py") for arg in args):
+        if any(arg.endswith(b"moto_corrections.py") for arg in args) and str(port).encode() in args:
             found.append(b" ".join(args).decode(errors="replace"))
     return found
 
@@ -46,10 +46,9 @@ def rehearsal_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
 
 
-def test_the_rehearsal_passes_and_leaves_nothing_running() -> None:
-    before = emulators_running()
+def test_the_rehearsal_passes_and_leaves_nothing_running(tmp_path: Path) -> None:
     result = subprocess.run(
-        [sys.executable, str(SCRIPT)],
+        [sys.executable, str(SCRIPT), "--out", str(tmp_path / "rehearsal.out")],
         cwd=ROOT,
         env=rehearsal_env(),
         capture_output=True,
@@ -64,13 +63,16 @@ def test_the_rehearsal_passes_and_leaves_nothing_running() -> None:
     port = EMULATOR_URL.search(result.stdout)
     assert port is not None
     assert not listening(int(port.group(1)))
-    assert emulators_running() == before
+    assert emulators_on(int(port.group(1))) == []
 
 
-def test_an_interrupted_rehearsal_stops_its_emulator() -> None:
-    before = emulators_running()
+def test_an_interrupted_rehearsal_stops_its_emulator(tmp_path: Path) -> None:
     process = subprocess.Popen(
-        [sys.executable, str(SCRIPT)], cwd=ROOT, env=rehearsal_env(), stdout=subprocess.PIPE, text=True
+        [sys.executable, str(SCRIPT), "--out", str(tmp_path / "rehearsal.out")],
+        cwd=ROOT,
+        env=rehearsal_env(),
+        stdout=subprocess.PIPE,
+        text=True,
     )
     assert process.stdout is not None
     output = []
@@ -89,4 +91,4 @@ def test_an_interrupted_rehearsal_stops_its_emulator() -> None:
     port = EMULATOR_URL.search(text)
     assert port is not None, text
     assert not listening(int(port.group(1)))
-    assert emulators_running() == before
+    assert emulators_on(int(port.group(1))) == []

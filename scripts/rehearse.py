@@ -6,7 +6,7 @@ dummy credentials and no AWS configuration from the machine. moto's known gaps a
 server by tests/rehearsal/moto_corrections.py (each correction documented and tested there). Nothing is sent
 anywhere but 127.0.0.1. What this proves and what it cannot: docs/rehearsal.md.
 
-Usage: make rehearse   (or .venv/bin/python scripts/rehearse.py [--keep-going-on-failure])
+Usage: make rehearse   (or .venv/bin/python scripts/rehearse.py [--out DIR])
 The last line of the output is a one-line summary; the exit status is 0 only if every phase passed.
 """
 
@@ -20,6 +20,8 @@ import importlib
 import io
 import json
 import os
+import re
+import select
 import shutil
 import signal
 import socket
@@ -69,10 +71,8 @@ def check(condition: object, message: str) -> None:
 # --------------------------------------------------------------------------------------------- emulator
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+# HTTP to the emulator only, never through a proxy from the environment (HTTP_PROXY and the like).
+LOOPBACK = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
 def port_is_open(port: int) -> bool:
@@ -94,29 +94,32 @@ class Emulator:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout_s: float = 30.0) -> None:
-        for _ in range(3):  # another process may take the free port between the probe and the bind
-            self.port = free_port()
-            with self.log_path.open("ab") as log:
-                self.process = subprocess.Popen(
-                    [sys.executable, str(CORRECTIONS), "--port", str(self.port)],
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    stdin=subprocess.DEVNULL,
-                    env=emulator_env(),
-                    cwd=ROOT,
-                    start_new_session=True,  # Ctrl-C reaches the rehearsal, which stops the server itself
-                )
-            deadline = time.monotonic() + timeout_s
-            while time.monotonic() < deadline and self.process.poll() is None:
-                if self._ready():
-                    return
-                time.sleep(0.1)
+        """Start the server on a port it chooses itself and wait until it reports that it listens."""
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, str(CORRECTIONS), "--port", "0"],
+                stdout=subprocess.PIPE,
+                stderr=log,
+                stdin=subprocess.DEVNULL,
+                env=emulator_env(),
+                cwd=ROOT,
+                start_new_session=True,  # Ctrl-C reaches the rehearsal, which stops the server itself
+            )
+        assert self.process.stdout is not None
+        ready, _, _ = select.select([self.process.stdout], [], [], timeout_s)
+        line = self.process.stdout.readline().decode(errors="replace").strip() if ready else ""
+        listening = re.fullmatch(r"listening on 127\.0\.0\.1:(\d+)", line)
+        if listening is None:
             self.stop()
-        raise RehearsalError(f"moto did not start on 127.0.0.1; see {self.log_path}")
+            raise RehearsalError(
+                f"moto did not start on 127.0.0.1 ({line or 'no answer'}); see {self.log_path}"
+            )
+        self.port = int(listening.group(1))
+        check(self._ready(), f"moto reported port {self.port} but does not answer there")
 
     def _ready(self) -> bool:
         try:
-            with urllib.request.urlopen(f"{self.url}/moto-api/data.json", timeout=1) as response:
+            with LOOPBACK.open(f"{self.url}/moto-api/data.json", timeout=5) as response:
                 return bool(response.status == 200)
         except (urllib.error.URLError, OSError):
             return False
@@ -129,6 +132,8 @@ class Emulator:
         stop_group(process)
         with contextlib.suppress(subprocess.TimeoutExpired):
             process.wait(timeout=5)
+        if process.stdout is not None:
+            process.stdout.close()
         if self.port:
             deadline = time.monotonic() + 5
             while port_is_open(self.port) and time.monotonic() < deadline:
@@ -147,7 +152,7 @@ class Emulator:
             headers={"Content-Type": "application/json"},
             method="POST",
         )
-        with urllib.request.urlopen(request, timeout=5) as response:
+        with LOOPBACK.open(request, timeout=5) as response:
             check(
                 response.status == 201 or response.status == 200, f"queueing answers: HTTP {response.status}"
             )

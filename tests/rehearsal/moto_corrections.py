@@ -16,6 +16,9 @@ from __future__ import annotations
 import argparse
 import contextlib
 import functools
+import os
+import signal
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 from unittest import mock
@@ -452,21 +455,36 @@ def emulator_patches() -> Iterator[None]:
         yield
 
 
-def serve(port: int) -> None:
-    """Run moto's server on 127.0.0.1:``port`` with every emulator patch applied; SIGTERM/SIGINT stop it."""
+def serve(port: int = 0) -> None:
+    """Run moto's server on 127.0.0.1 with every emulator patch applied, until SIGTERM or SIGINT.
+
+    ``port`` 0 lets the system choose a free port, so no other process can take it between a probe and the
+    bind. The first line on stdout is ``listening on 127.0.0.1:<port>``, once the server accepts connections.
+    """
     import moto
-    from moto.server import main
+    from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
     if moto.__version__ != MOTO_VERSION:
         raise SystemExit(
             f"these corrections were checked with moto {MOTO_VERSION}, found {moto.__version__}: "
             "run tests/rehearsal/test_moto_corrections.py and update MOTO_VERSION"
         )
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
     with emulator_patches():
-        main(["--host", "127.0.0.1", "--port", str(port)])
+        server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+        server.start()
+        try:
+            bound = server.get_host_and_port()[1]
+            os.environ["MOTO_PORT"] = str(bound)  # what moto's server mode uses in the URLs it builds
+            print(f"listening on 127.0.0.1:{bound}", flush=True)
+            stop.wait()
+        finally:
+            server.stop()
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description="moto server with the rehearsal's corrections")
-    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--port", type=int, default=0, help="default: a free port the system chooses")
     serve(parser.parse_args().port)

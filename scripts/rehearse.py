@@ -39,6 +39,8 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+import boto3
+
 ROOT = Path(__file__).resolve().parent.parent
 CORRECTIONS = ROOT / "tests" / "rehearsal" / "moto_corrections.py"
 DEFAULT_OUT = ROOT / "rehearsal.out"
@@ -339,8 +341,6 @@ class Clients:
 
     @classmethod
     def create(cls) -> Clients:
-        import boto3
-
         session = boto3.Session()
         names = {
             "cfn": "cloudformation",
@@ -579,6 +579,12 @@ def function_url_event(url: str, method: str, path: str, body: object | None) ->
     return event
 
 
+def tgi_answer(text: str, generated_tokens: int) -> str:
+    """TGI 1.1's answer to a request with ``details: true`` (the proxy always asks for details)."""
+    details = {"finish_reason": "eos_token", "generated_tokens": generated_tokens}
+    return json.dumps([{"generated_text": text, "details": details}])
+
+
 def invoke_proxy(
     emulator: Emulator, clients: Clients, deployed: Deployed, expect_max_new_tokens: int, out_dir: Path
 ) -> str:
@@ -591,11 +597,20 @@ def invoke_proxy(
     url = deployed.outputs["InvokeUrl"]
 
     code_root = unpack_function_code(clients, deployed, out_dir / f"function-code-{uuid.uuid4().hex[:8]}")
-    sys.path.insert(
-        0, str(code_root)
-    )  # the function's code, unpacked from the published asset, as Lambda loads it
+    sys.path.insert(0, str(code_root))  # the deployed code, unpacked from the published asset, as Lambda does
+    sent: list[dict[str, Any]] = []
+
+    def record(params: dict[str, Any], **_: Any) -> None:
+        sent.append({"EndpointName": params["EndpointName"], "Body": json.loads(params["Body"])})
+
     try:
         with process_env({**os.environ, **variables, "AWS_LAMBDA_FUNCTION_NAME": function_name}):
+            # The proxy creates its client from boto3's default session at import: watch its calls there.
+            boto3.setup_default_session()
+            assert boto3.DEFAULT_SESSION is not None
+            boto3.DEFAULT_SESSION.events.register(
+                "provide-client-params.sagemaker-runtime.InvokeEndpoint", record
+            )
             for name in [m for m in sys.modules if m == "invoke_proxy" or m.startswith("invoke_proxy.")]:
                 del sys.modules[name]  # the configuration is read at import: import the deployed code afresh
             module = importlib.import_module("invoke_proxy.handler")
@@ -603,35 +618,8 @@ def invoke_proxy(
                 Path(module.__file__ or "").is_relative_to(code_root),
                 f"imported {module.__file__}, not the asset",
             )
-            sent: list[dict[str, Any]] = []
-
-            def record(params: dict[str, Any], **_: Any) -> None:
-                sent.append({"EndpointName": params["EndpointName"], "Body": json.loads(params["Body"])})
-
-            module.PROXY.client.meta.events.register(
-                "provide-client-params.sagemaker-runtime.InvokeEndpoint", record
-            )
             context = LambdaContext(function_name, fconfig["FunctionArn"])
-            emulator.queue_sagemaker_answers(
-                [
-                    json.dumps(
-                        [
-                            {
-                                "generated_text": " Paris.",
-                                "details": {"finish_reason": "eos_token", "generated_tokens": 3},
-                            }
-                        ]
-                    ),
-                    json.dumps(
-                        [
-                            {
-                                "generated_text": " Bonjour !",
-                                "details": {"finish_reason": "eos_token", "generated_tokens": 4},
-                            }
-                        ]
-                    ),
-                ]
-            )
+            emulator.queue_sagemaker_answers([tgi_answer(" Paris.", 3), tgi_answer(" Bonjour !", 4)])
             health = module.handler(function_url_event(url, "GET", "/health", None), context)
             generate = module.handler(
                 function_url_event(url, "POST", "/generate", {"inputs": "The capital of France is"}), context
@@ -644,6 +632,7 @@ def invoke_proxy(
             )
     finally:
         sys.path.remove(str(code_root))
+        boto3.DEFAULT_SESSION = None
 
     for name, answer in (("GET /health", health), ("POST /generate", generate), ("POST /chat", chat)):
         check(

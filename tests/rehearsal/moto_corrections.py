@@ -135,9 +135,8 @@ def _function_url_model() -> type[Any]:
         ) -> FunctionUrlResource:
             properties = dict(cloudformation_json["Properties"])
             function_arn = properties.pop("TargetFunctionArn")
-            if (
-                function_arn != original_resource.function_arn
-            ):  # a new function: CloudFormation replaces the URL
+            if function_arn != original_resource.function_arn:
+                # Another function: CloudFormation replaces the URL.
                 original_resource.delete(account_id, region_name)
                 return cls.create_from_cloudformation_json(
                     new_resource_name, cloudformation_json, account_id, region_name
@@ -191,8 +190,8 @@ def create_function_urls_from_templates() -> Iterator[None]:
 @contextlib.contextmanager
 def rebuild_outputs_after_change_set() -> Iterator[None]:
     """moto's ExecuteChangeSet applies the new template's resources but keeps the stack's parsed template and
-    Outputs from CreateChangeSet time; the CDK deploys through change sets only, so DescribeStacks returns no
-    Outputs (or stale ones after an update) and ``--outputs-file`` is empty.
+    Outputs from before the change set: none after a create, the previous template's after an update. The CDK
+    deploys through change sets only, so DescribeStacks shows no Outputs and ``--outputs-file`` is empty.
 
     After execution, re-parse the executed template and rebuild the outputs from it, as CloudFormation does.
     """
@@ -258,7 +257,7 @@ def answer_missing_change_sets_like_cloudformation() -> Iterator[None]:
 def keep_ssm_parameter_names_on_update() -> Iterator[None]:
     """moto answers ``UsePreviousValue`` with the parameter's resolved value; for an SSM-typed parameter (the
     CDK's ``BootstrapVersion``, type ``AWS::SSM::Parameter::Value<String>``) it then resolves that value again
-    as a parameter name and fails the update with ParameterNotFound ("33" is not a parameter).
+    as a parameter name, finds no parameter "33" and fails the update (an AttributeError: HTTP 500).
 
     CloudFormation keeps the parameter's name (the path) as its value and resolves it once per deployment.
     """
@@ -298,8 +297,8 @@ def _loud(delete: Callable[[Any, str, str], None]) -> Callable[[Any, str, str], 
 def delete_network_resources_with_stack() -> Iterator[None]:
     """moto's models for ``AWS::EC2::RouteTable``, ``AWS::EC2::SubnetRouteTableAssociation``,
     ``AWS::EC2::VPCEndpoint`` and ``AWS::EC2::FlowLog`` have no CloudFormation delete: DeleteStack leaves them,
-    then DeleteVpc refuses ("The vpc ... has dependencies and cannot be deleted") and the stack ends
-    DELETE_FAILED, so ``cdk destroy`` fails.
+    then fails with DeleteVpc's DependencyViolation ("The vpc ... has dependencies and cannot be deleted"), so
+    ``cdk destroy`` fails.
 
     Gives each a delete through moto's own EC2 backend (the calls DeleteStack makes in CloudFormation). A
     deleted VPC endpoint stays listed with state ``deleted`` for a while, as in EC2.

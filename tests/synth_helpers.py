@@ -33,7 +33,7 @@ def synth_app(app: cdk.App, stack_name: str) -> dict[str, Any]:
 
 
 def _byo_vpc_app() -> cdk.App:
-    """A platform team's stack: its own VPC (isolated subnets, endpoints it already has) and role."""
+    """A platform team's stack: its own VPC (isolated subnets, no VPC endpoints yet), role and name."""
     from aws_cdk import aws_iam as iam
     from mistral_endpoint import MistralEndpoint
 

@@ -65,6 +65,35 @@ def test_exposes_its_parts(granted: tuple[MistralEndpoint, Template]) -> None:
     assert mistral.role is mistral.hosting.role
 
 
+def test_custom_role_retention_and_removal_policy_reach_every_part() -> None:
+    from aws_cdk import aws_logs as logs
+
+    app = new_app()
+    stack = cdk.Stack(app, "Custom")
+    role = iam.Role(stack, "TeamRole", assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"))
+    MistralEndpoint(
+        stack,
+        "Mistral",
+        role=role,
+        log_retention=logs.RetentionDays.THREE_MONTHS,
+        removal_policy=cdk.RemovalPolicy.RETAIN,
+        proxy_memory_size=1024,
+        proxy_reserved_concurrent_executions=20,
+    )
+    template = synth_app(app, "Custom")
+    resources = template["Resources"]
+    groups = [r for r in resources.values() if r["Type"] == "AWS::Logs::LogGroup"]
+    assert len(groups) == 3
+    assert all(g["Properties"]["RetentionInDays"] == 90 and g["DeletionPolicy"] == "Retain" for g in groups)
+    (model,) = [r for r in resources.values() if r["Type"] == "AWS::SageMaker::Model"]
+    assert model["Properties"]["ExecutionRoleArn"]["Fn::GetAtt"][0].startswith("TeamRole")
+    (function,) = [r for r in resources.values() if r["Type"] == "AWS::Lambda::Function"]
+    assert (function["Properties"]["MemorySize"], function["Properties"]["ReservedConcurrentExecutions"]) == (
+        1024,
+        20,
+    )
+
+
 @pytest.mark.parametrize(
     ("method", "namespace", "metric_name"),
     [
@@ -96,9 +125,8 @@ def test_proxy_outside_the_vpc_needs_no_runtime_endpoint_rule() -> None:
     assert not [r for r in template["Resources"].values() if r["Type"] == "AWS::EC2::SecurityGroupIngress"]
 
 
-def test_existing_endpoints_can_be_reused() -> None:
-    stack = cdk.Stack(new_app(), "Shared", env=cdk.Environment(account="111122223333", region="us-east-1"))
-    vpc = ec2.Vpc.from_vpc_attributes(
+def shared_vpc(stack: cdk.Stack) -> ec2.IVpc:
+    return ec2.Vpc.from_vpc_attributes(
         stack,
         "Vpc",
         vpc_id="vpc-0123456789abcdef0",
@@ -106,10 +134,34 @@ def test_existing_endpoints_can_be_reused() -> None:
         isolated_subnet_ids=["subnet-0123456789abcdef1", "subnet-0123456789abcdef2"],
         isolated_subnet_route_table_ids=["rtb-0123456789abcdef1", "rtb-0123456789abcdef2"],
     )
-    MistralEndpoint(stack, "Mistral", vpc=vpc, create_vpc_endpoints=False)
-    template = Template.from_stack(stack)
-    template.resource_count_is("AWS::EC2::VPCEndpoint", 0)
-    template.resource_count_is("AWS::EC2::VPC", 0)
+
+
+def test_existing_vpc_endpoints_are_reused_and_the_proxy_admitted() -> None:
+    app = new_app()
+    stack = cdk.Stack(app, "Shared", env=cdk.Environment(account="111122223333", region="us-east-1"))
+    runtime = ec2.InterfaceVpcEndpoint.from_interface_vpc_endpoint_attributes(
+        stack,
+        "Runtime",
+        vpc_endpoint_id="vpce-0123456789abcdef0",
+        port=443,
+        security_groups=[
+            ec2.SecurityGroup.from_security_group_id(stack, "RuntimeSg", "sg-0123456789abcdef0")
+        ],
+    )
+    MistralEndpoint(
+        stack, "Mistral", vpc=shared_vpc(stack), create_vpc_endpoints=False, runtime_endpoint=runtime
+    )
+    template = synth_app(app, "Shared")
+    types = [r["Type"] for r in template["Resources"].values()]
+    assert "AWS::EC2::VPCEndpoint" not in types and "AWS::EC2::VPC" not in types
+    (ingress,) = [
+        r["Properties"]
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::EC2::SecurityGroupIngress"
+    ]
+    assert ingress["GroupId"] == "sg-0123456789abcdef0"
+    assert ingress["FromPort"] == ingress["ToPort"] == 443
+    assert "MistralProxySecurityGroup" in json.dumps(ingress["SourceSecurityGroupId"])
 
 
 def test_own_weights_are_read_from_the_teams_bucket_and_key() -> None:

@@ -60,6 +60,25 @@ def build(**props: Any) -> MistralEndpoint:
             "endpoint_name 'my_endpoint' is not a valid SageMaker endpoint name",
         ),
         ({"default_max_new_tokens": 8192}, "default_max_new_tokens must be between 1 and 8191, got 8192"),
+        ({"max_input_length": 8192}, "max_input_length must be between 1 and 8191, got 8192"),
+        (
+            {"startup_health_check_timeout": 900},
+            "startup_health_check_timeout must be an aws_cdk.Duration, got 900",
+        ),
+        (
+            {"container_environment": {f"EXTRA_{i}": "x" for i in range(81)}},
+            "container_environment has 81 entries: SageMaker allows 100 in all",
+        ),
+        ({"proxy_memory_size": 64}, "memory_size must be between 128 and 10240, got 64"),
+        (
+            {"proxy_reserved_concurrent_executions": 0},
+            "reserved_concurrent_executions must be at least 1, got 0",
+        ),
+        (
+            {"max_total_tokens": cdk.Token.as_number(cdk.Fn.ref("Tokens"))},
+            "max_total_tokens must be known at synth time",
+        ),
+        ({"instance_type": cdk.Fn.ref("InstanceType")}, "instance_type must be known at synth time"),
     ],
 )
 def test_invalid_prop_is_rejected_with_its_fix(props: dict[str, Any], message: str) -> None:
@@ -71,6 +90,40 @@ def test_invalid_prop_is_rejected_with_its_fix(props: dict[str, Any], message: s
 def test_subnets_without_a_vpc_are_rejected() -> None:
     with pytest.raises(ConfigurationError, match="vpc_subnets was given without vpc"):
         build(vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED))
+
+
+def test_a_single_subnet_is_rejected() -> None:
+    stack = cdk.Stack(new_app(), "OneSubnet")
+    vpc = ec2.Vpc.from_vpc_attributes(
+        stack,
+        "Vpc",
+        vpc_id="vpc-1",
+        availability_zones=["eu-west-1a", "eu-west-1b"],
+        isolated_subnet_ids=["subnet-1", "subnet-2"],
+        isolated_subnet_route_table_ids=["rtb-1", "rtb-2"],
+    )
+    only = ec2.Subnet.from_subnet_attributes(
+        stack, "Only", subnet_id="subnet-1", availability_zone="eu-west-1a"
+    )
+    one = ec2.SubnetSelection(subnets=[only])
+    with pytest.raises(ConfigurationError, match=r"vpc_subnets selects 1 subnet\(s\)"):
+        MistralEndpoint(stack, "Mistral", vpc=vpc, vpc_subnets=one)
+
+
+def test_proxy_in_vpc_without_any_runtime_endpoint_is_rejected() -> None:
+    stack = cdk.Stack(new_app(), "NoEndpoints")
+    vpc = ec2.Vpc.from_vpc_attributes(
+        stack,
+        "Vpc",
+        vpc_id="vpc-1",
+        availability_zones=["eu-west-1a", "eu-west-1b"],
+        isolated_subnet_ids=["subnet-1", "subnet-2"],
+        isolated_subnet_route_table_ids=["rtb-1", "rtb-2"],
+    )
+    with pytest.raises(
+        ConfigurationError, match=r"create_vpc_endpoints=False leaves no sagemaker\.runtime endpoint"
+    ):
+        MistralEndpoint(stack, "Mistral", vpc=vpc, create_vpc_endpoints=False)
 
 
 def test_a_single_az_is_rejected() -> None:
@@ -92,8 +145,11 @@ def test_a_single_az_is_rejected() -> None:
 def test_weights_prefix_must_be_a_folder() -> None:
     stack = cdk.Stack(new_app(), "Weights")
     bucket = s3.Bucket.from_bucket_name(stack, "Bucket", "team-models")
-    with pytest.raises(ConfigurationError, match="prefix must be an S3 key prefix like 'models/mistral-7b/'"):
-        MistralModel.from_bucket(bucket, "models/mistral-7b")
+    for prefix in ("models/mistral-7b", "/models/mistral-7b/", ""):
+        with pytest.raises(
+            ConfigurationError, match="prefix must be an S3 key prefix like 'models/mistral-7b/'"
+        ):
+            MistralModel.from_bucket(bucket, prefix)
 
 
 @pytest.mark.parametrize(
@@ -133,9 +189,14 @@ def test_context_flags_arrive_as_strings_and_are_parsed() -> None:
     assert (config.instance_count, config.proxy_in_vpc, config.max_concurrent_requests) == (2, False, 64)
 
 
-def test_every_config_field_has_a_context_key_in_cdk_json_or_documented_default() -> None:
+def test_cdk_json_sets_only_known_keys_and_every_default_matches() -> None:
+    from synth_helpers import CDK_JSON_CONTEXT
+
     from stacks.config import StackConfig
 
     keys = StackConfig.context_keys()
-    assert keys["instanceType"] == "instance_type"
-    assert keys["maxBatchPrefillTokens"] == "max_batch_prefill_tokens"
+    ours = {k: v for k, v in CDK_JSON_CONTEXT.items() if not k.startswith("@aws-cdk")}
+    assert set(ours) <= set(keys)
+    defaults = StackConfig()
+    for key, value in ours.items():
+        assert getattr(defaults, keys[key]) == value, key

@@ -63,9 +63,13 @@ def test_region_agnostic_template_refuses_regions_without_the_image(template: di
 
 
 def test_region_agnostic_template_refuses_regions_without_function_urls(template: dict[str, Any]) -> None:
+    from mistral_endpoint.regions import FUNCTION_URL_UNSUPPORTED_REGIONS
+
     rule = template["Rules"]["FunctionUrlRegion"]["Assertions"][0]["Assert"]
-    regions, _ = rule["Fn::Not"][0]["Fn::Contains"]
-    assert "il-central-1" in regions and "us-east-1" not in regions
+    regions, region = rule["Fn::Not"][0]["Fn::Contains"]
+    assert region == {"Ref": "AWS::Region"}
+    assert set(regions) == FUNCTION_URL_UNSUPPORTED_REGIONS
+    assert {"il-central-1", "ca-west-1", "ap-southeast-4", "eu-central-2"} <= set(regions)
 
 
 def test_pinned_region_needs_no_deploy_time_rules() -> None:
@@ -226,6 +230,18 @@ def test_model_waits_for_its_roles_policy(any_template: dict[str, Any]) -> None:
     assert policy_ids and set(policy_ids) <= set(any_template["Resources"][model_id]["DependsOn"])
 
 
+def test_endpoint_waits_for_the_s3_gateway_route(template: dict[str, Any]) -> None:
+    endpoint = only(template, "AWS::SageMaker::Endpoint")
+    (s3_endpoint,) = [k for k, v in resources_of(template, "AWS::EC2::VPCEndpoint").items() if "S3" in k]
+    assert s3_endpoint in endpoint["DependsOn"]
+
+
+def test_flow_log_waits_for_its_roles_policy(template: dict[str, Any]) -> None:
+    flow_log = only(template, "AWS::EC2::FlowLog")
+    (policy,) = [k for k in resources_of(template, "AWS::IAM::ManagedPolicy") if "FlowLog" in k]
+    assert policy in flow_log["DependsOn"]
+
+
 def test_endpoint_log_group_exists_before_the_endpoint(template: dict[str, Any]) -> None:
     endpoint = only(template, "AWS::SageMaker::Endpoint")
     groups = resources_of(template, "AWS::Logs::LogGroup")
@@ -329,7 +345,9 @@ def test_base_model_proxy_offers_no_chat_template() -> None:
 
 def test_proxy_sits_in_the_isolated_subnets(template: dict[str, Any]) -> None:
     vpc_config = proxy(template)["VpcConfig"]
-    assert len(vpc_config["SubnetIds"]) == 2
+    isolated = [{"Ref": k} for k in resources_of(template, "AWS::EC2::Subnet")]
+    assert sorted(map(text, vpc_config["SubnetIds"])) == sorted(map(text, isolated))
+    assert model(template)["VpcConfig"]["Subnets"] == vpc_config["SubnetIds"]
     assert proxy(template)["LoggingConfig"]["LogFormat"] == "JSON"
 
 

@@ -16,9 +16,23 @@ def is_unresolved(value: object) -> bool:
     return isinstance(value, str | int | float) and Token.is_unresolved(value)
 
 
-def require_int(name: str, value: object, *, minimum: int, maximum: int | None = None, hint: str = "") -> int:
+def require_int(
+    name: str,
+    value: object,
+    *,
+    minimum: int,
+    maximum: int | None = None,
+    hint: str = "",
+    allow_token: bool = False,
+) -> int:
+    """A whole number in range; a deploy-time token only where ``allow_token`` (nothing else depends on it)."""
     if is_unresolved(value):
-        return value  # type: ignore[return-value]
+        if allow_token:
+            return cast(int, value)
+        raise ConfigurationError(
+            f"{name} must be known at synth time (it sets TGI's limits and the proxy's checks), got a token: "
+            "pass a literal number"
+        )
     if isinstance(value, bool) or not isinstance(value, int):
         raise ConfigurationError(f"{name} must be a whole number, got {value!r}. {hint}".strip())
     if value < minimum or (maximum is not None and value > maximum):

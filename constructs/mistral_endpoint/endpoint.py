@@ -55,17 +55,47 @@ class MistralEndpoint(Construct, _EndpointMetrics):
         vpc: ec2.IVpc | None = None,
         vpc_subnets: ec2.SubnetSelection | None = None,
         create_vpc_endpoints: bool = True,
+        runtime_endpoint: ec2.IConnectable | None = None,
         role: iam.IRole | None = None,
         endpoint_name: str | None = None,
         proxy_in_vpc: bool = True,
         auth_type: lambda_.FunctionUrlAuthType = lambda_.FunctionUrlAuthType.AWS_IAM,
         default_max_new_tokens: int = 512,
         log_prompts: bool = False,
+        proxy_memory_size: int = 512,
+        proxy_reserved_concurrent_executions: int | None = None,
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
         log_encryption_key: kms.IKey | None = None,
         removal_policy: RemovalPolicy = RemovalPolicy.DESTROY,
     ) -> None:
-        """See the README's props table; each prop documents its default where it is passed on."""
+        """
+        :param model: the weights. Default: Mistral 7B Instruct from JumpStart (``MistralModel.instruct()``).
+        :param instance_type: a g5 instance type from ml.g5.2xlarge up. Default: ml.g5.2xlarge.
+        :param initial_instance_count: instances behind the endpoint. Default: 1.
+        :param max_input_length: TGI MAX_INPUT_LENGTH (prompt tokens). Default: 8191.
+        :param max_total_tokens: TGI MAX_TOTAL_TOKENS (prompt plus generated), at most 8192. Default: 8192.
+        :param max_batch_prefill_tokens: TGI MAX_BATCH_PREFILL_TOKENS. Default: max_input_length.
+        :param max_concurrent_requests: TGI MAX_CONCURRENT_REQUESTS. Default: unset (TGI's 128).
+        :param container_environment: extra container environment. Default: none.
+        :param startup_health_check_timeout: 60 s to 1 h. Default: 15 minutes.
+        :param model_data_download_timeout: 60 s to 1 h. Default: 15 minutes.
+        :param vpc: your VPC. Default: a new VPC, isolated subnets in two AZs, flow logs.
+        :param vpc_subnets: the subnets (two or more AZs). Default: the VPC's isolated subnets.
+        :param create_vpc_endpoints: add the S3 gateway and sagemaker.runtime endpoints. Default: true.
+        :param runtime_endpoint: your sagemaker.runtime interface endpoint, with ``create_vpc_endpoints=False``
+            and the proxy in the VPC; the proxy is allowed to reach it. Default: none.
+        :param role: the model's execution role (the construct attaches its policy). Default: a new role.
+        :param endpoint_name: the SageMaker endpoint's name. Default: derived from the construct path.
+        :param proxy_in_vpc: run the proxy in ``vpc_subnets``. Default: true.
+        :param auth_type: the function URL's auth. Default: AWS_IAM.
+        :param default_max_new_tokens: the proxy's default ``max_new_tokens``. Default: 512.
+        :param log_prompts: let the proxy log prompt text (debugging only). Default: false.
+        :param proxy_memory_size: the proxy's memory in MiB. Default: 512.
+        :param proxy_reserved_concurrent_executions: cap the proxy's concurrency. Default: unreserved.
+        :param log_retention: retention of every log group. Default: one year.
+        :param log_encryption_key: KMS key for every log group. Default: CloudWatch Logs' encryption.
+        :param removal_policy: applied to the log groups. Default: destroy.
+        """
         super().__init__(scope, id)
         self.model = model or MistralModel.instruct()
         logging = _Logging(
@@ -79,6 +109,7 @@ class MistralEndpoint(Construct, _EndpointMetrics):
             vpc=vpc,
             vpc_subnets=vpc_subnets,
             create_vpc_endpoints=create_vpc_endpoints,
+            runtime_endpoint=runtime_endpoint,
             **logging,
         )
         #: The SageMaker model, endpoint configuration and endpoint.
@@ -111,10 +142,15 @@ class MistralEndpoint(Construct, _EndpointMetrics):
             auth_type=auth_type,
             default_max_new_tokens=default_max_new_tokens,
             log_prompts=log_prompts,
+            memory_size=proxy_memory_size,
+            reserved_concurrent_executions=proxy_reserved_concurrent_executions,
             **logging,
         )
         if proxy_in_vpc:
             self.network.allow_runtime_from(self.proxy.connections)
+        if self.network.s3_endpoint is not None:
+            # The weights download through the S3 gateway route: it must exist before the endpoint starts.
+            self.hosting.cfn_endpoint.node.add_dependency(self.network.s3_endpoint)
 
         self.vpc: ec2.IVpc = self.network.vpc
         self.endpoint_name: str = self.hosting.endpoint_name

@@ -214,7 +214,7 @@ class MistralModelEndpoint(Construct, _EndpointMetrics):
         check_tgi_region(self)
         self.model = model or MistralModel.instruct()
         gpus = _gpus_for(instance_type)
-        require_int("initial_instance_count", initial_instance_count, minimum=1)
+        require_int("initial_instance_count", initial_instance_count, minimum=1, allow_token=True)
         self.max_input_length, self.max_total_tokens, prefill = _check_token_limits(
             max_input_length, max_total_tokens, max_batch_prefill_tokens
         )
@@ -364,7 +364,8 @@ class MistralModelEndpoint(Construct, _EndpointMetrics):
             f"{instance_type} stores the model on local NVMe instance storage, which the platform encrypts; "
             "CreateEndpointConfig rejects KmsKeyId for instance types without an EBS volume",
         )
-        # Created before and deleted after the endpoint, so SageMaker never creates its own copy.
+        # Created before and deleted after the endpoint, so SageMaker never creates its own copy (the role
+        # may still call CreateLogGroup on this one name, as SageMaker's documented execution role does).
         self.cfn_endpoint.node.add_dependency(self.log_group)
 
     def _execution_statements(
@@ -465,6 +466,11 @@ def eni_arn(scope: Construct) -> str:
 
 
 def _gpus_for(instance_type: str) -> int:
+    if is_unresolved(instance_type):
+        raise ConfigurationError(
+            "instance_type must be known at synth time (it sets SM_NUM_GPUS), got a token: pass a literal such as "
+            "'ml.g5.2xlarge'"
+        )
     if instance_type not in GPUS_BY_INSTANCE_TYPE:
         raise ConfigurationError(
             f"instance_type {instance_type!r} cannot serve Mistral 7B on TGI 1.1: use one of "

@@ -38,6 +38,7 @@ class IsolatedNetwork(Construct):
         vpc: ec2.IVpc | None = None,
         vpc_subnets: ec2.SubnetSelection | None = None,
         create_vpc_endpoints: bool = True,
+        runtime_endpoint: ec2.IConnectable | None = None,
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
         log_encryption_key: kms.IKey | None = None,
         removal_policy: RemovalPolicy = RemovalPolicy.DESTROY,
@@ -48,6 +49,8 @@ class IsolatedNetwork(Construct):
         :param vpc_subnets: where the model and proxy run. Default: the VPC's isolated subnets.
         :param create_vpc_endpoints: add the S3 gateway and sagemaker.runtime interface endpoints.
             Default: true; set false when your VPC already has both (the S3 one must admit the weights).
+        :param runtime_endpoint: your existing sagemaker.runtime interface endpoint (with private DNS), when
+            ``create_vpc_endpoints`` is false; :meth:`allow_runtime_from` opens 443 on it. Default: none.
         :param log_retention: how long flow logs are kept. Default: one year.
         :param log_encryption_key: KMS key for the flow log group. Default: CloudWatch Logs' own encryption.
         :param removal_policy: what happens to the flow log group on stack deletion. Default: destroy.
@@ -73,10 +76,15 @@ class IsolatedNetwork(Construct):
                 f"vpc_subnets selects {len(selected.subnet_ids)} subnet(s) in AZs {sorted(set(azs))}: "
                 "select at least two subnets in different Availability Zones"
             )
+        if create_vpc_endpoints and runtime_endpoint is not None:
+            raise ConfigurationError(
+                "runtime_endpoint was given while create_vpc_endpoints is true: a second sagemaker.runtime "
+                "endpoint with private DNS in the same VPC is refused by AWS; set create_vpc_endpoints=False"
+            )
         #: The S3 gateway endpoint (None when ``create_vpc_endpoints`` is false).
         self.s3_endpoint: ec2.GatewayVpcEndpoint | None = None
-        #: The sagemaker.runtime interface endpoint (None when ``create_vpc_endpoints`` is false).
-        self.runtime_endpoint: ec2.InterfaceVpcEndpoint | None = None
+        #: The sagemaker.runtime interface endpoint: created, yours, or None.
+        self.runtime_endpoint: ec2.IConnectable | None = runtime_endpoint
         if create_vpc_endpoints:
             # Created in this construct's scope, not the VPC's: a VPC imported from another stack must
             # not gain resources in that stack.
@@ -100,9 +108,14 @@ class IsolatedNetwork(Construct):
             )
 
     def allow_runtime_from(self, peer: ec2.IConnectable) -> None:
-        """Let ``peer`` reach the sagemaker.runtime endpoint on 443 (no-op without created endpoints)."""
-        if self.runtime_endpoint is not None:
-            self.runtime_endpoint.connections.allow_default_port_from(peer, "HTTPS to SageMaker runtime")
+        """Let ``peer`` reach the sagemaker.runtime endpoint on 443."""
+        if self.runtime_endpoint is None:
+            raise ConfigurationError(
+                "create_vpc_endpoints=False leaves no sagemaker.runtime endpoint to reach: pass runtime_endpoint "
+                "(your interface endpoint, e.g. ec2.InterfaceVpcEndpoint.from_interface_vpc_endpoint_attributes) "
+                "or run the proxy outside the VPC (proxy_in_vpc=False)"
+            )
+        self.runtime_endpoint.connections.allow_from(peer, ec2.Port.tcp(443), "HTTPS to SageMaker runtime")
 
     def _new_vpc(
         self, retention: logs.RetentionDays, key: kms.IKey | None, removal_policy: RemovalPolicy
@@ -133,7 +146,7 @@ class IsolatedNetwork(Construct):
         )
         # Customer-managed, not inline (HIPAA and NIST packs); CDK's flow log would add an inline policy
         # to a mutable role, so it gets an immutable view of this one.
-        iam.ManagedPolicy(
+        flow_log_policy = iam.ManagedPolicy(
             self,
             "FlowLogPolicy",
             statements=[
@@ -144,13 +157,15 @@ class IsolatedNetwork(Construct):
             ],
             roles=[flow_log_role],
         )
-        vpc.add_flow_log(
+        flow_log = vpc.add_flow_log(
             "FlowLog",
             destination=ec2.FlowLogDestination.to_cloud_watch_logs(
                 flow_logs, flow_log_role.without_policy_updates()
             ),
             traffic_type=ec2.FlowLogTrafficType.ALL,
         )
+        # Deliveries start at once: the role must already hold its policy.
+        flow_log.node.add_dependency(flow_log_policy)
         acknowledge_in_packs(
             vpc,
             "VPCDefaultSecurityGroupClosed",

@@ -29,7 +29,7 @@ synth: setup
 lint: setup
 	ruff check .
 	ruff format --check .
-	mypy app.py stacks constructs/mistral_endpoint lambda/invoke_proxy scripts
+	mypy app.py stacks constructs/mistral_endpoint lambda/invoke_proxy scripts tests/rehearsal
 
 test: lint
 	pytest

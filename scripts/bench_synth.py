@@ -1,9 +1,11 @@
 """Benchmark: synthesizing MistralEndpointStack, as a ratio to an empty aws-cdk-lib app, in one run.
 
-Each case is a fresh Python process doing what `cdk synth` makes the app do (import, build, synth to a
-temporary cloud assembly), timed wall-clock; cases are interleaved and repeated, and medians compared.
+Two measurements, each case timed wall-clock, cases interleaved and repeated, medians compared:
+- app: a fresh Python process doing what `cdk synth` makes the app do (import, build, synth to a temporary
+  cloud assembly): the part of a synth this project controls;
+- cli: the whole `npx cdk synth` through the pinned CLI, as a user runs it (`--via cli`).
 
-    python scripts/bench_synth.py [--repeat 7]
+    python scripts/bench_synth.py [--repeat 7] [--via app|cli|both]
 
 Targets (issue 2): at most 1.5x the empty app without the cdk-nag packs, at most 2x with them.
 """
@@ -43,7 +45,7 @@ CASES = {
 }
 
 
-def run_once(code: str, context: Mapping[str, object]) -> float:
+def run_once(code: str, context: Mapping[str, object], via: str) -> float:
     with tempfile.TemporaryDirectory() as outdir:
         env = {
             **os.environ,
@@ -52,25 +54,34 @@ def run_once(code: str, context: Mapping[str, object]) -> float:
             "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION": "1",
             "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
         }
+        if via == "app":
+            command = [sys.executable, "-c", code]
+        else:
+            (Path(outdir) / "app.py").write_text(f"import sys\nsys.path.insert(0, {str(REPO)!r})\n{code}")
+            app = f"{sys.executable} {Path(outdir) / 'app.py'}"
+            command = ["npx", "--no-install", "cdk", "synth", "--quiet", "--app", app, "--output", outdir]
         start = time.perf_counter()
-        subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, check=True, capture_output=True)
+        subprocess.run(command, cwd=REPO, env=env, check=True, capture_output=True)
         return time.perf_counter() - start
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--via", choices=["app", "cli", "both"], default="both")
     args = parser.parse_args()
-    samples: dict[str, list[float]] = {name: [] for name in CASES}
-    for code, context in CASES.values():  # warm the OS caches once
-        run_once(code, context)
-    for _ in range(args.repeat):
-        for name, (code, context) in CASES.items():
-            samples[name].append(run_once(code, context))
-    baseline = statistics.median(samples["empty aws-cdk-lib app"])
-    for name, values in samples.items():
-        median = statistics.median(values)
-        print(f"{name:40s} median {median:6.2f} s  ({median / baseline:4.2f}x)  runs: {len(values)}")
+    for via in ["app", "cli"] if args.via == "both" else [args.via]:
+        samples: dict[str, list[float]] = {name: [] for name in CASES}
+        for code, context in CASES.values():  # warm the OS caches once
+            run_once(code, context, via)
+        for _ in range(args.repeat):
+            for name, (code, context) in CASES.items():
+                samples[name].append(run_once(code, context, via))
+        baseline = statistics.median(samples["empty aws-cdk-lib app"])
+        print(f"via {via}:")
+        for name, values in samples.items():
+            median = statistics.median(values)
+            print(f"  {name:40s} median {median:6.2f} s  ({median / baseline:4.2f}x)  runs: {len(values)}")
     return 0
 
 

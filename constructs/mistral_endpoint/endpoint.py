@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TypedDict
+from typing import TYPE_CHECKING, TypedDict
 
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 
@@ -18,6 +17,9 @@ from .hosting import DEFAULT_INSTANCE_TYPE, MistralModelEndpoint, _EndpointMetri
 from .model import MISTRAL_7B_MAX_TOTAL_TOKENS, MistralModel
 from .network import IsolatedNetwork
 from .proxy import InvokeProxy
+
+if TYPE_CHECKING:  # types only: importing the module costs synth time
+    from aws_cdk import aws_kms as kms
 
 
 class _Logging(TypedDict):

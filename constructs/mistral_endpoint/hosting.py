@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from aws_cdk import Aws, CfnMapping, Duration, Names, RemovalPolicy, Stack, Token
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sagemaker as sagemaker
 
@@ -22,6 +21,9 @@ from ._validation import ConfigurationError, is_unresolved, require_int, require
 from .model import MISTRAL_7B_MAX_TOTAL_TOKENS, MistralModel
 from .network import select_subnets
 from .regions import check_tgi_region
+
+if TYPE_CHECKING:  # types only: importing the module costs synth time
+    from aws_cdk import aws_kms as kms
 
 #: GPUs per instance type: TGI shards the model over SM_NUM_GPUS of them. ml.g5.xlarge (16 GiB of host
 #: memory) cannot load 14 GB of fp16 weights; every larger g5 can.

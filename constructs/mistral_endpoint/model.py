@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from aws_cdk import Aws
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_s3 as s3
 
 from ._validation import ConfigurationError, is_unresolved
+
+if TYPE_CHECKING:  # types only: importing the module costs synth time
+    from aws_cdk import aws_s3 as s3
 
 #: Prompt formats the invoke proxy knows: the chat routes need the Instruct template.
 PROMPT_FORMAT_INSTRUCT = "mistral-instruct"

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from aws_cdk import RemovalPolicy
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 
 from constructs import Construct
@@ -13,6 +14,9 @@ from constructs import Construct
 from ._compliance import acknowledge_in_packs, acknowledge_unencrypted_logs
 from ._validation import ConfigurationError
 from .model import MistralModel
+
+if TYPE_CHECKING:  # types only: importing the module costs synth time
+    from aws_cdk import aws_kms as kms
 
 
 def select_subnets(vpc: ec2.IVpc, selection: ec2.SubnetSelection) -> ec2.SelectedSubnets:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 
@@ -17,6 +17,9 @@ from ._compliance import acknowledge, acknowledge_in_packs, acknowledge_unencryp
 from ._validation import require_int
 from .hosting import INVOKE_ENDPOINT_ACTIONS, IModelEndpoint
 from .regions import check_function_url_region
+
+if TYPE_CHECKING:  # types only: importing the module costs synth time
+    from aws_cdk import aws_kms as kms
 
 # lambda/ at the top of the repository; _lambda is a symlink to it that the wheel ships as real files.
 # Its invoke_proxy package is the function's code: one copy, no bundling step.

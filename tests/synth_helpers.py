@@ -32,6 +32,22 @@ def synth_app(app: cdk.App, stack_name: str) -> dict[str, Any]:
     return app.synth().get_stack_by_name(stack_name).template  # type: ignore[no-any-return]
 
 
+def imported_vpc(
+    stack: cdk.Stack, azs: list[str], *, subnet_group: str | None = None, construct_id: str = "Vpc"
+) -> ec2.IVpc:
+    """A team's existing VPC, owned elsewhere: one isolated subnet (and route table) in each AZ given."""
+    ids = [f"0{index}a1b2c3d4e5f6" for index in range(len(azs))]
+    return ec2.Vpc.from_vpc_attributes(
+        stack,
+        construct_id,
+        vpc_id="vpc-0a1b2c3d4e5f67890",
+        availability_zones=azs,
+        isolated_subnet_ids=[f"subnet-{i}" for i in ids],
+        isolated_subnet_names=[subnet_group] if subnet_group else None,
+        isolated_subnet_route_table_ids=[f"rtb-{i}" for i in ids],
+    )
+
+
 def _byo_vpc_app() -> cdk.App:
     """A platform team's stack: its own VPC (isolated subnets, no VPC endpoints yet), role and name."""
     from aws_cdk import aws_iam as iam
@@ -40,14 +56,8 @@ def _byo_vpc_app() -> cdk.App:
     app = new_app()
     stack = cdk.Stack(app, "PlatformStack", env=cdk.Environment(account="111122223333", region="eu-west-1"))
     # The team's existing network, owned by another stack: three isolated subnets in three AZs.
-    vpc = ec2.Vpc.from_vpc_attributes(
-        stack,
-        "SharedVpc",
-        vpc_id="vpc-0a1b2c3d4e5f67890",
-        availability_zones=["eu-west-1a", "eu-west-1b", "eu-west-1c"],
-        isolated_subnet_ids=["subnet-0aaa1111", "subnet-0bbb2222", "subnet-0ccc3333"],
-        isolated_subnet_names=["ml"],
-        isolated_subnet_route_table_ids=["rtb-0aaa1111", "rtb-0bbb2222", "rtb-0ccc3333"],
+    vpc = imported_vpc(
+        stack, ["eu-west-1a", "eu-west-1b", "eu-west-1c"], subnet_group="ml", construct_id="SharedVpc"
     )
     role = iam.Role(stack, "TeamModelRole", assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"))
     MistralEndpoint(

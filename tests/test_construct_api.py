@@ -20,7 +20,7 @@ from mistral_endpoint import (
     MistralModel,
     MistralModelEndpoint,
 )
-from synth_helpers import new_app, synth_app
+from synth_helpers import imported_vpc, new_app, synth_app
 
 
 @pytest.fixture(scope="module")
@@ -125,17 +125,6 @@ def test_proxy_outside_the_vpc_needs_no_runtime_endpoint_rule() -> None:
     assert not [r for r in template["Resources"].values() if r["Type"] == "AWS::EC2::SecurityGroupIngress"]
 
 
-def shared_vpc(stack: cdk.Stack) -> ec2.IVpc:
-    return ec2.Vpc.from_vpc_attributes(
-        stack,
-        "Vpc",
-        vpc_id="vpc-0123456789abcdef0",
-        availability_zones=["us-east-1a", "us-east-1b"],
-        isolated_subnet_ids=["subnet-0123456789abcdef1", "subnet-0123456789abcdef2"],
-        isolated_subnet_route_table_ids=["rtb-0123456789abcdef1", "rtb-0123456789abcdef2"],
-    )
-
-
 def test_existing_vpc_endpoints_are_reused_and_the_proxy_admitted() -> None:
     app = new_app()
     stack = cdk.Stack(app, "Shared", env=cdk.Environment(account="111122223333", region="us-east-1"))
@@ -149,7 +138,11 @@ def test_existing_vpc_endpoints_are_reused_and_the_proxy_admitted() -> None:
         ],
     )
     MistralEndpoint(
-        stack, "Mistral", vpc=shared_vpc(stack), create_vpc_endpoints=False, runtime_endpoint=runtime
+        stack,
+        "Mistral",
+        vpc=imported_vpc(stack, ["us-east-1a", "us-east-1b"]),
+        create_vpc_endpoints=False,
+        runtime_endpoint=runtime,
     )
     template = synth_app(app, "Shared")
     types = [r["Type"] for r in template["Resources"].values()]

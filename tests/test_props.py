@@ -9,7 +9,7 @@ import pytest
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_s3 as s3
 from mistral_endpoint import ConfigurationError, MistralEndpoint, MistralModel
-from synth_helpers import new_app
+from synth_helpers import imported_vpc, new_app
 
 
 def build(**props: Any) -> MistralEndpoint:
@@ -94,16 +94,9 @@ def test_subnets_without_a_vpc_are_rejected() -> None:
 
 def test_a_single_subnet_is_rejected() -> None:
     stack = cdk.Stack(new_app(), "OneSubnet")
-    vpc = ec2.Vpc.from_vpc_attributes(
-        stack,
-        "Vpc",
-        vpc_id="vpc-1",
-        availability_zones=["eu-west-1a", "eu-west-1b"],
-        isolated_subnet_ids=["subnet-1", "subnet-2"],
-        isolated_subnet_route_table_ids=["rtb-1", "rtb-2"],
-    )
+    vpc = imported_vpc(stack, ["eu-west-1a", "eu-west-1b"])
     only = ec2.Subnet.from_subnet_attributes(
-        stack, "Only", subnet_id="subnet-1", availability_zone="eu-west-1a"
+        stack, "Only", subnet_id="subnet-00a1b2c3d4e5f6", availability_zone="eu-west-1a"
     )
     one = ec2.SubnetSelection(subnets=[only])
     with pytest.raises(ConfigurationError, match=r"vpc_subnets selects 1 subnet\(s\)"):
@@ -112,14 +105,7 @@ def test_a_single_subnet_is_rejected() -> None:
 
 def test_proxy_in_vpc_without_any_runtime_endpoint_is_rejected() -> None:
     stack = cdk.Stack(new_app(), "NoEndpoints")
-    vpc = ec2.Vpc.from_vpc_attributes(
-        stack,
-        "Vpc",
-        vpc_id="vpc-1",
-        availability_zones=["eu-west-1a", "eu-west-1b"],
-        isolated_subnet_ids=["subnet-1", "subnet-2"],
-        isolated_subnet_route_table_ids=["rtb-1", "rtb-2"],
-    )
+    vpc = imported_vpc(stack, ["eu-west-1a", "eu-west-1b"])
     with pytest.raises(
         ConfigurationError, match=r"create_vpc_endpoints=False leaves no sagemaker\.runtime endpoint"
     ):
@@ -128,14 +114,7 @@ def test_proxy_in_vpc_without_any_runtime_endpoint_is_rejected() -> None:
 
 def test_a_single_az_is_rejected() -> None:
     stack = cdk.Stack(new_app(), "OneAz")
-    vpc = ec2.Vpc.from_vpc_attributes(
-        stack,
-        "Vpc",
-        vpc_id="vpc-1",
-        availability_zones=["eu-west-1a"],
-        isolated_subnet_ids=["subnet-1"],
-        isolated_subnet_route_table_ids=["rtb-1"],
-    )
+    vpc = imported_vpc(stack, ["eu-west-1a"])
     with pytest.raises(
         ConfigurationError, match=r"select at least two subnets in different Availability Zones"
     ):

@@ -36,7 +36,7 @@ def imported_vpc(
     stack: cdk.Stack, azs: list[str], *, subnet_group: str | None = None, construct_id: str = "Vpc"
 ) -> ec2.IVpc:
     """A team's existing VPC, owned elsewhere: one isolated subnet (and route table) in each AZ given."""
-    ids = [f"0{index}a1b2c3d4e5f6" for index in range(len(azs))]
+    ids = [f"0a1b2c3d4e5f6789{index}" for index in range(len(azs))]  # 17 hex digits, as AWS issues them
     return ec2.Vpc.from_vpc_attributes(
         stack,
         construct_id,

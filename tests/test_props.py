@@ -96,7 +96,7 @@ def test_a_single_subnet_is_rejected() -> None:
     stack = cdk.Stack(new_app(), "OneSubnet")
     vpc = imported_vpc(stack, ["eu-west-1a", "eu-west-1b"])
     only = ec2.Subnet.from_subnet_attributes(
-        stack, "Only", subnet_id="subnet-00a1b2c3d4e5f6", availability_zone="eu-west-1a"
+        stack, "Only", subnet_id="subnet-0a1b2c3d4e5f67890", availability_zone="eu-west-1a"
     )
     one = ec2.SubnetSelection(subnets=[only])
     with pytest.raises(ConfigurationError, match=r"vpc_subnets selects 1 subnet\(s\)"):

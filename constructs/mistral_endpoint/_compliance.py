@@ -26,18 +26,6 @@ def acknowledge_in_packs(construct: IConstruct, rule: str, reason: str) -> None:
         acknowledge(construct, f"{pack}::{pack}-{rule}", reason)
 
 
-def acknowledge_unencrypted_logs(log_group: IConstruct, key: object | None) -> None:
-    """Log groups without ``log_encryption_key``: say why that is the default."""
-    if key is not None:
-        return
-    acknowledge_in_packs(
-        log_group,
-        "CloudWatchLogGroupEncrypted",
-        "Encrypted at rest by CloudWatch Logs' service keys. A customer-managed key is opt-in "
-        "(log_encryption_key) because cdk destroy cannot delete a KMS key: it lingers 7-30 days pending deletion.",
-    )
-
-
 def nag_resource(scope: IConstruct, value: str) -> str:
     """How cdk-nag spells a (tokenized) policy resource in a finding id: ``<AWS::Region>``, ``<Logical.Attr>``."""
     return _flatten(Stack.of(scope).resolve(value))

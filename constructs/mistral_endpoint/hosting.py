@@ -16,7 +16,8 @@ from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
 from . import _tgi_images
-from ._compliance import acknowledge, acknowledge_in_packs, acknowledge_unencrypted_logs, nag_resource
+from ._compliance import acknowledge, acknowledge_in_packs, nag_resource
+from ._logs import new_log_group
 from ._validation import ConfigurationError, is_unresolved, require_int, require_seconds
 from .model import MISTRAL_7B_MAX_TOTAL_TOKENS, MistralModel
 from .network import select_subnets
@@ -268,7 +269,7 @@ class MistralModelEndpoint(Construct, _EndpointMetrics):
         #: Network access of the model's ENIs.
         self.connections = ec2.Connections(security_groups=[self.security_group])
 
-        self.log_group = logs.LogGroup(
+        self.log_group = new_log_group(
             self,
             "Logs",
             log_group_name=f"/aws/sagemaker/Endpoints/{self.endpoint_name}",
@@ -336,7 +337,6 @@ class MistralModelEndpoint(Construct, _EndpointMetrics):
         # CreateModel checks the role's permissions at once: the policy must exist first.
         self.cfn_model.node.add_dependency(self.policy)
 
-        acknowledge_unencrypted_logs(self.log_group, log_encryption_key)
         # No KmsKeyId and no VolumeSizeInGB: g5 instances use local NVMe storage, which the platform
         # encrypts, and CreateEndpointConfig rejects both for them.
         self.cfn_endpoint_config = sagemaker.CfnEndpointConfig(

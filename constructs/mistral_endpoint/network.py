@@ -11,7 +11,8 @@ from aws_cdk import aws_logs as logs
 
 from constructs import Construct
 
-from ._compliance import acknowledge_in_packs, acknowledge_unencrypted_logs
+from ._compliance import acknowledge_in_packs
+from ._logs import new_log_group
 from ._validation import ConfigurationError
 from .model import MistralModel
 
@@ -138,10 +139,9 @@ class IsolatedNetwork(Construct):
             # CloudFormation cannot delete; nothing here ever uses the default group.
             restrict_default_security_group=False,
         )
-        flow_logs = logs.LogGroup(
+        flow_logs = new_log_group(
             self, "FlowLogs", retention=retention, encryption_key=key, removal_policy=removal_policy
         )
-        acknowledge_unencrypted_logs(flow_logs, key)
         flow_log_role = iam.Role(
             self,
             "FlowLogRole",

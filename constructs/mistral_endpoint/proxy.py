@@ -13,7 +13,8 @@ from aws_cdk import aws_logs as logs
 
 from constructs import Construct
 
-from ._compliance import acknowledge, acknowledge_in_packs, acknowledge_unencrypted_logs
+from ._compliance import acknowledge, acknowledge_in_packs
+from ._logs import new_log_group
 from ._validation import require_int
 from .hosting import INVOKE_ENDPOINT_ACTIONS, IModelEndpoint
 from .regions import check_function_url_region
@@ -79,7 +80,7 @@ class InvokeProxy(Construct):
         require_int("memory_size", memory_size, minimum=128, maximum=10240)
         if reserved_concurrent_executions is not None:
             require_int("reserved_concurrent_executions", reserved_concurrent_executions, minimum=1)
-        self.log_group = logs.LogGroup(
+        self.log_group = new_log_group(
             self,
             "Logs",
             retention=log_retention,
@@ -182,7 +183,6 @@ class InvokeProxy(Construct):
         )
         # CreateFunction in a VPC checks the ENI permissions at once: the policy must be attached first.
         self.function.node.add_dependency(self.policy)
-        acknowledge_unencrypted_logs(self.log_group, log_encryption_key)
         acknowledge_in_packs(
             self.function,
             "LambdaDLQ",

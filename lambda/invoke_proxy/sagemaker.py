@@ -26,6 +26,8 @@ from .errors import ProxyError
 CONNECT_TIMEOUT_SECONDS = 2
 # The container must answer within 60 s; AWS advises a client read timeout of at least 70 s.
 READ_TIMEOUT_SECONDS = 70
+CONTAINER_TIMEOUT_SECONDS = 60
+_CONTAINER_TIMEOUT_TEXT = "timed out while waiting for a response from container"
 MAX_ATTEMPTS = 3
 
 # Retried by the proxy itself (botocore's own retries are off): only errors that say the request never
@@ -124,19 +126,31 @@ def _tgi_message(original: object) -> str:
     return original[:1000]
 
 
+def _timeout(what: str, log: dict[str, Any]) -> ProxyError:
+    return ProxyError(
+        504,
+        "timeout",
+        f"{what} Long generations take time: ask for fewer max_new_tokens, or retry later.",
+        log_fields=log,
+    )
+
+
+def _container_timed_out(original_status: object, *messages: object) -> bool:
+    """SageMaker's answer when the container outlives its 60 s: a ModelError without a model status (0 or
+    absent), whose message says "Your invocation timed out while waiting for a response from container ...".
+    """
+    if original_status not in (None, 0):
+        return False
+    return any(isinstance(m, str) and _CONTAINER_TIMEOUT_TEXT in m.lower() for m in messages)
+
+
 def map_error(exc: Exception, endpoint_name: str, attempts: int = 1) -> ProxyError:
     """Turn a botocore exception into the error the caller receives. Upstream details go to the logs."""
     log: dict[str, Any] = {"upstream_exception": type(exc).__name__, "attempts": attempts}
     if isinstance(exc, ReadTimeoutError | ConnectTimeoutError):
         what = "answer" if isinstance(exc, ReadTimeoutError) else "accept the connection"
         limit = READ_TIMEOUT_SECONDS if isinstance(exc, ReadTimeoutError) else CONNECT_TIMEOUT_SECONDS
-        return ProxyError(
-            504,
-            "timeout",
-            f"The model endpoint did not {what} within {limit} s. Long generations take time: "
-            "ask for fewer max_new_tokens, or retry later.",
-            log_fields=log,
-        )
+        return _timeout(f"The model endpoint did not {what} within {limit} s.", log)
     if not isinstance(exc, ClientError):
         log["upstream_message"] = str(exc)
         return ProxyError(
@@ -149,6 +163,10 @@ def map_error(exc: Exception, endpoint_name: str, attempts: int = 1) -> ProxyErr
         original_status = exc.response.get("OriginalStatusCode")
         message = _tgi_message(exc.response.get("OriginalMessage"))
         log.update(original_status_code=original_status, log_stream_arn=exc.response.get("LogStreamArn"))
+        if _container_timed_out(original_status, error.get("Message"), exc.response.get("OriginalMessage")):
+            return _timeout(
+                f"The model did not answer within SageMaker's {CONTAINER_TIMEOUT_SECONDS} s limit.", log
+            )
         if original_status == 422:
             return ProxyError(
                 422, "model_validation_error", message or "The model rejected the input.", log_fields=log

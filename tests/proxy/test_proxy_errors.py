@@ -93,6 +93,62 @@ def test_model_error_log_names_the_log_stream(
     assert record.__dict__["upstream_message"] == "CUDA out of memory"
 
 
+# SageMaker's own answer when the container outlives its 60 s: a ModelError with no model status.
+CONTAINER_TIMEOUT = (
+    "Your invocation timed out while waiting for a response from container primary. Review the latency "
+    "metrics for each container in Amazon CloudWatch, resolve the issue, and try again."
+)
+CONTAINER_TIMEOUT_ERROR = f'Received server error (0) from primary with message "{CONTAINER_TIMEOUT}".'
+
+
+def test_a_container_timeout_becomes_504_timeout(call: Call, stubber: Stubber) -> None:
+    queue_error(
+        stubber,
+        "ModelError",
+        424,
+        CONTAINER_TIMEOUT_ERROR,
+        OriginalStatusCode=0,
+        OriginalMessage=CONTAINER_TIMEOUT_ERROR,
+        LogStreamArn=LOG_STREAM_ARN,
+    )
+    status, body, _ = call(GENERATE)
+    assert (status, set(body), body["error"]["type"]) == (504, {"error", "request_id"}, "timeout")
+    assert "60 s" in body["error"]["message"] and "max_new_tokens" in body["error"]["message"]
+
+
+def test_a_container_timeout_without_an_original_status_becomes_504(call: Call, stubber: Stubber) -> None:
+    queue_error(stubber, "ModelError", 424, CONTAINER_TIMEOUT_ERROR)
+    status, body, _ = call(GENERATE)
+    assert (status, body["error"]["type"]) == (504, "timeout")
+
+
+def test_a_container_timeout_log_names_the_log_stream(
+    call: Call, stubber: Stubber, caplog: pytest.LogCaptureFixture
+) -> None:
+    queue_error(
+        stubber,
+        "ModelError",
+        424,
+        CONTAINER_TIMEOUT_ERROR,
+        OriginalStatusCode=0,
+        OriginalMessage=CONTAINER_TIMEOUT,
+        LogStreamArn=LOG_STREAM_ARN,
+    )
+    with caplog.at_level("INFO", logger="invoke_proxy"):
+        call(GENERATE)
+    record = caplog.records[-1]
+    assert (record.levelname, record.__dict__["status"]) == ("ERROR", 504)
+    assert record.__dict__["log_stream_arn"] == LOG_STREAM_ARN
+
+
+def test_a_model_error_with_a_model_status_is_not_read_as_a_container_timeout(
+    call: Call, stubber: Stubber
+) -> None:
+    queue_model_error(stubber, 500, "upstream timed out while waiting for a response from container x")
+    status, _, _ = call(GENERATE)
+    assert status == 502
+
+
 # --- SageMaker service errors ------------------------------------------------------------------------------
 
 

@@ -105,6 +105,23 @@ def test_tgi_429_on_the_wire_becomes_429_with_retry_after(stand_in: StandIn) -> 
     assert (status, headers["retry-after"]) == (429, "2")
 
 
+def test_a_container_timeout_on_the_wire_becomes_504(stand_in: StandIn) -> None:
+    message = (
+        "Your invocation timed out while waiting for a response from container primary. Review the latency "
+        "metrics for each container in Amazon CloudWatch, resolve the issue, and try again."
+    )
+    body = {
+        "ErrorCode": "SERVER_ERROR_FROM_MODEL",
+        "LogStreamArn": LOG_STREAM_ARN,
+        "Message": f'Received server error (0) from primary with message "{message}".',
+        "OriginalMessage": message,
+        "OriginalStatusCode": 0,
+    }
+    stand_in.answers.append((424, {"x-amzn-ErrorType": "ModelError"}, json.dumps(body).encode()))
+    status, answer, _ = send({"inputs": "Hi"})
+    assert (status, answer["error"]["type"]) == (504, "timeout")
+
+
 def test_model_not_ready_on_the_wire_becomes_503(stand_in: StandIn) -> None:
     body = json.dumps({"message": "Model is not ready"}).encode()
     stand_in.answers.append((429, {"x-amzn-ErrorType": "ModelNotReadyException"}, body))

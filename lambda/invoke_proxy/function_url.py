@@ -52,6 +52,17 @@ def to_function_url(response: Response, request_id: str) -> dict[str, Any]:
     return {
         "statusCode": response.status,
         "headers": headers,
-        "body": json.dumps(response.body, ensure_ascii=False),
+        "body": json_text(response.body),
         "isBase64Encoded": False,
     }
+
+
+def json_text(body: Any) -> str:
+    """JSON that always encodes as UTF-8: non-ASCII text as is, unless the body holds a lone surrogate (an
+    error can echo a request's key, and JSON's ``\\ud800`` escapes let callers send those), then all escaped."""
+    text = json.dumps(body, ensure_ascii=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(body, ensure_ascii=True)
+    return text

@@ -63,6 +63,31 @@ def test_the_local_server_refuses_bodies_a_function_url_would(
     assert events == []
 
 
+def test_the_local_server_answers_an_error_echoing_a_lone_surrogate_in_utf8() -> None:
+    from mistral_endpoint._lambda.invoke_proxy.config import load_config
+    from mistral_endpoint._lambda.invoke_proxy.core import Proxy
+    from mistral_endpoint._lambda.invoke_proxy.function_url import handle_event
+
+    # Validation answers before any SageMaker call, so the proxy needs no client here.
+    proxy = Proxy(load_config({"ENDPOINT_NAME": "dev-ep", "AWS_REGION": "us-east-1"}), client=None)
+    server = cli.make_local_server("127.0.0.1", 0, lambda event, context: handle_event(proxy, event, context))
+    import threading
+
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        body = b'{"inputs": "x", "parameters": {"\\ud800": 1}}'
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{server.server_address[1]}/generate", data=body, method="POST"
+        )
+        with pytest.raises(urllib.error.HTTPError) as raised:
+            urllib.request.urlopen(request, timeout=10)
+        answer = json.loads(raised.value.read().decode("utf-8"))
+        assert (raised.value.code, answer["error"]["param"]) == (400, "parameters.\ud800")
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 @pytest.fixture
 def sagemaker() -> Iterator[FunctionUrl]:
     server = FunctionUrl().start()

@@ -1,14 +1,17 @@
-"""Property-based fuzzing of request bodies: invalid input never yields a 5xx, an exception or a model call.
+"""Property-based fuzzing of request bodies: invalid input never yields a 5xx, an exception, a model call or
+a response body that is not UTF-8.
 
-Bodies are sent through the real function URL adapter to a real botocore client whose HTTP layer answers a
-canned TGI response, counting the calls that reached it.
+Bodies are sent through the real function URL adapter (and the local dev server) to a real botocore client
+whose HTTP layer answers a canned TGI response, counting the calls that reached it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import http.client
 import json
 import math
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -19,6 +22,7 @@ from mistral_endpoint._lambda.invoke_proxy.core import Proxy
 from mistral_endpoint._lambda.invoke_proxy.function_url import handle_event
 from mistral_endpoint._lambda.invoke_proxy.sagemaker import create_client
 from mistral_endpoint._lambda.invoke_proxy.validation import TGI_PARAMETERS
+from mistral_endpoint.cli import make_local_server
 from proxy_helpers import LambdaContext, canned_http, make_config, tgi_answer, url_event
 
 FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -34,6 +38,15 @@ OPENAI_FIELDS = [
     "seed",
 ]
 
+
+def texts(max_size: int) -> st.SearchStrategy[str]:
+    """Text, half of it with lone surrogates: JSON's \\ud800 escapes let a caller put them in any key or value."""
+    surrogates = st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF)
+    # Joined by hand: st.text() drops most surrogates from its alphabet.
+    mixed = st.lists(st.characters() | surrogates, min_size=1, max_size=max_size).map("".join)
+    return st.text(max_size=max_size) | mixed
+
+
 scalars = st.one_of(
     st.none(),
     st.booleans(),
@@ -41,28 +54,27 @@ scalars = st.one_of(
     # Integers beyond float range: JSON allows them, and float() of one raises OverflowError.
     st.builds(lambda digits, sign: sign * 10**digits, st.integers(309, 1000), st.sampled_from([1, -1])),
     st.floats(allow_nan=True, allow_infinity=True),
-    st.text(max_size=20),
+    texts(20),
 )
 json_values = st.recursive(
     scalars,
-    lambda children: (
-        st.lists(children, max_size=5) | st.dictionaries(st.text(max_size=10), children, max_size=5)
-    ),
+    lambda children: st.lists(children, max_size=5) | st.dictionaries(texts(10), children, max_size=5),
     max_leaves=20,
 )
-parameter_names = st.sampled_from([*TGI_PARAMETERS, "max_tokens", "n", "stream", ""]) | st.text(max_size=12)
+parameter_names = st.sampled_from([*TGI_PARAMETERS, "max_tokens", "n", "stream", ""]) | texts(12)
 parameters = st.dictionaries(parameter_names, json_values, max_size=6)
 messages = st.lists(
     st.fixed_dictionaries(
         {"role": st.sampled_from(["system", "user", "assistant", "developer", "tool", ""]) | json_values},
-        optional={"content": st.text(max_size=30) | json_values, "name": json_values},
+        optional={"content": texts(30) | json_values, "name": json_values},
     ),
     max_size=6,
 )
 structured_bodies = st.fixed_dictionaries(
     {},
     optional={
-        "inputs": st.text(max_size=30) | json_values,
+        **{key: json_values for key in ("\ud800", "x\udfff")},
+        "inputs": texts(30) | json_values,
         "parameters": parameters | json_values,
         "messages": messages | json_values,
         "stream": json_values,
@@ -81,6 +93,27 @@ near_valid = st.one_of(
         json_values,
     ),
 )
+
+
+def _with_stray_key(route: str, where: str, key: str, value: Any) -> tuple[str, dict[str, Any]]:
+    """A valid request for ``route`` with one more key at one level: errors echo unknown keys back."""
+    message: dict[str, Any] = {"role": "user", "content": "Hi"}
+    body: dict[str, Any] = {"messages": [message]} if route != "/generate" else {"inputs": "Hi"}
+    target = {"message": message, "parameters": body.setdefault("parameters", {})}.get(where, body)
+    if route == "/v1/chat/completions" and where == "parameters":
+        del body["parameters"]
+        target = body
+    target[key] = value
+    return route, body
+
+
+stray_key_requests = st.builds(
+    _with_stray_key,
+    st.sampled_from(["/generate", "/chat", "/v1/chat/completions"]),
+    st.sampled_from(["body", "parameters", "message"]),
+    texts(12),
+    json_values,
+)
 raw_bodies = st.one_of(
     near_valid.map(lambda v: json.dumps(v).encode()),
     st.binary(max_size=200),
@@ -88,6 +121,11 @@ raw_bodies = st.one_of(
     json_values.map(lambda v: json.dumps(v).encode()),
     structured_bodies.map(lambda v: json.dumps(v).encode()),
 )
+
+
+def utf8_json(result: dict[str, Any]) -> Any:
+    """The response body, which must encode as UTF-8 (what a function URL and the local server send)."""
+    return json.loads(result["body"].encode("utf-8"))
 
 
 @pytest.fixture(scope="module")
@@ -121,7 +159,7 @@ def test_no_body_ever_yields_a_5xx_or_an_exception(
     result = handle_event(proxy, event, LambdaContext())
     status = result["statusCode"]
     assert status < 500, result["body"]
-    answer = json.loads(result["body"])
+    answer = utf8_json(result)
     if status >= 400:
         assert len(calls) == before, "an invalid request reached the endpoint"
         assert set(answer) == {"error", "request_id"}
@@ -173,6 +211,7 @@ def test_every_request_tgi_accepts_reaches_the_model(
 def assert_4xx_without_a_call_or_200(result: dict[str, Any], calls: list[int], before: int) -> None:
     status = result["statusCode"]
     assert status < 500, result["body"]
+    utf8_json(result)
     assert len(calls) == before + (1 if status == 200 else 0)
 
 
@@ -207,6 +246,18 @@ def test_any_value_of_any_openai_field_is_served_or_refused_cleanly(
 
 
 @FUZZ
+@given(request=stray_key_requests)
+def test_a_stray_key_anywhere_is_served_or_refused_cleanly(
+    canned_proxy: tuple[Proxy, list[int]], request: tuple[str, dict[str, Any]]
+) -> None:
+    proxy, calls = canned_proxy
+    before = len(calls)
+    route, body = request
+    event = url_event(path=route, raw_body=json.dumps(body))
+    assert_4xx_without_a_call_or_200(handle_event(proxy, event, LambdaContext()), calls, before)
+
+
+@FUZZ
 @given(value=messages | json_values, route=st.sampled_from(["/chat", "/v1/chat/completions"]))
 def test_any_messages_are_served_or_refused_cleanly(
     canned_proxy: tuple[Proxy, list[int]], value: Any, route: str
@@ -215,3 +266,34 @@ def test_any_messages_are_served_or_refused_cleanly(
     before = len(calls)
     event = url_event(path=route, raw_body=json.dumps({"messages": value}))
     assert_4xx_without_a_call_or_200(handle_event(proxy, event, LambdaContext()), calls, before)
+
+
+@pytest.fixture(scope="module")
+def local_server(canned_proxy: tuple[Proxy, list[int]]) -> Iterator[int]:
+    """``mistral-invoke serve``'s HTTP server around the real adapter; yields its port."""
+    proxy, _ = canned_proxy
+    server = make_local_server("127.0.0.1", 0, lambda event, context: handle_event(proxy, event, context))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server.server_address[1]
+    server.shutdown()
+    server.server_close()
+
+
+@settings(FUZZ, max_examples=150)
+@given(
+    request=st.tuples(st.sampled_from(ROUTES), raw_bodies)
+    | stray_key_requests.map(lambda request: (request[0], json.dumps(request[1]).encode()))
+)
+def test_the_local_server_answers_every_body_in_utf8_json(
+    local_server: int, request: tuple[str, bytes]
+) -> None:
+    path, body = request
+    connection = http.client.HTTPConnection("127.0.0.1", local_server, timeout=10)
+    try:
+        connection.request("POST", path, body=body, headers={"Content-Type": "application/json"})
+        response = connection.getresponse()
+        status, data = response.status, response.read()
+    finally:
+        connection.close()
+    assert status < 500, data
+    json.loads(data.decode("utf-8"))

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from botocore.stub import Stubber
+from mistral_endpoint._lambda.invoke_proxy.core import Proxy
+from mistral_endpoint._lambda.invoke_proxy.function_url import handle_event
 from proxy_helpers import Call, LambdaContext, queue_answer, tgi_answer, url_event
 
 # --- POST /generate --------------------------------------------------------------------------------------
@@ -78,6 +80,12 @@ def test_generate_sends_non_ascii_text_unescaped(call: Call, stubber: Stubber) -
     sent = queue_answer(stubber)
     call(url_event(body={"inputs": "日本語"}))
     assert "日本語".encode() in sent.values[-1]
+
+
+def test_generate_answers_non_ascii_text_unescaped(stubber: Stubber, proxy: Proxy) -> None:
+    queue_answer(stubber, tgi_answer("日本語"))
+    result = handle_event(proxy, url_event(body={"inputs": "Hi"}), LambdaContext())
+    assert "日本語" in result["body"]
 
 
 # --- POST /chat ------------------------------------------------------------------------------------------

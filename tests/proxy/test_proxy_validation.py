@@ -6,6 +6,7 @@ turn into a 500, so a 4xx here also proves the endpoint was not called.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -73,6 +74,22 @@ def test_an_integer_longer_than_python_reads_is_rejected(call: Call, stubber: St
 
 def test_a_lone_surrogate_is_rejected(call: Call, stubber: Stubber) -> None:
     assert "surrogate" in rejected(call, url_event(raw_body='{"inputs": "\\ud800"}'))["message"]
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        '{"inputs": "Hi", "parameters": {"\\ud800": 1}}',
+        '{"\\udfff": 1}',
+        '{"messages": [{"role": "user", "content": "Hi", "\\ud800": 1}]}',
+    ],
+)
+def test_an_error_echoing_a_lone_surrogate_key_is_valid_utf8(proxy: Proxy, raw: str) -> None:
+    path = "/chat" if "messages" in raw else "/generate"
+    result = handle_event(proxy, url_event(path=path, raw_body=raw), None)
+    data = result["body"].encode("utf-8")
+    assert result["statusCode"] == 400
+    assert json.loads(data)["error"]["param"].endswith(("\ud800", "\udfff"))
 
 
 def test_body_above_the_limit_is_413(call: Call, stubber: Stubber) -> None:

@@ -3,8 +3,8 @@
 The rehearsal deploys the real, unchanged template with the real CDK CLI. Where moto (pinned in
 requirements-dev.txt) behaves unlike CloudFormation, the difference is corrected here and nowhere else: each
 correction is a patch applied inside the moto server process the rehearsal starts
-(``python tests/rehearsal/moto_corrections.py --port N``). None touches the project's code or the template it
-ships; each makes moto do what CloudFormation and the service do.
+(``python tests/rehearsal/moto_corrections.py --port N --parent-pid PID``). None touches the project's code or
+the template it ships; each makes moto do what CloudFormation and the service do.
 
 Each correction names the moto behaviour it fixes. tests/rehearsal/test_moto_corrections.py proves, for each,
 that the gap still exists in the installed moto (when moto fixes one, its test fails and says the correction
@@ -454,8 +454,21 @@ def emulator_patches() -> Iterator[None]:
         yield
 
 
-def serve(port: int = 0) -> None:
-    """Run moto's server on 127.0.0.1 with every emulator patch applied, until SIGTERM or SIGINT.
+# How often the server checks that the process that started it is still there.
+PARENT_POLL_S = 0.2
+
+
+def watch_parent(parent_pid: int, stop: threading.Event) -> None:
+    """Set ``stop`` once this process's parent is no longer ``parent_pid``: it died (SIGKILL too) and this
+    process was handed to init or a subreaper. Also when it died before this process looked."""
+    while not stop.wait(PARENT_POLL_S):
+        if os.getppid() != parent_pid:
+            stop.set()
+
+
+def serve(port: int = 0, parent_pid: int | None = None) -> None:
+    """Run moto's server on 127.0.0.1 with every emulator patch applied, until SIGTERM or SIGINT, or until
+    the process ``parent_pid`` (the rehearsal that started it) dies.
 
     ``port`` 0 lets the system choose a free port, so no other process can take it between a probe and the
     bind. The first line on stdout is ``listening on 127.0.0.1:<port>``, once the server accepts connections.
@@ -471,6 +484,8 @@ def serve(port: int = 0) -> None:
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
+    if parent_pid is not None:
+        threading.Thread(target=watch_parent, args=(parent_pid, stop), name="parent", daemon=True).start()
     with emulator_patches():
         server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
         server.start()
@@ -486,4 +501,6 @@ def serve(port: int = 0) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description="moto server with the rehearsal's corrections")
     parser.add_argument("--port", type=int, default=0, help="default: a free port the system chooses")
-    serve(parser.parse_args().port)
+    parser.add_argument("--parent-pid", type=int, help="exit when this process (the rehearsal) is gone")
+    args = parser.parse_args()
+    serve(args.port, args.parent_pid)

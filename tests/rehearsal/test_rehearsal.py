@@ -1,25 +1,36 @@
 """The whole deploy rehearsal (scripts/rehearse.py), run as `make rehearse` runs it: every phase passes, the
-summary is the last line, and no emulator is left running, also when the rehearsal is interrupted."""
+summary is the last line, and no emulator is left running, also when the rehearsal is interrupted or killed."""
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import signal
 import socket
 import subprocess
 import sys
+import textwrap
 import time
+from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "rehearse.py"
 SUMMARY = re.compile(r"^rehearsal: (\d+)/(\d+) phases passed in ([0-9.]+) s$")
-EMULATOR_URL = re.compile(r"on http://127\.0\.0\.1:(\d+)")
+EMULATOR = re.compile(r"on http://127\.0\.0\.1:(\d+), pid (\d+)")
 
-pytestmark = pytest.mark.slow
+
+def load_rehearse() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("rehearse", SCRIPT)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["rehearse"] = module  # its dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
 
 
 def listening(port: int) -> bool:
@@ -28,17 +39,20 @@ def listening(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
-def emulators_on(port: int) -> list[str]:
-    """Command lines of rehearsal emulators serving ``port`` (from /proc; other rehearsals may run meanwhile)."""
-    found = []
-    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
-        try:
-            args = cmdline.read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if any(arg.endswith(b"moto_corrections.py") for arg in args) and str(port).encode() in args:
-            found.append(b" ".join(args).decode(errors="replace"))
-    return found
+def emulator_running(pid: int) -> bool:
+    """Whether process ``pid`` is alive and is a rehearsal emulator (not a zombie, not a reused pid)."""
+    try:
+        args = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    return any(arg.endswith(b"moto_corrections.py") for arg in args)
+
+
+def emulator_of(output: str) -> tuple[int, int]:
+    """The emulator's port and pid, as the rehearsal's first phase reports them."""
+    found = EMULATOR.search(output)
+    assert found is not None, output
+    return int(found.group(1)), int(found.group(2))
 
 
 def rehearsal_env() -> dict[str, str]:
@@ -46,6 +60,7 @@ def rehearsal_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
 
 
+@pytest.mark.slow
 def test_the_rehearsal_passes_and_leaves_nothing_running(tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, str(SCRIPT), "--out", str(tmp_path / "rehearsal.out")],
@@ -60,12 +75,12 @@ def test_the_rehearsal_passes_and_leaves_nothing_running(tmp_path: Path) -> None
     summary = SUMMARY.match(lines[-1])
     assert summary is not None, lines[-1]
     assert summary.group(1) == summary.group(2)
-    port = EMULATOR_URL.search(result.stdout)
-    assert port is not None
-    assert not listening(int(port.group(1)))
-    assert emulators_on(int(port.group(1))) == []
+    port, pid = emulator_of(result.stdout)
+    assert not emulator_running(pid)
+    assert not listening(port)
 
 
+@pytest.mark.slow
 def test_an_interrupted_rehearsal_stops_its_emulator(tmp_path: Path) -> None:
     process = subprocess.Popen(
         [sys.executable, str(SCRIPT), "--out", str(tmp_path / "rehearsal.out")],
@@ -88,7 +103,96 @@ def test_an_interrupted_rehearsal_stops_its_emulator(tmp_path: Path) -> None:
     text = "".join(output)
     assert process.returncode == 1, text
     assert text.strip().splitlines()[-1].startswith("rehearsal: FAILED (interrupted)"), text
-    port = EMULATOR_URL.search(text)
-    assert port is not None, text
-    assert not listening(int(port.group(1)))
-    assert emulators_on(int(port.group(1))) == []
+    port, pid = emulator_of(text)
+    assert not emulator_running(pid), f"the emulator (pid {pid}) outlived the interrupted rehearsal"
+    assert not listening(port)
+
+
+def wait_until(condition: Callable[[], bool], timeout_s: float) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_the_emulator_exits_when_the_rehearsal_is_killed(tmp_path: Path) -> None:
+    """SIGKILL gives the rehearsal no chance to stop its emulator (in its own session): the emulator sees its
+    parent go and exits by itself."""
+    parent = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(
+                f"""
+                import importlib.util, pathlib, sys, time
+                spec = importlib.util.spec_from_file_location("rehearse", {str(SCRIPT)!r})
+                rehearse = sys.modules["rehearse"] = importlib.util.module_from_spec(spec)
+                spec.loader.exec_module(rehearse)
+                emulator = rehearse.Emulator(pathlib.Path({str(tmp_path / "moto.log")!r}))
+                emulator.start()
+                print(emulator.port, emulator.process.pid, flush=True)
+                time.sleep(120)
+                """
+            ),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert parent.stdout is not None
+    line = parent.stdout.readline()
+    port, pid = (int(word) for word in line.split())
+    try:
+        assert emulator_running(pid) and listening(port), line
+        parent.kill()
+        parent.wait(timeout=10)
+        assert wait_until(lambda: not emulator_running(pid), 10), (
+            f"the emulator (pid {pid}) outlived its killed parent"
+        )
+        assert not listening(port)
+    finally:
+        if emulator_running(pid):
+            os.kill(pid, signal.SIGKILL)
+        if parent.poll() is None:
+            parent.kill()
+        parent.stdout.close()
+
+
+# A stand-in emulator: reports its port, writes far more than a pipe holds to stdout, and only then serves.
+CHATTY_EMULATOR = """
+import http.server, sys
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+print(f"listening on 127.0.0.1:{server.server_address[1]}", flush=True)
+for number in range(20000):
+    print(f"chatter {number:05d} " + "x" * 40)
+sys.stdout.flush()
+server.serve_forever()
+"""
+
+
+def test_the_emulator_output_goes_to_its_log_and_cannot_stall_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rehearse = load_rehearse()
+    fake = tmp_path / "chatty.py"
+    fake.write_text(CHATTY_EMULATOR)
+    monkeypatch.setattr(rehearse, "CORRECTIONS", fake)
+    log = tmp_path / "moto.log"
+    emulator = rehearse.Emulator(log)
+    try:
+        emulator.start(timeout_s=10)  # the server answers only once its output is out of the pipe
+    finally:
+        emulator.stop()
+    text = log.read_text()
+    assert "chatter 00000 " in text and "chatter 19999 " in text

@@ -31,8 +31,10 @@ from .validation import (
     GENERATE_PARAMETERS,
     U64_MAX,
     JsonObject,
+    as_f32,
     check_keys,
     check_no_stream,
+    f32_note,
     json_type,
     non_empty_string,
     parse_json_object,
@@ -201,9 +203,18 @@ def _prepare_openai(data: JsonObject, config: Config) -> ModelCall:
 
     # OpenAI samples at temperature 1 by default and reads temperature 0 as greedy; TGI rejects 0, so 0 maps
     # to greedy decoding (do_sample false) rather than to an error.
+    # TGI reads both as 32-bit floats: ranges are checked on the value it will read.
     temperature = _optional_number(data, "temperature")
-    if temperature is not None and not 0 <= temperature <= 2:
-        raise invalid("temperature must be between 0 and 2.", "temperature")
+    if temperature is not None:
+        rounded = as_f32(temperature)
+        if not 0 <= rounded <= 2:
+            raise invalid("temperature must be between 0 and 2.", "temperature")
+        if rounded == 0 < temperature:
+            raise invalid(
+                f"temperature must be 0 (greedy decoding) or large enough to sample with"
+                f"{f32_note(temperature, rounded)}: send 0, or a larger temperature.",
+                "temperature",
+            )
     if temperature == 0:
         params["do_sample"] = False
     else:
@@ -212,12 +223,17 @@ def _prepare_openai(data: JsonObject, config: Config) -> ModelCall:
             params["temperature"] = temperature
     top_p = _optional_number(data, "top_p")
     if top_p is not None:
-        if not 0 < top_p <= 1:
+        rounded = as_f32(top_p)
+        if not 0 < rounded <= 1:
             raise invalid(
-                "top_p must be above 0 and at most 1 (TGI rejects 0); for greedy decoding set temperature 0.",
+                f"top_p must be above 0 and at most 1 (TGI rejects 0){f32_note(top_p, rounded)}; for greedy "
+                "decoding set temperature 0.",
                 "top_p",
             )
-        if top_p < 1:  # 1 means no nucleus filtering, which TGI expresses by omitting top_p (it rejects 1.0).
+        # Below 1 yet 1.0 as a 32-bit float (0.99999999999) is no filtering too.
+        if (
+            rounded < 1
+        ):  # 1 means no nucleus filtering, which TGI expresses by omitting top_p (it rejects 1.0).
             params["top_p"] = top_p
     stop = data.get("stop")
     stops: list[str] = []

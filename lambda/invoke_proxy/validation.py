@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import struct
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -15,6 +16,7 @@ from .config import MAX_BEST_OF, MAX_STOP_SEQUENCES, MAX_TOP_N_TOKENS, Config
 from .errors import invalid
 
 F32_MAX = 3.4028234663852886e38
+F32_BELOW_ONE = 0.99999994  # the largest 32-bit float below 1
 I32_MAX = 2**31 - 1
 U32_MAX = 2**32 - 1
 U64_MAX = 2**64 - 1
@@ -101,6 +103,19 @@ def _number(value: object, param: str) -> float:
     return float(value)
 
 
+def as_f32(value: float) -> float:
+    """The value TGI reads: its float parameters are 32-bit, so 0.99999999999 is 1.0 and 1e-60 is 0.0.
+
+    Ranges are checked on this value, after ``_number`` (or an equal check) has kept it within F32_MAX.
+    """
+    return float(struct.unpack("f", struct.pack("f", value))[0])
+
+
+def f32_note(number: float, rounded: float) -> str:
+    """Why a value that looks in range is not: empty unless rounding to 32 bits changed it."""
+    return "" if number == rounded else f"; {number!r} is {rounded!r} as the 32-bit float TGI reads"
+
+
 def _integer(value: object, param: str) -> int:
     # TGI's serde rejects 5.0 for an integer field, so this does too.
     if isinstance(value, bool) or not isinstance(value, int):
@@ -116,25 +131,34 @@ def _boolean(value: object, param: str) -> bool:
 
 def _temperature(value: object, param: str, config: Config) -> float:
     number = _number(value, param)
-    if number <= 0:
+    rounded = as_f32(number)
+    if rounded <= 0:
         raise invalid(
-            f"{param} must be above 0 (TGI rejects 0); for greedy decoding set do_sample false.", param
+            f"{param} must be above 0 (TGI rejects 0){f32_note(number, rounded)}; for greedy decoding set "
+            "do_sample false.",
+            param,
         )
     return number
 
 
 def _positive_float(value: object, param: str, config: Config) -> float:
     number = _number(value, param)
-    if number <= 0:
-        raise invalid(f"{param} must be above 0.", param)
+    rounded = as_f32(number)
+    if rounded <= 0:
+        note = f32_note(number, rounded)
+        raise invalid(f"{param} must be above 0{note}{': send a larger value' if note else ''}.", param)
     return number
 
 
 def _open_unit(value: object, param: str, config: Config) -> float:
     number = _number(value, param)
-    if not 0 < number < 1:
+    rounded = as_f32(number)
+    if not 0 < rounded < 1:
+        hint = f": send at most {F32_BELOW_ONE}, or" if rounded == 1 and number < 1 else ";"
         raise invalid(
-            f"{param} must be strictly between 0 and 1 (TGI 1.1 rejects 1.0); omit it to disable.", param
+            f"{param} must be strictly between 0 and 1 (TGI 1.1 rejects 1.0){f32_note(number, rounded)}"
+            f"{hint} omit it to disable.",
+            param,
         )
     return number
 

@@ -223,6 +223,27 @@ def test_openai_top_p_one_means_no_nucleus_filtering(call: Call, stubber: Stubbe
     assert "top_p" not in sent.json["parameters"]
 
 
+def test_openai_top_p_that_is_1_as_a_32_bit_float_means_no_nucleus_filtering(
+    call: Call, stubber: Stubber
+) -> None:
+    sent = queue_answer(stubber)
+    call(url_event(path="/v1/chat/completions", body=openai_body(top_p=0.99999999999)))
+    assert "top_p" not in sent.json["parameters"]
+
+
+def test_generate_accepts_the_32_bit_floats_closest_to_the_bounds(call: Call, stubber: Stubber) -> None:
+    sent = queue_answer(stubber)
+    params = {
+        "top_p": 0.99999994,
+        "typical_p": 1.5e-45,
+        "temperature": 1.5e-45,
+        "repetition_penalty": 1.5e-45,
+    }
+    status, _, _ = call(url_event(body={"inputs": "Hi", "parameters": params}))
+    assert status == 200
+    assert sent.json["parameters"]["top_p"] == 0.99999994
+
+
 def test_openai_samples_by_default_like_openai(call: Call, stubber: Stubber) -> None:
     sent = queue_answer(stubber)
     call(url_event(path="/v1/chat/completions", body=openai_body()))

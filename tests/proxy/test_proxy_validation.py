@@ -196,6 +196,34 @@ def test_parameter_outside_what_tgi_accepts_is_rejected(
     assert error["type"] == "invalid_request_error"
 
 
+@pytest.mark.parametrize("route", ["/generate", "/chat"])
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("top_p", 0.99999999999),
+        ("typical_p", 0.99999999999),
+        ("top_p", 1e-50),
+        ("temperature", 1e-60),
+        ("repetition_penalty", 1e-300),
+    ],
+)
+def test_a_parameter_out_of_range_as_tgis_32_bit_float_is_rejected(
+    call: Call, stubber: Stubber, route: str, name: str, value: float
+) -> None:
+    head: dict[str, Any] = (
+        {"inputs": "Hi"} if route == "/generate" else {"messages": [{"role": "user", "content": "Hi"}]}
+    )
+    error = rejected(call, url_event(path=route, body={**head, "parameters": {name: value}}))
+    assert error["param"] == f"parameters.{name}"
+    assert f"{value!r} is " in error["message"] and "32-bit float" in error["message"]
+
+
+def test_a_probability_that_rounds_to_one_names_the_largest_value_tgi_accepts(
+    call: Call, stubber: Stubber
+) -> None:
+    assert "send at most 0.99999994" in rejected(call, generate({"top_p": 0.99999999999}))["message"]
+
+
 def test_max_new_tokens_limit_follows_the_deployed_max_total_tokens(stubber: Stubber, client: Any) -> None:
     proxy = Proxy(make_config(MAX_INPUT_LENGTH="1024", MAX_TOTAL_TOKENS="2048"), client)
     result = handle_event(proxy, generate({"max_new_tokens": 2048}), None)
@@ -343,6 +371,15 @@ def test_openai_field_outside_what_maps_onto_tgi_is_rejected(
     call: Call, stubber: Stubber, name: str, value: object
 ) -> None:
     assert rejected(call, openai(**{name: value}))["param"] == name
+
+
+@pytest.mark.parametrize(("name", "value"), [("temperature", 1e-300), ("top_p", 1e-50)])
+def test_openai_value_that_is_0_as_tgis_32_bit_float_is_rejected(
+    call: Call, stubber: Stubber, name: str, value: float
+) -> None:
+    error = rejected(call, openai(**{name: value}))
+    assert error["param"] == name
+    assert f"{value!r} is 0.0 as the 32-bit float TGI reads" in error["message"]
 
 
 def test_openai_conflicting_token_limits_are_rejected(call: Call, stubber: Stubber) -> None:

@@ -230,10 +230,9 @@ def _prepare_openai(data: JsonObject, config: Config) -> ModelCall:
                 "decoding set temperature 0.",
                 "top_p",
             )
-        # Below 1 yet 1.0 as a 32-bit float (0.99999999999) is no filtering too.
-        if (
-            rounded < 1
-        ):  # 1 means no nucleus filtering, which TGI expresses by omitting top_p (it rejects 1.0).
+        # 1 (or 0.99999999999, 1.0 as a 32-bit float) means no nucleus filtering, which TGI expresses by
+        # omitting top_p (it rejects 1.0). With temperature 0 greedy decoding wins: a top_p would make TGI sample.
+        if rounded < 1 and temperature != 0:
             params["top_p"] = top_p
     stop = data.get("stop")
     stops: list[str] = []

@@ -217,6 +217,13 @@ def test_openai_temperature_zero_means_greedy_decoding(call: Call, stubber: Stub
     assert "temperature" not in sent.json["parameters"]
 
 
+def test_openai_temperature_zero_drops_top_p_so_decoding_stays_greedy(call: Call, stubber: Stubber) -> None:
+    sent = queue_answer(stubber)
+    call(url_event(path="/v1/chat/completions", body=openai_body(temperature=0, top_p=0.5)))
+    assert sent.json["parameters"]["do_sample"] is False
+    assert "top_p" not in sent.json["parameters"]
+
+
 def test_openai_top_p_one_means_no_nucleus_filtering(call: Call, stubber: Stubber) -> None:
     sent = queue_answer(stubber)
     call(url_event(path="/v1/chat/completions", body=openai_body(top_p=1)))

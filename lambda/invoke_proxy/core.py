@@ -178,28 +178,27 @@ def _prepare_openai(data: JsonObject, config: Config) -> ModelCall:
     prompt = render_mistral_instruct(parse_messages(data["messages"], openai=True))
     params: JsonObject = {"return_full_text": False}
 
-    max_tokens = data.get("max_tokens")
-    max_completion = data.get("max_completion_tokens")
-    if max_tokens is not None and max_completion is not None and max_tokens != max_completion:
-        raise invalid(
-            "Send max_tokens or max_completion_tokens, not both with different values.", "max_tokens"
-        )
-    limit_name = "max_tokens" if max_tokens is not None else "max_completion_tokens"
-    limit = max_tokens if max_tokens is not None else max_completion
-    if limit is None:
-        params["max_new_tokens"] = config.default_max_new_tokens
-    else:
+    limits: list[int] = []
+    for name in ("max_tokens", "max_completion_tokens"):  # each checked, even when both are sent
+        limit = data.get(name)
+        if limit is None:
+            continue
         if (
             isinstance(limit, bool)
             or not isinstance(limit, int)
             or not 1 <= limit <= config.max_new_tokens_limit
         ):
             raise invalid(
-                f"{limit_name} must be an integer from 1 to {config.max_new_tokens_limit} "
+                f"{name} must be an integer from 1 to {config.max_new_tokens_limit} "
                 "(input tokens + max_tokens must fit MAX_TOTAL_TOKENS).",
-                limit_name,
+                name,
             )
-        params["max_new_tokens"] = limit
+        limits.append(limit)
+    if len(set(limits)) > 1:
+        raise invalid(
+            "Send max_tokens or max_completion_tokens, not both with different values.", "max_tokens"
+        )
+    params["max_new_tokens"] = limits[0] if limits else config.default_max_new_tokens
 
     # OpenAI samples at temperature 1 by default and reads temperature 0 as greedy; TGI rejects 0, so 0 maps
     # to greedy decoding (do_sample false) rather than to an error.

@@ -386,6 +386,14 @@ def test_openai_conflicting_token_limits_are_rejected(call: Call, stubber: Stubb
     assert rejected(call, openai(max_tokens=5, max_completion_tokens=6))["param"] == "max_tokens"
 
 
+@pytest.mark.parametrize(("max_tokens", "max_completion_tokens"), [(5, 5.0), (1, True)])
+def test_openai_max_completion_tokens_type_is_checked_when_max_tokens_is_equal(
+    call: Call, stubber: Stubber, max_tokens: int, max_completion_tokens: object
+) -> None:
+    error = rejected(call, openai(max_tokens=max_tokens, max_completion_tokens=max_completion_tokens))
+    assert error["param"] == "max_completion_tokens"
+
+
 def test_openai_image_parts_are_rejected(call: Call, stubber: Stubber) -> None:
     content = [{"type": "image_url", "image_url": {"url": "https://example.com/x.png"}}]
     event = url_event(path="/v1/chat/completions", body={"messages": [{"role": "user", "content": content}]})

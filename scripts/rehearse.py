@@ -35,7 +35,7 @@ import urllib.error
 import urllib.request
 import uuid
 import zipfile
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
@@ -862,13 +862,14 @@ class Rehearsal:
         check(status == "CREATE_COMPLETE", f"CDKToolkit {status}")
         return "CDKToolkit CREATE_COMPLETE"
 
-    def phase_deploy(self) -> str:
+    def deploy(self, flags: Sequence[str], log_name: str) -> None:
+        """`cdk deploy` with the outputs file; the old file goes first, so what is checked is what it wrote."""
         self.outputs_file.unlink(missing_ok=True)
         cdk(
             [
                 "deploy",
                 STACK,
-                *SYNTH_FLAGS,
+                *flags,
                 "--require-approval",
                 "never",
                 "--outputs-file",
@@ -876,8 +877,11 @@ class Rehearsal:
             ],
             self.env,
             self.out,
-            "2-deploy",
+            log_name,
         )
+
+    def phase_deploy(self) -> str:
+        self.deploy(SYNTH_FLAGS, "2-deploy")
         assert self.clients is not None
         with process_env(self.env):
             self.deployed = read_stack(self.clients)
@@ -893,21 +897,7 @@ class Rehearsal:
     def phase_update(self) -> str:
         assert self.clients is not None and self.deployed is not None
         flags = [*SYNTH_FLAGS, *context_flags(UPDATE_CONTEXT)]
-        self.outputs_file.unlink(missing_ok=True)  # what is checked next is what this deploy wrote
-        cdk(
-            [
-                "deploy",
-                STACK,
-                *flags,
-                "--require-approval",
-                "never",
-                "--outputs-file",
-                str(self.outputs_file),
-            ],
-            self.env,
-            self.out,
-            "3-update",
-        )
+        self.deploy(flags, "3-update")
         with process_env(self.env):
             self.updated = read_stack(self.clients)
             verify_deployment(self.clients, self.updated, self.outputs_file)

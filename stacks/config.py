@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any
 
-from mistral_endpoint import ConfigurationError, MistralModel
-
 from constructs import Node
+
+from mistral_endpoint import ConfigurationError, MistralModel
 
 MODELS = {"instruct": MistralModel.instruct, "base": MistralModel.base}
 

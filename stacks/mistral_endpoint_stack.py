@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from aws_cdk import Aws, CfnOutput, Stack
-from mistral_endpoint import MistralEndpoint
-
 from constructs import Construct
+
+from mistral_endpoint import MistralEndpoint
 
 from .config import StackConfig
 

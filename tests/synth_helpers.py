@@ -51,6 +51,7 @@ def imported_vpc(
 def _byo_vpc_app() -> cdk.App:
     """A platform team's stack: its own VPC (isolated subnets, no VPC endpoints yet), role and name."""
     from aws_cdk import aws_iam as iam
+
     from mistral_endpoint import MistralEndpoint
 
     app = new_app()

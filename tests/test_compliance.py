@@ -8,9 +8,8 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_sagemaker as sagemaker
-from synth_helpers import CDK_JSON_CONTEXT, acknowledgements, default_stack, new_app, synth_app
-
 from constructs import IConstruct
+from synth_helpers import CDK_JSON_CONTEXT, acknowledgements, default_stack, new_app, synth_app
 
 PACKS = {"AwsSolutions", "HIPAA.Security", "NIST.800.53.R5"}
 
@@ -83,6 +82,7 @@ def test_acknowledged_rules_are_the_expected_few() -> None:
 
 def test_log_encryption_key_removes_the_need_to_acknowledge() -> None:
     from aws_cdk import aws_kms as kms
+
     from mistral_endpoint import MistralEndpoint
 
     app = new_app()

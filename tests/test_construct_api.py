@@ -12,6 +12,8 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Match, Template
+from synth_helpers import imported_vpc, new_app, synth_app
+
 from mistral_endpoint import (
     ImportedModelEndpoint,
     InvokeProxy,
@@ -20,7 +22,6 @@ from mistral_endpoint import (
     MistralModel,
     MistralModelEndpoint,
 )
-from synth_helpers import imported_vpc, new_app, synth_app
 
 
 @pytest.fixture(scope="module")

@@ -6,9 +6,8 @@ import ast
 import sys
 from pathlib import Path
 
-from synth_helpers import REPO
-
 import constructs
+from synth_helpers import REPO
 
 
 def test_constructs_is_the_installed_library_not_our_source_folder() -> None:

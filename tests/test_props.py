@@ -8,8 +8,9 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_s3 as s3
-from mistral_endpoint import ConfigurationError, MistralEndpoint, MistralModel
 from synth_helpers import imported_vpc, new_app
+
+from mistral_endpoint import ConfigurationError, MistralEndpoint, MistralModel
 
 
 def build(**props: Any) -> MistralEndpoint:

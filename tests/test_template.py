@@ -6,10 +6,11 @@ import json
 from typing import Any
 
 import aws_cdk.aws_lambda as lambda_
+from synth_helpers import acknowledgements, default_stack, only, resources_of, template_of
+
 from mistral_endpoint import _tgi_images
 from mistral_endpoint.hosting import VARIANT_NAME
 from mistral_endpoint.proxy import FUNCTION_TIMEOUT
-from synth_helpers import acknowledgements, default_stack, only, resources_of, template_of
 
 JUMPSTART_ENVIRONMENT = {
     "HF_MODEL_ID": "/opt/ml/model",

@@ -5,8 +5,9 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from mistral_endpoint import _tgi_images
 from synth_helpers import REPO
+
+from mistral_endpoint import _tgi_images
 
 
 def test_generated_module_matches_the_sdk_config() -> None:

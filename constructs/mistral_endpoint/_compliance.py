@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Any
 
 from aws_cdk import Acknowledgment, Stack, Validations
-
 from constructs import IConstruct
 
 PACKS = ("HIPAA.Security", "NIST.800.53.R5")

@@ -6,7 +6,6 @@ from typing import TYPE_CHECKING
 
 from aws_cdk import RemovalPolicy
 from aws_cdk import aws_logs as logs
-
 from constructs import Construct
 
 from ._compliance import acknowledge_in_packs

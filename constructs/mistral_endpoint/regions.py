@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from aws_cdk import Aws, CfnRule, CfnRuleAssertion, Fn, ICfnRuleConditionExpression, Stack, Token
-
 from constructs import Construct
 
 from . import _tgi_images

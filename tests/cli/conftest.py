@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 from cli_helpers import ACCESS_KEY, SECRET_KEY, FunctionUrl, Run
+
 from mistral_endpoint import cli
 
 

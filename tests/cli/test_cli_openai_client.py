@@ -17,6 +17,7 @@ import pytest
 from botocore.response import StreamingBody
 from botocore.stub import Stubber
 from cli_helpers import Recorded, signature_is_valid
+
 from mistral_endpoint import cli
 from mistral_endpoint._lambda.invoke_proxy.config import load_config
 from mistral_endpoint._lambda.invoke_proxy.core import Proxy

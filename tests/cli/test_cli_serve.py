@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from cli_helpers import ACCESS_KEY, SECRET_KEY, FunctionUrl, Run
+
 from mistral_endpoint import cli
 
 

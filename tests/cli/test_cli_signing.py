@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from cli_helpers import FunctionUrl, Run, signature_is_valid
+
 from mistral_endpoint import cli
 
 

@@ -8,6 +8,7 @@ import botocore.session
 import pytest
 from botocore.stub import Stubber
 from cli_helpers import FunctionUrl, Run, signature_is_valid
+
 from mistral_endpoint import cli
 
 STACK = "MistralEndpointStack"

@@ -11,6 +11,7 @@ from typing import Any
 from botocore.awsrequest import AWSResponse
 from botocore.response import StreamingBody
 from botocore.stub import Stubber
+
 from mistral_endpoint._lambda.invoke_proxy.config import Config, load_config
 
 ENDPOINT = "mistral-test-endpoint"

@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import pytest
+
 from mistral_endpoint._lambda.invoke_proxy.config import ConfigError, load_config
 
 BASE = {"ENDPOINT_NAME": "ep"}

@@ -9,10 +9,6 @@ import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ConnectTimeoutError, EndpointConnectionError, ReadTimeoutError
 from botocore.stub import Stubber
-from mistral_endpoint._lambda.invoke_proxy.config import Config
-from mistral_endpoint._lambda.invoke_proxy.core import Proxy
-from mistral_endpoint._lambda.invoke_proxy.function_url import handle_event
-from mistral_endpoint._lambda.invoke_proxy.sagemaker import create_client
 from proxy_helpers import (
     LOG_STREAM_ARN,
     Call,
@@ -23,6 +19,11 @@ from proxy_helpers import (
     queue_raw_answer,
     url_event,
 )
+
+from mistral_endpoint._lambda.invoke_proxy.config import Config
+from mistral_endpoint._lambda.invoke_proxy.core import Proxy
+from mistral_endpoint._lambda.invoke_proxy.function_url import handle_event
+from mistral_endpoint._lambda.invoke_proxy.sagemaker import create_client
 
 TGI_422 = json.dumps(
     {

@@ -7,9 +7,10 @@ from typing import Any
 
 import pytest
 from botocore.stub import Stubber
+from proxy_helpers import LambdaContext, make_config, queue_answer, queue_model_error, tgi_answer, url_event
+
 from mistral_endpoint._lambda.invoke_proxy.core import Proxy
 from mistral_endpoint._lambda.invoke_proxy.function_url import handle_event
-from proxy_helpers import LambdaContext, make_config, queue_answer, queue_model_error, tgi_answer, url_event
 
 SECRET_PROMPT = "my secret prompt text"
 

@@ -10,10 +10,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+from proxy_helpers import ENDPOINT, LOG_STREAM_ARN, LambdaContext, make_config, tgi_answer, url_event
+
 from mistral_endpoint._lambda.invoke_proxy.core import Proxy
 from mistral_endpoint._lambda.invoke_proxy.function_url import handle_event
 from mistral_endpoint._lambda.invoke_proxy.sagemaker import create_client
-from proxy_helpers import ENDPOINT, LOG_STREAM_ARN, LambdaContext, make_config, tgi_answer, url_event
 
 
 class StandIn(ThreadingHTTPServer):

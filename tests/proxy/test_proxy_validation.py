@@ -11,10 +11,11 @@ from typing import Any
 
 import pytest
 from botocore.stub import Stubber
+from proxy_helpers import Call, make_config, url_event
+
 from mistral_endpoint._lambda.invoke_proxy.config import MAX_REQUEST_BYTES
 from mistral_endpoint._lambda.invoke_proxy.core import Proxy
 from mistral_endpoint._lambda.invoke_proxy.function_url import handle_event
-from proxy_helpers import Call, make_config, url_event
 
 
 def rejected(call: Call, event: dict[str, Any], status: int = 400) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from constructs import Node
 
 from mistral_endpoint import ConfigurationError, MistralModel
 
-MODELS = {"instruct": MistralModel.instruct, "base": MistralModel.base}
+MODELS = ("instruct", "base")
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,7 @@ class StackConfig:
         return config
 
     def mistral_model(self) -> MistralModel:
-        return MODELS[self.model]()
+        return MistralModel.of(self.model)
 
 
 def _camel(name: str) -> str:

@@ -216,3 +216,11 @@ def test_parts_compose_without_the_whole_pattern() -> None:
     template = synth_app(app, "Parts")
     (model,) = [r for r in template["Resources"].values() if r["Type"] == "AWS::SageMaker::Model"]
     assert model["Properties"]["PrimaryContainer"]["Environment"]["SM_NUM_GPUS"] == "4"
+
+
+@pytest.mark.parametrize("name", ["base", "huggingface-llm-mistral-7b"])
+def test_model_can_be_named_by_a_string(name: str) -> None:
+    stack = cdk.Stack(new_app(), "Named")
+    mistral = MistralEndpoint(stack, "Mistral", model=name)
+    assert mistral.model == MistralModel.base()
+    assert MistralModel.of(None) == MistralModel.instruct()

@@ -43,7 +43,7 @@ class MistralEndpoint(Construct, _EndpointMetrics):
         scope: Construct,
         id: str,
         *,
-        model: MistralModel | None = None,
+        model: MistralModel | str | None = None,
         instance_type: str = DEFAULT_INSTANCE_TYPE,
         initial_instance_count: int = 1,
         max_input_length: int = 8191,
@@ -70,7 +70,7 @@ class MistralEndpoint(Construct, _EndpointMetrics):
         removal_policy: RemovalPolicy = RemovalPolicy.DESTROY,
     ) -> None:
         """
-        :param model: the weights. Default: Mistral 7B Instruct from JumpStart (``MistralModel.instruct()``).
+        :param model: the weights: a MistralModel, or "instruct" / "base". Default: Mistral 7B Instruct from JumpStart.
         :param instance_type: a g5 instance type from ml.g5.2xlarge up. Default: ml.g5.2xlarge.
         :param initial_instance_count: instances behind the endpoint. Default: 1.
         :param max_input_length: TGI MAX_INPUT_LENGTH (prompt tokens). Default: 8191.
@@ -98,7 +98,7 @@ class MistralEndpoint(Construct, _EndpointMetrics):
         :param removal_policy: applied to the log groups. Default: destroy.
         """
         super().__init__(scope, id)
-        self.model = model or MistralModel.instruct()
+        self.model = MistralModel.of(model)
         logging = _Logging(
             log_retention=log_retention, log_encryption_key=log_encryption_key, removal_policy=removal_policy
         )

@@ -142,7 +142,7 @@ class ImportedModelEndpoint(_EndpointMetrics):
         scope: Construct,
         *,
         endpoint_name: str,
-        model: MistralModel | None = None,
+        model: MistralModel | str | None = None,
         max_input_length: int = 8191,
         max_total_tokens: int = MISTRAL_7B_MAX_TOTAL_TOKENS,
     ) -> None:
@@ -154,7 +154,7 @@ class ImportedModelEndpoint(_EndpointMetrics):
         """
         self.endpoint_name = endpoint_name
         self.endpoint_arn = endpoint_arn(scope, endpoint_name)
-        self.model = model or MistralModel.instruct()
+        self.model = MistralModel.of(model)
         self.max_input_length = max_input_length
         self.max_total_tokens = max_total_tokens
 
@@ -175,7 +175,7 @@ class MistralModelEndpoint(Construct, _EndpointMetrics):
         *,
         vpc: ec2.IVpc,
         vpc_subnets: ec2.SubnetSelection | None = None,
-        model: MistralModel | None = None,
+        model: MistralModel | str | None = None,
         instance_type: str = DEFAULT_INSTANCE_TYPE,
         initial_instance_count: int = 1,
         max_input_length: int = 8191,
@@ -194,7 +194,7 @@ class MistralModelEndpoint(Construct, _EndpointMetrics):
         """
         :param vpc: the VPC whose subnets the model's ENIs go in.
         :param vpc_subnets: which subnets (two or more AZs). Default: the VPC's isolated subnets.
-        :param model: the weights. Default: Mistral 7B Instruct from JumpStart.
+        :param model: the weights: a MistralModel, or "instruct" / "base". Default: Mistral 7B Instruct from JumpStart.
         :param instance_type: a g5 instance type from ml.g5.2xlarge up. Default: ml.g5.2xlarge (1x A10G 24 GB).
         :param initial_instance_count: instances behind the endpoint. Default: 1.
         :param max_input_length: TGI MAX_INPUT_LENGTH, the longest prompt in tokens. Default: 8191.
@@ -214,7 +214,7 @@ class MistralModelEndpoint(Construct, _EndpointMetrics):
         """
         super().__init__(scope, id)
         check_tgi_region(self)
-        self.model = model or MistralModel.instruct()
+        self.model = MistralModel.of(model)
         gpus = _gpus_for(instance_type)
         require_int("initial_instance_count", initial_instance_count, minimum=1, allow_token=True)
         self.max_input_length, self.max_total_tokens, prefill = _check_token_limits(

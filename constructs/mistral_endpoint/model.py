@@ -46,6 +46,27 @@ class MistralModel:
     jumpstart_version: str | None = None
 
     @classmethod
+    def of(cls, model: MistralModel | str | None) -> MistralModel:
+        """The model a ``model`` prop names: a MistralModel, ``"instruct"``, ``"base"`` (or their JumpStart
+        ids), or None for the default, Instruct."""
+        if model is None:
+            return cls.instruct()
+        if isinstance(model, MistralModel):
+            return model
+        by_name = {
+            "instruct": cls.instruct,
+            "base": cls.base,
+            "huggingface-llm-mistral-7b-instruct": cls.instruct,
+            "huggingface-llm-mistral-7b": cls.base,
+        }
+        if isinstance(model, str) and model in by_name:
+            return by_name[model]()
+        raise ConfigurationError(
+            f"model {model!r} is not a Mistral 7B model: use 'instruct', 'base', MistralModel.instruct(), "
+            "MistralModel.base() or MistralModel.from_bucket(bucket, prefix) for your own weights"
+        )
+
+    @classmethod
     def instruct(cls) -> MistralModel:
         """Mistral 7B Instruct from JumpStart (``huggingface-llm-mistral-7b-instruct`` 2.0.0)."""
         return cls._jumpstart("huggingface-llm-mistral-7b-instruct", "2.0.0", PROMPT_FORMAT_INSTRUCT)

@@ -38,7 +38,7 @@ class IsolatedNetwork(Construct):
         scope: Construct,
         id: str,
         *,
-        model: MistralModel,
+        model: MistralModel | str | None = None,
         vpc: ec2.IVpc | None = None,
         vpc_subnets: ec2.SubnetSelection | None = None,
         create_vpc_endpoints: bool = True,
@@ -48,7 +48,7 @@ class IsolatedNetwork(Construct):
         removal_policy: RemovalPolicy = RemovalPolicy.DESTROY,
     ) -> None:
         """
-        :param model: the weights the S3 gateway endpoint must admit.
+        :param model: the weights the S3 gateway endpoint must admit. Default: Mistral 7B Instruct.
         :param vpc: your VPC. Default: a new VPC with two isolated subnets in two AZs and flow logs.
         :param vpc_subnets: where the model and proxy run. Default: the VPC's isolated subnets.
         :param create_vpc_endpoints: add the S3 gateway and sagemaker.runtime interface endpoints.
@@ -99,7 +99,7 @@ class IsolatedNetwork(Construct):
                 service=ec2.GatewayVpcEndpointAwsService.S3,
                 subnets=[self.subnets],
             )
-            for statement in model.read_statements(principal=iam.AnyPrincipal()):
+            for statement in MistralModel.of(model).read_statements(principal=iam.AnyPrincipal()):
                 self.s3_endpoint.add_to_policy(statement)
             self.runtime_endpoint = ec2.InterfaceVpcEndpoint(
                 self,

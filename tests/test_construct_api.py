@@ -224,3 +224,12 @@ def test_model_can_be_named_by_a_string(name: str) -> None:
     mistral = MistralEndpoint(stack, "Mistral", model=name)
     assert mistral.model == MistralModel.base()
     assert MistralModel.of(None) == MistralModel.instruct()
+
+
+def test_a_public_function_url_is_flagged() -> None:
+    from aws_cdk import aws_lambda as lambda_
+    from aws_cdk.assertions import Annotations
+
+    stack = cdk.Stack(new_app(), "Public")
+    MistralEndpoint(stack, "Mistral", auth_type=lambda_.FunctionUrlAuthType.NONE)
+    Annotations.from_stack(stack).has_warning("/Public/Mistral/Proxy", Match.string_like_regexp("URL public"))

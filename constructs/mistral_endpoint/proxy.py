@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Annotations, Duration, RemovalPolicy
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
@@ -210,6 +210,12 @@ class InvokeProxy(Construct):
         )
         #: The URL applications call (ends with "/").
         self.invoke_url: str = self.function_url.url
+        if auth_type == lambda_.FunctionUrlAuthType.NONE:
+            Annotations.of(self).add_warning_v2(
+                "mistral-endpoint:publicFunctionUrl",
+                "auth_type NONE makes the invoke URL public: anyone on the internet can spend your GPU time. "
+                "Use AWS_IAM (the default) unless something in front of the URL authenticates callers.",
+            )
 
     def grant_invoke_url(self, grantee: iam.IGrantable) -> iam.Grant:
         """Allow ``grantee`` to call the function URL: both actions AWS requires since October 2025."""

@@ -19,7 +19,7 @@ from ._compliance import acknowledge, acknowledge_in_packs, nag_resource
 from ._logs import new_log_group
 from ._validation import ConfigurationError, is_unresolved, require_int, require_seconds
 from .model import MISTRAL_7B_MAX_TOTAL_TOKENS, MistralModel
-from .network import select_subnets
+from .network import ISOLATED_SUBNETS, select_subnets
 from .regions import check_tgi_region
 
 if TYPE_CHECKING:  # types only: importing the module costs synth time
@@ -252,9 +252,7 @@ class MistralModelEndpoint(Construct, _EndpointMetrics):
         #: The endpoint's ARN.
         self.endpoint_arn: str = endpoint_arn(self, self.endpoint_name)
 
-        subnets = select_subnets(
-            vpc, vpc_subnets or ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
-        )
+        subnets = select_subnets(vpc, vpc_subnets or ISOLATED_SUBNETS)
         self.security_group = ec2.SecurityGroup(
             self,
             "SecurityGroup",

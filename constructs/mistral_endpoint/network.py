@@ -19,6 +19,10 @@ if TYPE_CHECKING:  # types only: importing the module costs synth time
     from aws_cdk import aws_kms as kms
 
 
+#: Where the model and the proxy run unless told otherwise: the VPC's isolated subnets.
+ISOLATED_SUBNETS = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
+
+
 def select_subnets(vpc: ec2.IVpc, selection: ec2.SubnetSelection) -> ec2.SelectedSubnets:
     """``vpc.select_subnets`` for a SubnetSelection object (jsii's Python binding takes only keywords)."""
     return vpc.select_subnets(**selection._values)
@@ -69,9 +73,7 @@ class IsolatedNetwork(Construct):
         #: The VPC everything runs in.
         self.vpc: ec2.IVpc = vpc
         #: The subnets the model and the proxy use.
-        self.subnets: ec2.SubnetSelection = vpc_subnets or ec2.SubnetSelection(
-            subnet_type=ec2.SubnetType.PRIVATE_ISOLATED
-        )
+        self.subnets: ec2.SubnetSelection = vpc_subnets or ISOLATED_SUBNETS
         selected = select_subnets(vpc, self.subnets)
         # SageMaker spreads instances across the subnets' AZs; one AZ is a single point of failure.
         azs = selected.availability_zones

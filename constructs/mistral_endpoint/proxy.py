@@ -16,6 +16,7 @@ from ._compliance import acknowledge, acknowledge_in_packs
 from ._logs import new_log_group
 from ._validation import require_int
 from .hosting import INVOKE_ENDPOINT_ACTIONS, IModelEndpoint
+from .network import ISOLATED_SUBNETS
 from .regions import check_function_url_region
 
 if TYPE_CHECKING:  # types only: importing the module costs synth time
@@ -166,9 +167,7 @@ class InvokeProxy(Construct):
             logging_format=lambda_.LoggingFormat.JSON,
             log_group=self.log_group,
             vpc=vpc,
-            vpc_subnets=(vpc_subnets or ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED))
-            if vpc is not None
-            else None,
+            vpc_subnets=(vpc_subnets or ISOLATED_SUBNETS) if vpc is not None else None,
             security_groups=security_groups or None,
             environment={
                 "ENDPOINT_NAME": endpoint.endpoint_name,

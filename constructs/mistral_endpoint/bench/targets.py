@@ -1,0 +1,362 @@
+"""Where the benchmark's requests go, and how each answer becomes an :class:`Outcome`.
+
+- :class:`FunctionUrlTarget`: ``POST /generate`` on the invoke proxy's function URL, SigV4-signed with
+  :class:`mistral_endpoint.cli.FunctionUrlSigner` (what applications see: proxy and Lambda included).
+- :class:`EndpointTarget`: InvokeEndpoint / InvokeEndpointWithResponseStream on the SageMaker endpoint (what the
+  model delivers), with a botocore client from the standard configuration chain, so
+  ``AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME`` and friends redirect it.
+
+Both read streamed answers with the same parser: TGI's server-sent events, one ``data:`` JSON per token, the last
+one carrying ``generated_text`` and ``details``.
+
+No CDK here; botocore is imported when a target is built, so ``--help`` stays instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import threading
+import time
+import urllib.parse
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from mistral_endpoint import cli as invoke_cli
+from mistral_endpoint.cli import LOOPBACK_HOSTS, CliError, FunctionUrlSigner, region_from_url
+
+# Outcome kinds. "ok" includes short generations (see ``Outcome.generated_tokens``).
+OK, OVERLOADED, SERVER_ERROR, TIMEOUT, OTHER = "ok", "429", "5xx", "timeout", "other"
+KINDS = (OK, OVERLOADED, SERVER_ERROR, TIMEOUT, OTHER)
+_TIMEOUT_WORDS = ("timed out", "timeout", "time exceeded")
+
+
+@dataclass
+class Outcome:
+    """One request as the client saw it. Times are ``time.perf_counter()`` seconds."""
+
+    start: float
+    end: float
+    kind: str
+    first_token: float | None = None  # streaming only: when the first token event arrived
+    generated_tokens: int | None = None  # TGI's details.generated_tokens
+    finish_reason: str | None = None
+    status: int | None = None  # the HTTP status, or the model's own status inside a SageMaker ModelError
+    message: str = ""
+
+
+class Target(Protocol):
+    name: str
+
+    def send(self, body: bytes, stream: bool) -> Outcome: ...
+
+
+# --- TGI answers --------------------------------------------------------------------------------------------
+
+
+class SseParser:
+    """TGI's server-sent events: ``data:`` lines, one JSON each. Bytes may arrive split anywhere."""
+
+    def __init__(self) -> None:
+        self._buffer = b""
+
+    def feed(self, data: bytes) -> list[dict[str, Any]]:
+        self._buffer += data
+        events: list[dict[str, Any]] = []
+        while b"\n" in self._buffer:
+            line, self._buffer = self._buffer.split(b"\n", 1)
+            line = line.rstrip(b"\r")
+            if not line.startswith(b"data:"):
+                continue  # blank separators, comments, "event:" fields
+            payload = line[5:].strip()
+            if not payload:
+                continue
+            try:
+                event = json.loads(payload)
+            except ValueError:
+                event = {"error": f"unreadable event: {payload[:200]!r}"}
+            events.append(event if isinstance(event, dict) else {"error": f"unexpected event: {event!r}"})
+        return events
+
+
+def read_stream(chunks: Iterable[bytes], start: float) -> Outcome:
+    """Consume a TGI event stream; the outcome carries the first token's time and the final details."""
+    parser = SseParser()
+    first_token: float | None = None
+    tokens = 0
+    for chunk in chunks:
+        for event in parser.feed(chunk):
+            now = time.perf_counter()
+            if "error" in event:
+                return Outcome(
+                    start, now, SERVER_ERROR, first_token, tokens, message=f"error event: {event['error']}"
+                )
+            if event.get("token") is not None:
+                tokens += 1
+                if first_token is None:
+                    first_token = now
+            if event.get("generated_text") is not None:
+                details = event.get("details") or {}
+                generated = details.get("generated_tokens") if isinstance(details, dict) else None
+                if not isinstance(generated, int):
+                    return Outcome(
+                        start, now, OTHER, first_token, tokens, message="the final event has no details"
+                    )
+                return Outcome(start, now, OK, first_token, generated, details.get("finish_reason"), 200)
+    return Outcome(
+        start,
+        time.perf_counter(),
+        SERVER_ERROR,
+        first_token,
+        tokens,
+        message=f"the stream ended after {tokens} tokens without a final event",
+    )
+
+
+def read_answer(raw: bytes, start: float, end: float) -> Outcome:
+    """A buffered TGI answer: ``[{"generated_text", "details"}]`` (SageMaker) or the object alone (proxy)."""
+    try:
+        answer = json.loads(raw)
+    except ValueError:
+        answer = None
+    if isinstance(answer, list) and answer:
+        answer = answer[0]
+    details = answer.get("details") if isinstance(answer, dict) else None
+    generated = details.get("generated_tokens") if isinstance(details, dict) else None
+    if not isinstance(details, dict) or not isinstance(generated, int):
+        return Outcome(start, end, OTHER, status=200, message="the answer has no details.generated_tokens")
+    return Outcome(start, end, OK, generated_tokens=generated, finish_reason=details.get("finish_reason"))
+
+
+def classify_http(status: int) -> str:
+    """The kind of an HTTP error from the function URL (the proxy's statuses: 429, 502/503, 504, ...)."""
+    if status == 429:
+        return OVERLOADED
+    if status == 504:
+        return TIMEOUT
+    if status >= 500:
+        return SERVER_ERROR
+    return OTHER
+
+
+def classify_botocore(exc: Exception) -> tuple[str, int | None, str]:
+    """(kind, status, message) for a botocore exception from SageMaker runtime.
+
+    A ``ModelError`` carries TGI's own status: 429 is TGI at MAX_CONCURRENT_REQUESTS; no status (0) with
+    "timed out" is SageMaker cutting the container at 60 s. A ``ModelStreamError`` saying it timed out is the
+    streaming form of the same. Other SageMaker errors count by their HTTP status.
+    """
+    from botocore.exceptions import ClientError, ConnectTimeoutError, ReadTimeoutError
+
+    timed_out = isinstance(exc, ReadTimeoutError | ConnectTimeoutError | TimeoutError)
+    # urllib3's own ReadTimeoutError reaches us when a stream stalls after its first bytes.
+    if timed_out or type(exc).__name__ in ("ReadTimeoutError", "ConnectTimeoutError"):
+        return TIMEOUT, None, f"no answer within the client's timeout ({exc})"
+    if not isinstance(exc, ClientError):
+        return OTHER, None, f"{type(exc).__name__}: {exc}"
+    error = exc.response.get("Error", {})
+    code, message = error.get("Code", ""), error.get("Message", "")
+    http_status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    if code == "ModelError":
+        original = exc.response.get("OriginalStatusCode")
+        text = f"ModelError ({original}): {exc.response.get('OriginalMessage') or message}"
+        if original in (None, 0) and _says_timed_out(message, exc.response.get("OriginalMessage")):
+            return TIMEOUT, original, text
+        if original == 429:
+            return OVERLOADED, 429, text
+        if original in (None, 0) or original >= 500 or original == 424:
+            return SERVER_ERROR, original, text
+        return OTHER, original, text
+    if code == "ModelStreamError":
+        kind = TIMEOUT if _says_timed_out(message) else SERVER_ERROR
+        return kind, None, f"{code}: {message}"
+    text = f"{code}: {message}"
+    if http_status == 429 or code in ("ThrottlingException", "ModelNotReadyException"):
+        return OVERLOADED, http_status, text
+    if (http_status or 0) >= 500 or code in (
+        "InternalFailure",
+        "ServiceUnavailable",
+        "InternalStreamFailure",
+    ):
+        return SERVER_ERROR, http_status, text
+    return OTHER, http_status, text
+
+
+def _says_timed_out(*messages: object) -> bool:
+    return any(isinstance(m, str) and any(w in m.lower() for w in _TIMEOUT_WORDS) for m in messages)
+
+
+# --- the endpoint, directly ---------------------------------------------------------------------------------
+
+
+class EndpointTarget:
+    """InvokeEndpoint(WithResponseStream) on the endpoint; the client is thread-safe and shared by all users."""
+
+    def __init__(self, client: Any, endpoint_name: str) -> None:
+        self.client = client
+        self.endpoint_name = endpoint_name
+        self.name = f"endpoint {endpoint_name}"
+
+    def send(self, body: bytes, stream: bool) -> Outcome:
+        start = time.perf_counter()
+        try:
+            if not stream:
+                response = self.client.invoke_endpoint(
+                    EndpointName=self.endpoint_name,
+                    ContentType="application/json",
+                    Accept="application/json",
+                    Body=body,
+                )
+                raw = response["Body"].read()
+                return read_answer(raw, start, time.perf_counter())
+            response = self.client.invoke_endpoint_with_response_stream(
+                EndpointName=self.endpoint_name, ContentType="application/json", Body=body
+            )
+            parts = (event["PayloadPart"]["Bytes"] for event in response["Body"] if "PayloadPart" in event)
+            return read_stream(parts, start)
+        except Exception as exc:
+            if not type(exc).__module__.startswith(("botocore", "urllib3")) and not isinstance(exc, OSError):
+                raise
+            kind, status, message = classify_botocore(exc)
+            return Outcome(start, time.perf_counter(), kind, status=status, message=message)
+
+
+def endpoint_client(
+    session: Any, region: str | None, timeout: float, users: int, endpoint_url: str | None = None
+) -> Any:
+    """A SageMaker runtime client from the standard configuration chain (``AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME``
+    included): one connection per user, botocore's own retries off (a retry would hide a 429)."""
+    from botocore.config import Config
+
+    config = Config(
+        connect_timeout=10,
+        read_timeout=timeout,
+        retries={"total_max_attempts": 1, "mode": "standard"},
+        max_pool_connections=max(users, 10),
+        user_agent_extra="mistral-bench",
+    )
+    return session.create_client(
+        "sagemaker-runtime", region_name=region, config=config, endpoint_url=endpoint_url
+    )
+
+
+# --- the function URL, through the proxy ----------------------------------------------------------------------
+
+
+class FunctionUrlTarget:
+    """``POST /generate`` on the function URL, SigV4-signed for ``lambda``; one keep-alive connection per user."""
+
+    def __init__(self, url: str, region: str | None, session: Any, timeout: float) -> None:
+        self.url = url.rstrip("/") + "/generate"
+        self.name = f"function URL {url}"
+        self.timeout = timeout
+        parts = urllib.parse.urlsplit(self.url)
+        self._scheme, self._host, self._port, self._path = (
+            parts.scheme,
+            parts.hostname or "",
+            parts.port,
+            parts.path,
+        )
+        loopback = self._host in LOOPBACK_HOSTS
+        # As mistral-invoke does: a local dev server without credentials or a region is called unsigned.
+        self._signer: FunctionUrlSigner | None = None
+        if session.get_credentials() is not None and (region or not loopback):
+            self._signer = FunctionUrlSigner(region, session=session)
+        elif not loopback:
+            raise CliError(
+                "No AWS credentials found (profile, environment, SSO or instance role); cannot sign."
+            )
+        self._local = threading.local()
+
+    def _connection(self) -> http.client.HTTPConnection:
+        connection = getattr(self._local, "connection", None)
+        if connection is None:
+            kind = http.client.HTTPSConnection if self._scheme == "https" else http.client.HTTPConnection
+            connection = kind(self._host, self._port, timeout=self.timeout)
+            self._local.connection = connection
+        return connection
+
+    def _drop_connection(self) -> None:
+        connection = getattr(self._local, "connection", None)
+        if connection is not None:
+            connection.close()
+        self._local.connection = None
+
+    def send(self, body: bytes, stream: bool) -> Outcome:
+        headers = {
+            "Content-Type": "application/json",
+            "Accept": "text/event-stream" if stream else "application/json",
+        }
+        if self._signer:
+            headers.update(self._signer.headers("POST", self.url, body, "application/json"))
+        start = time.perf_counter()
+        try:
+            connection = self._connection()
+            connection.request("POST", self._path, body=body, headers=headers)
+            response = connection.getresponse()
+            if response.status >= 400:
+                raw = response.read()
+                outcome = Outcome(
+                    start, time.perf_counter(), classify_http(response.status), status=response.status
+                )
+                outcome.message = f"{response.status}: {raw[:300].decode('utf-8', 'replace')}"
+                retry_after = response.getheader("Retry-After")
+                if retry_after:
+                    outcome.message += f" (Retry-After: {retry_after})"
+                return outcome
+            if "text/event-stream" in (response.getheader("Content-Type") or ""):
+                outcome = read_stream(iter(lambda: response.read1(65536), b""), start)
+                response.read()  # drain, so the connection can be reused
+            else:
+                raw = response.read()
+                outcome = read_answer(raw, start, time.perf_counter())
+            outcome.status = response.status
+            return outcome
+        except TimeoutError as exc:
+            self._drop_connection()
+            return Outcome(
+                start, time.perf_counter(), TIMEOUT, message=f"no answer within {self.timeout:g} s ({exc})"
+            )
+        except (OSError, http.client.HTTPException) as exc:
+            self._drop_connection()
+            return Outcome(start, time.perf_counter(), OTHER, message=f"{type(exc).__name__}: {exc}")
+
+
+# --- choosing a target ---------------------------------------------------------------------------------------
+
+
+def build_target(args: argparse.Namespace, session: Any, users: int) -> Target:
+    """The target the arguments name: ``--url``, ``--endpoint-name``, or ``--stack`` (outputs InvokeUrl,
+    EndpointName, Region) with ``--target url|endpoint``."""
+    kind = args.target or ("endpoint" if args.endpoint_name and not args.url else "url")
+    if kind == "url":
+        if args.stack and not args.url:
+            target = invoke_cli.resolve_target(args, session)  # mistral-invoke's own --stack lookup
+        elif args.url:
+            url = args.url if args.url.endswith("/") else args.url + "/"
+            target = invoke_cli.resolve_target(
+                argparse.Namespace(url=url, stack=None, region=args.region), session
+            )
+        else:
+            raise CliError("Say what to measure: --url URL, --endpoint-name NAME, or --stack STACK_NAME.")
+        return FunctionUrlTarget(
+            target.url, target.region or region_from_url(target.url), session, args.timeout
+        )
+    endpoint_name, region = args.endpoint_name, args.region
+    if not endpoint_name:
+        if not args.stack:
+            raise CliError("--target endpoint needs --endpoint-name NAME or --stack STACK_NAME.")
+        cfn_region = region or session.get_config_variable("region")
+        outputs = invoke_cli.stack_outputs(
+            invoke_cli.create_client(session, "cloudformation", cfn_region), args.stack
+        )
+        if "EndpointName" not in outputs:
+            raise CliError(
+                f"Stack {args.stack!r} has no EndpointName output (outputs: {', '.join(sorted(outputs)) or 'none'})."
+            )
+        endpoint_name = outputs["EndpointName"]
+        region = region or outputs.get("Region") or cfn_region
+    region = region or session.get_config_variable("region")
+    return EndpointTarget(endpoint_client(session, region, args.timeout, users), endpoint_name)

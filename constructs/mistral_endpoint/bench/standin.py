@@ -171,6 +171,9 @@ class StandIn:
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    # socketserver's default listen backlog is 5: with more users connecting at once, the kernel drops SYNs
+    # and the client retries a second later, which would be measured as a slow first request.
+    request_queue_size = 1024
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         pass  # a client closing its keep-alive connection is not news; anything else shows in the answers
@@ -220,9 +223,9 @@ class _Handler(BaseHTTPRequestHandler):
             finish = "length" if tokens == max_new_tokens else "eos_token"
             details = bool((body.get("parameters") or {}).get("details"))
             if match["op"] == "invocations":
-                self._buffered(words, tokens, finish, details)
+                self._buffered(ticket, words, tokens, finish, details)
             else:
-                self._streamed(words, tokens, finish, details)
+                self._streamed(ticket, words, tokens, finish, details)
         finally:
             self.stand_in.release(ticket)
 
@@ -244,10 +247,14 @@ class _Handler(BaseHTTPRequestHandler):
             _sleep_until(deadline)
             yield index
 
-    def _buffered(self, words: int, count: int, finish: str, details: bool) -> None:
+    # Each answer releases its slot before its last bytes leave: a client that sends its next request the moment
+    # it has the answer must find the slot free, as TGI frees it when the generation ends.
+
+    def _buffered(self, ticket: int, words: int, count: int, finish: str, details: bool) -> None:
         generated = 0
         for index in self._tokens(words, count):
             if index is None:
+                self.stand_in.release(ticket)
                 self._container_timeout()
                 return
             generated += 1
@@ -260,9 +267,10 @@ class _Handler(BaseHTTPRequestHandler):
                 "prefill": [],
                 "tokens": [_token(i) for i in range(generated)],
             }
+        self.stand_in.release(ticket)
         self._reply(200, {"Content-Type": "application/json"}, json.dumps([answer]).encode())
 
-    def _streamed(self, words: int, count: int, finish: str, details: bool) -> None:
+    def _streamed(self, ticket: int, words: int, count: int, finish: str, details: bool) -> None:
         self.send_response(200)
         self.send_header("Content-Type", eventstream.CONTENT_TYPE)
         self.send_header("X-Amzn-SageMaker-Content-Type", "text/event-stream")
@@ -272,6 +280,7 @@ class _Handler(BaseHTTPRequestHandler):
         text = ""
         for index in self._tokens(words, count):
             if index is None:
+                self.stand_in.release(ticket)
                 self._chunk(
                     eventstream.model_stream_error(CONTAINER_TIMEOUT_MESSAGE, "ModelInvocationTimeExceeded")
                 )
@@ -282,6 +291,7 @@ class _Handler(BaseHTTPRequestHandler):
                 event["generated_text"] = text
                 if details:
                     event["details"] = {"finish_reason": finish, "generated_tokens": count, "seed": None}
+                self.stand_in.release(ticket)
             line = f"data:{json.dumps(event)}\n\n".encode()
             if index % 3 == 1:  # SageMaker may split a line across payload parts: clients must buffer
                 half = len(line) // 2

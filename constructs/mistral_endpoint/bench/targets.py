@@ -214,8 +214,12 @@ class EndpointTarget:
             response = self.client.invoke_endpoint_with_response_stream(
                 EndpointName=self.endpoint_name, ContentType="application/json", Body=body
             )
-            parts = (event["PayloadPart"]["Bytes"] for event in response["Body"] if "PayloadPart" in event)
-            return read_stream(parts, start)
+            events = response["Body"]
+            parts = (event["PayloadPart"]["Bytes"] for event in events if "PayloadPart" in event)
+            outcome = read_stream(parts, start)
+            for _ in events:  # drain the end of the stream, so the connection goes back to the pool
+                pass
+            return outcome
         except Exception as exc:
             if not type(exc).__module__.startswith(("botocore", "urllib3")) and not isinstance(exc, OSError):
                 raise

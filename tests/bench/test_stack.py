@@ -1,0 +1,91 @@
+"""``--stack NAME`` reads the stack's InvokeUrl, EndpointName and Region outputs (stubbed CloudFormation)."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Iterator
+from typing import Any
+
+import botocore.session
+import pytest
+from botocore.stub import Stubber
+
+from mistral_endpoint import cli as invoke_cli
+from mistral_endpoint.bench.cli import build_parser
+from mistral_endpoint.bench.targets import EndpointTarget, FunctionUrlTarget, build_target
+from mistral_endpoint.cli import CliError
+
+STACK = "MistralEndpointStack"
+OUTPUTS = {
+    "InvokeUrl": "https://abcdefg.lambda-url.eu-west-1.on.aws/",
+    "EndpointName": "mistral-7b-instruct-endpoint",
+    "Region": "eu-west-1",
+}
+
+
+def description(outputs: dict[str, str]) -> dict[str, Any]:
+    return {
+        "Stacks": [
+            {
+                "StackName": STACK,
+                "StackId": f"arn:aws:cloudformation:eu-west-1:123456789012:stack/{STACK}/0a1b2c3d",
+                "CreationTime": "2026-11-27T09:00:00Z",
+                "StackStatus": "CREATE_COMPLETE",
+                "Outputs": [{"OutputKey": k, "OutputValue": v} for k, v in outputs.items()],
+            }
+        ]
+    }
+
+
+@pytest.fixture
+def cloudformation(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stubber]:
+    client = botocore.session.get_session().create_client("cloudformation", region_name="eu-west-1")
+    stubber = Stubber(client)
+    stubber.activate()
+    monkeypatch.setattr(invoke_cli, "create_client", lambda session, service, region: client)
+    yield stubber
+    stubber.assert_no_pending_responses()
+
+
+def args(*argv: str) -> argparse.Namespace:
+    return build_parser().parse_args(["run", *argv])
+
+
+def test_the_endpoint_target_takes_the_endpoint_name_and_region_from_the_stack(
+    cloudformation: Stubber,
+) -> None:
+    cloudformation.add_response("describe_stacks", description(OUTPUTS), {"StackName": STACK})
+    target = build_target(args("--stack", STACK, "--target", "endpoint"), botocore.session.Session(), 8)
+    assert isinstance(target, EndpointTarget)
+    assert target.endpoint_name == "mistral-7b-instruct-endpoint"
+    assert target.client.meta.region_name == "eu-west-1"
+    assert target.client.meta.config.max_pool_connections >= 8
+
+
+def test_the_url_target_takes_the_invoke_url_from_the_stack(cloudformation: Stubber) -> None:
+    cloudformation.add_response("describe_stacks", description(OUTPUTS), {"StackName": STACK})
+    target = build_target(args("--stack", STACK), botocore.session.Session(), 8)
+    assert isinstance(target, FunctionUrlTarget)
+    assert target.url == "https://abcdefg.lambda-url.eu-west-1.on.aws/generate"
+    assert target._signer is not None and target._signer.region == "eu-west-1"
+
+
+def test_a_stack_without_an_endpoint_name_output_is_a_clear_error(cloudformation: Stubber) -> None:
+    cloudformation.add_response(
+        "describe_stacks", description({"InvokeUrl": OUTPUTS["InvokeUrl"]}), {"StackName": STACK}
+    )
+    with pytest.raises(CliError, match="has no EndpointName output \\(outputs: InvokeUrl\\)"):
+        build_target(args("--stack", STACK, "--target", "endpoint"), botocore.session.Session(), 8)
+
+
+def test_a_missing_stack_is_a_clear_error(cloudformation: Stubber) -> None:
+    cloudformation.add_client_error(
+        "describe_stacks", "ValidationError", f"Stack with id {STACK} does not exist", 400
+    )
+    with pytest.raises(CliError, match="Could not read stack 'MistralEndpointStack'"):
+        build_target(args("--stack", STACK, "--target", "endpoint"), botocore.session.Session(), 8)
+
+
+def test_without_a_target_the_command_says_what_to_pass() -> None:
+    with pytest.raises(CliError, match="--url URL, --endpoint-name NAME, or --stack STACK_NAME"):
+        build_target(args(), botocore.session.Session(), 8)

@@ -10,7 +10,7 @@ export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 
-.PHONY: setup synth test lint rehearse bench clean
+.PHONY: setup synth test lint rehearse bench bench-selftest clean
 
 setup: $(STAMP)
 
@@ -39,6 +39,10 @@ rehearse: setup
 
 bench: setup
 	$(PY) scripts/bench_synth.py
+
+# mistral-bench's full self-test against the loopback stand-in (a few minutes): table, CSV, JSON and chart.
+bench-selftest: setup
+	mistral-bench self-test --full --out bench-results/self-test
 
 clean:
 	rm -rf $(VENV) node_modules cdk.out build dist .hypothesis

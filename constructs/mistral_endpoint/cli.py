@@ -19,6 +19,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import IO, Any
 
+from .defaults import DEFAULTS
+
 DEFAULT_TIMEOUT_SECONDS = 90.0  # above the proxy's 70 s read timeout, so the proxy's own 504 arrives first
 URL_REGION = re.compile(r"\.lambda-url\.([a-z0-9-]+)\.on\.aws$")
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
@@ -486,7 +488,11 @@ def cmd_serve(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
 
 def _add_parameters(parser: argparse.ArgumentParser, details: bool) -> None:
     group = parser.add_argument_group("generation parameters (TGI 1.1)")
-    group.add_argument("--max-new-tokens", type=int, help="tokens to generate (default: the proxy's, 512)")
+    group.add_argument(
+        "--max-new-tokens",
+        type=int,
+        help=f"tokens to generate (default: the proxy's, {DEFAULTS.default_max_new_tokens})",
+    )
     group.add_argument("--temperature", type=float, help="sampling temperature, above 0")
     group.add_argument("--top-p", type=float, help="nucleus sampling, strictly between 0 and 1")
     group.add_argument("--top-k", type=int, help="sample from the k most likely tokens")
@@ -547,11 +553,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--host", default="127.0.0.1", help="default: 127.0.0.1 (no authentication!)")
     serve.add_argument("--port", type=int, default=8080, help="default: 8080; 0 picks a free port")
-    serve.add_argument("--max-input-length", type=int, default=8191)
-    serve.add_argument("--max-total-tokens", type=int, default=8192)
-    serve.add_argument("--default-max-new-tokens", type=int, default=512)
-    serve.add_argument("--model-id", default="huggingface-llm-mistral-7b-instruct")
-    serve.add_argument("--prompt-format", default="mistral-instruct", choices=["mistral-instruct", "none"])
+    serve.add_argument("--max-input-length", type=int, default=DEFAULTS.max_input_length)
+    serve.add_argument("--max-total-tokens", type=int, default=DEFAULTS.max_total_tokens)
+    serve.add_argument("--default-max-new-tokens", type=int, default=DEFAULTS.default_max_new_tokens)
+    serve.add_argument("--model-id", default=DEFAULTS.model_id)
+    serve.add_argument(
+        "--prompt-format", default=DEFAULTS.prompt_format, choices=["mistral-instruct", "none"]
+    )
     serve.add_argument("--log-prompts", action="store_true", help="log prompt text (debugging only)")
     return parser
 
@@ -594,6 +602,11 @@ def main(
         return 1
     except KeyboardInterrupt:
         return 130
+    except ModuleNotFoundError as exc:
+        if exc.name not in ("boto3", "botocore"):
+            raise
+        err.write(f"error: mistral-invoke needs {exc.name}: pip install 'mistral-endpoint[cli]'\n")
+        return 1
     except Exception as exc:
         # Credential and profile problems (ProfileNotFound, SSO token expired, ...) are the user's to fix.
         if type(exc).__module__.startswith("botocore"):

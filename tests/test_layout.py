@@ -52,9 +52,6 @@ def test_importing_the_package_does_not_load_the_cdk() -> None:
 # Files that are not in this repository: a comment or docstring pointing there leaves the reader of the code (or of
 # the wheel) without the fact it relies on. State the fact where it is used, or point to a README.md section.
 OUTSIDE_FILES = ("shared/DOMAIN.md", "docs/rehearsal.md")
-# Still pointing outside while their rewrite for issue 7 is under way. The test fails once one of them no longer
-# does: then delete it from this set (and the set, once empty).
-POINTING_UNTIL_REWRITTEN = {"constructs/mistral_endpoint/hosting.py", "constructs/mistral_endpoint/model.py"}
 
 
 def tracked_python_files() -> list[str]:
@@ -73,6 +70,4 @@ def test_no_python_file_points_to_a_file_outside_the_repository() -> None:
         and (REPO / path).is_file()
         and any(name in (REPO / path).read_text(encoding="utf-8") for name in OUTSIDE_FILES)
     }
-    assert pointing <= POINTING_UNTIL_REWRITTEN, f"move the fact into the code or README.md: {pointing}"
-    no_longer = POINTING_UNTIL_REWRITTEN - pointing
-    assert not no_longer, f"remove from POINTING_UNTIL_REWRITTEN, they no longer point outside: {no_longer}"
+    assert pointing == set(), f"move the fact into the code or README.md: {pointing}"

@@ -34,8 +34,9 @@ lint: setup
 test: lint
 	pytest
 
+# The deploy rehearsal: tests/rehearsal/__main__.py starts its driver, the package tests/rehearsal/rehearse/.
 rehearse: setup
-	$(PY) scripts/rehearse.py
+	$(PY) tests/rehearsal
 
 bench: setup
 	$(PY) scripts/bench_synth.py

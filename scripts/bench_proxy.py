@@ -129,17 +129,6 @@ def stub_http(client: Any, answer: bytes) -> None:
     client.meta.events.register("before-send.sagemaker-runtime.InvokeEndpoint", send)
 
 
-def url_event(body: str) -> dict[str, Any]:
-    return {
-        "version": "2.0",
-        "rawPath": "/generate",
-        "headers": {"content-type": "application/json"},
-        "requestContext": {"http": {"method": "POST", "path": "/generate"}, "requestId": "bench"},
-        "body": body,
-        "isBase64Encoded": False,
-    }
-
-
 class Context:
     aws_request_id = "bench-request"
 
@@ -152,7 +141,7 @@ def warm_overhead(bare_dir: str, requests: int, tokens: int) -> tuple[list[float
     sys.path[:0] = [bare_dir, str(LAMBDA_ROOT)]
     bare = importlib.import_module("bare_handler")
     proxy = importlib.import_module("invoke_proxy.handler")
-    from mistral_endpoint.cli import JsonLogFormatter
+    from mistral_endpoint.cli import JsonLogFormatter, url_event
 
     sink = logging.StreamHandler(open(os.devnull, "w"))  # noqa: SIM115 - lives as long as the process
     sink.setFormatter(JsonLogFormatter())  # type: ignore[arg-type]
@@ -164,7 +153,7 @@ def warm_overhead(bare_dir: str, requests: int, tokens: int) -> tuple[list[float
     body = json.dumps(
         {"inputs": "Tell me about the Mistral wind. " * 20, "parameters": {"max_new_tokens": tokens}}
     )
-    event, context = url_event(body), Context()
+    event, context = url_event("POST", "/generate", body=body), Context()
     for handler in (bare.handler, proxy.handler):  # warm both paths (botocore caches, first-call work)
         for _ in range(50):
             assert handler(event, context)["statusCode"] == 200

@@ -7,24 +7,28 @@ from typing import Any
 
 from constructs import Node
 
-from mistral_endpoint import ConfigurationError, MistralModel
+from mistral_endpoint import DEFAULTS, ConfigurationError, MistralModel
 
-MODELS = ("instruct", "base")
+#: The ``model`` context values: the one place a model is named by a string.
+MODELS = {"instruct": MistralModel.instruct, "base": MistralModel.base}
 
 
 @dataclass(frozen=True)
 class StackConfig:
-    """One field per context key (camelCase on the command line: `-c instanceType=ml.g5.4xlarge`)."""
+    """One field per context key (camelCase on the command line: `-c instanceType=ml.g5.4xlarge`).
 
-    model: str = "instruct"
-    instance_type: str = "ml.g5.2xlarge"
-    instance_count: int = 1
-    max_input_length: int = 8191
-    max_total_tokens: int = 8192
+    Defaults come from ``mistral_endpoint.DEFAULTS``, as the constructs' do.
+    """
+
+    model: str = DEFAULTS.model
+    instance_type: str = DEFAULTS.instance_type
+    instance_count: int = DEFAULTS.initial_instance_count
+    max_input_length: int = DEFAULTS.max_input_length
+    max_total_tokens: int = DEFAULTS.max_total_tokens
     max_batch_prefill_tokens: int | None = None
     max_concurrent_requests: int | None = None
-    default_max_new_tokens: int = 512
-    proxy_in_vpc: bool = True
+    default_max_new_tokens: int = DEFAULTS.default_max_new_tokens
+    proxy_in_vpc: bool = DEFAULTS.proxy_in_vpc
     region: str | None = None
 
     @classmethod
@@ -45,7 +49,7 @@ class StackConfig:
         return config
 
     def mistral_model(self) -> MistralModel:
-        return MistralModel.of(self.model)
+        return MODELS[self.model]()
 
 
 def _camel(name: str) -> str:

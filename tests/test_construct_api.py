@@ -15,7 +15,7 @@ from aws_cdk.assertions import Match, Template
 from synth_helpers import imported_vpc, new_app, synth_app
 
 from mistral_endpoint import (
-    ImportedModelEndpoint,
+    ConfigurationError,
     InvokeProxy,
     IsolatedNetwork,
     MistralEndpoint,
@@ -31,7 +31,7 @@ def granted() -> tuple[MistralEndpoint, Template]:
     mistral = MistralEndpoint(stack, "Mistral")
     caller = iam.Role(stack, "Caller", assumed_by=iam.AccountRootPrincipal())
     mistral.grant_invoke_url(caller)
-    mistral.grant_invoke_endpoint(caller)
+    mistral.grant_invoke(caller)
     return mistral, Template.from_stack(stack)
 
 
@@ -43,12 +43,18 @@ def caller_statements(template: Template) -> list[dict[str, Any]]:
 
 def test_grant_invoke_url_grants_both_actions_aws_requires(granted: tuple[MistralEndpoint, Template]) -> None:
     _, template = granted
-    (url_statement,) = [s for s in caller_statements(template) if "lambda:InvokeFunctionUrl" in s["Action"]]
-    assert sorted(url_statement["Action"]) == ["lambda:InvokeFunction", "lambda:InvokeFunctionUrl"]
-    assert url_statement["Resource"]["Fn::GetAtt"][0].startswith("MistralProxyFunction")
+    by_action = {
+        s["Action"]: s for s in caller_statements(template) if str(s["Action"]).startswith("lambda:")
+    }
+    assert by_action["lambda:InvokeFunctionUrl"]["Condition"] == {
+        "StringEquals": {"lambda:FunctionUrlAuthType": "AWS_IAM"}
+    }
+    assert by_action["lambda:InvokeFunction"]["Condition"] == {"Bool": {"lambda:InvokedViaFunctionUrl": True}}
+    for statement in by_action.values():
+        assert statement["Resource"]["Fn::GetAtt"][0].startswith("MistralProxyFunction")
 
 
-def test_grant_invoke_endpoint_is_scoped_to_this_endpoint(granted: tuple[MistralEndpoint, Template]) -> None:
+def test_grant_invoke_is_scoped_to_this_endpoint(granted: tuple[MistralEndpoint, Template]) -> None:
     mistral, template = granted
     (statement,) = [s for s in caller_statements(template) if "sagemaker:InvokeEndpoint" in s["Action"]]
     assert json.dumps(statement["Resource"]).endswith(f':endpoint/{mistral.endpoint_name}"]]}}')
@@ -63,7 +69,9 @@ def test_exposes_its_parts(granted: tuple[MistralEndpoint, Template]) -> None:
     assert isinstance(mistral.connections, ec2.Connections)
     assert cdk.Token.is_unresolved(mistral.invoke_url)
     assert cdk.Token.is_unresolved(mistral.endpoint_arn)
-    assert mistral.role is mistral.hosting.role
+    assert mistral.model_role is mistral.endpoint.role
+    assert mistral.proxy_role is mistral.proxy.role
+    assert mistral.function.role is mistral.proxy.grant_principal
 
 
 def test_custom_role_retention_and_removal_policy_reach_every_part() -> None:
@@ -99,6 +107,8 @@ def test_custom_role_retention_and_removal_policy_reach_every_part() -> None:
     ("method", "namespace", "metric_name"),
     [
         ("metric_model_latency", "AWS/SageMaker", "ModelLatency"),
+        ("metric_overhead_latency", "AWS/SageMaker", "OverheadLatency"),
+        ("metric_invocations_per_instance", "AWS/SageMaker", "InvocationsPerInstance"),
         ("metric_invocations", "AWS/SageMaker", "Invocations"),
         ("metric_invocation4xx_errors", "AWS/SageMaker", "Invocation4XXErrors"),
         ("metric_invocation5xx_errors", "AWS/SageMaker", "Invocation5XXErrors"),
@@ -196,7 +206,7 @@ def test_own_weights_are_read_from_the_teams_bucket_and_key() -> None:
 def test_reserved_concurrency_caps_the_proxy_and_needs_no_acknowledgement() -> None:
     app = new_app()
     stack = cdk.Stack(app, "Capped")
-    endpoint = ImportedModelEndpoint(stack, endpoint_name="team-mistral")
+    endpoint = MistralModelEndpoint.from_endpoint_attributes(stack, "Endpoint", endpoint_name="team-mistral")
     InvokeProxy(stack, "Proxy", endpoint=endpoint, reserved_concurrent_executions=50)
     template = synth_app(app, "Capped")
     (function,) = [r for r in template["Resources"].values() if r["Type"] == "AWS::Lambda::Function"]
@@ -218,12 +228,18 @@ def test_parts_compose_without_the_whole_pattern() -> None:
     assert model["Properties"]["PrimaryContainer"]["Environment"]["SM_NUM_GPUS"] == "4"
 
 
-@pytest.mark.parametrize("name", ["base", "huggingface-llm-mistral-7b"])
-def test_model_can_be_named_by_a_string(name: str) -> None:
+def test_a_model_named_by_a_string_is_refused_with_the_fix() -> None:
     stack = cdk.Stack(new_app(), "Named")
-    mistral = MistralEndpoint(stack, "Mistral", model=name)
-    assert mistral.model == MistralModel.base()
-    assert MistralModel.of(None) == MistralModel.instruct()
+    with pytest.raises(
+        ConfigurationError, match=r"model must be a MistralModel, got 'base': use MistralModel"
+    ):
+        MistralEndpoint(stack, "Mistral", model="base")  # type: ignore[arg-type]
+
+
+def test_no_model_means_instruct() -> None:
+    mistral = MistralEndpoint(cdk.Stack(new_app(), "Default"), "Mistral")
+    assert mistral.model == MistralModel.instruct()
+    assert mistral.endpoint.model == MistralModel.instruct()
 
 
 def test_a_public_function_url_is_flagged() -> None:

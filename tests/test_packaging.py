@@ -56,6 +56,14 @@ def test_wheel_ships_the_proxy_code_and_the_cli(wheel: Path) -> None:
     assert "mistral-invoke = mistral_endpoint.cli:main" in entry_points
 
 
+def test_boto3_is_only_needed_for_the_cli(wheel: Path) -> None:
+    archive = zipfile.ZipFile(wheel)
+    metadata = archive.read(next(n for n in archive.namelist() if n.endswith(".dist-info/METADATA"))).decode()
+    requires = [line for line in metadata.splitlines() if line.startswith("Requires-Dist:")]
+    assert [line for line in requires if "boto3" in line] == ['Requires-Dist: boto3>=1.34; extra == "cli"']
+    assert not any(line.startswith("Requires-Dist: boto") and "extra" not in line for line in requires)
+
+
 def test_installed_wheel_synthesizes_a_team_stack(wheel: Path, tmp_path: Path) -> None:
     env_dir = tmp_path / "venv"
     venv.create(env_dir, with_pip=False)

@@ -14,15 +14,17 @@ _EXPORTS = {
     "MistralModel": ".model",
     "IsolatedNetwork": ".network",
     "MistralModelEndpoint": ".hosting",
-    "ImportedModelEndpoint": ".hosting",
-    "IModelEndpoint": ".hosting",
+    "IMistralModelEndpoint": ".hosting",
+    "DEFAULTS": ".defaults",
+    "Defaults": ".defaults",
     "InvokeProxy": ".proxy",
     "ConfigurationError": "._validation",
 }
 __all__ = [
+    "DEFAULTS",
     "ConfigurationError",
-    "IModelEndpoint",
-    "ImportedModelEndpoint",
+    "Defaults",
+    "IMistralModelEndpoint",
     "InvokeProxy",
     "IsolatedNetwork",
     "MistralEndpoint",
@@ -32,8 +34,9 @@ __all__ = [
 
 if TYPE_CHECKING:
     from ._validation import ConfigurationError
+    from .defaults import DEFAULTS, Defaults
     from .endpoint import MistralEndpoint
-    from .hosting import IModelEndpoint, ImportedModelEndpoint, MistralModelEndpoint
+    from .hosting import IMistralModelEndpoint, MistralModelEndpoint
     from .model import MistralModel
     from .network import IsolatedNetwork
     from .proxy import InvokeProxy

@@ -19,6 +19,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import IO, Any
 
+from .defaults import DEFAULTS
+
 DEFAULT_TIMEOUT_SECONDS = 90.0  # above the proxy's 70 s read timeout, so the proxy's own 504 arrives first
 URL_REGION = re.compile(r"\.lambda-url\.([a-z0-9-]+)\.on\.aws$")
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
@@ -348,26 +350,72 @@ def cmd_request(client: Client, args: argparse.Namespace, stdin: IO[str]) -> int
 # --- local development server ------------------------------------------------------------------------------
 
 
-def url_event(method: str, path: str, query: str, headers: dict[str, str], body: bytes) -> dict[str, Any]:
-    """An API Gateway payload format 2.0 event, as a function URL would deliver it."""
+def url_event(
+    method: str,
+    path: str,
+    query: str = "",
+    headers: dict[str, str] | None = None,
+    body: bytes | str | None = None,
+    *,
+    domain: str = "localhost",
+    account_id: str | None = None,
+    caller_arn: str | None = None,
+    request_id: str | None = None,
+) -> dict[str, Any]:
+    """An API Gateway payload format 2.0 event, as a function URL delivers it to the function.
+
+    The one builder of these events: the local server below, the deploy rehearsal, the proxy benchmark and the
+    tests use it. ``body`` as bytes arrives base64-encoded (``isBase64Encoded``), as Lambda delivers a binary
+    body; as str it arrives as is, as Lambda delivers a text one; ``None`` or no bytes leaves ``body`` out, as
+    for a GET. ``headers`` default to a JSON request to ``domain`` and are lower-cased, as Lambda does.
+    ``account_id`` is the function owner's account; ``caller_arn`` adds the ``authorizer.iam`` block of a
+    SigV4-signed (AWS_IAM) call.
+    """
     import base64
+    import time
     import uuid
 
-    request_id = str(uuid.uuid4())
-    return {
+    sent = {
+        k.lower(): v for k, v in (headers or {"content-type": "application/json", "host": domain}).items()
+    }
+    prefix = domain.split(".", 1)[0]
+    now = time.time()
+    context: dict[str, Any] = {
+        "apiId": prefix,
+        "domainName": domain,
+        "domainPrefix": prefix,
+        "http": {
+            "method": method,
+            "path": path,
+            "protocol": "HTTP/1.1",
+            "sourceIp": "127.0.0.1",
+            "userAgent": sent.get("user-agent", ""),
+        },
+        "requestId": request_id or str(uuid.uuid4()),
+        "routeKey": "$default",
+        "stage": "$default",
+        "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
+        "timeEpoch": int(now * 1000),
+    }
+    if account_id is not None:
+        context["accountId"] = account_id
+    if caller_arn is not None:
+        context["authorizer"] = {"iam": {"accountId": caller_arn.split(":")[4], "userArn": caller_arn}}
+    event: dict[str, Any] = {
         "version": "2.0",
         "routeKey": "$default",
         "rawPath": path,
         "rawQueryString": query,
-        "headers": {k.lower(): v for k, v in headers.items()},
-        "requestContext": {
-            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1"},
-            "requestId": request_id,
-            "domainName": "localhost",
-        },
-        "body": base64.b64encode(body).decode() if body else None,
-        "isBase64Encoded": bool(body),
+        "headers": sent,
+        "requestContext": context,
+        "isBase64Encoded": isinstance(body, bytes) and bool(body),
     }
+    if isinstance(body, bytes):
+        if body:
+            event["body"] = base64.b64encode(body).decode()
+    elif body is not None:
+        event["body"] = body
+    return event
 
 
 def make_local_server(host: str, port: int, handler: Callable[[dict[str, Any], Any], dict[str, Any]]) -> Any:
@@ -486,7 +534,11 @@ def cmd_serve(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
 
 def _add_parameters(parser: argparse.ArgumentParser, details: bool) -> None:
     group = parser.add_argument_group("generation parameters (TGI 1.1)")
-    group.add_argument("--max-new-tokens", type=int, help="tokens to generate (default: the proxy's, 512)")
+    group.add_argument(
+        "--max-new-tokens",
+        type=int,
+        help=f"tokens to generate (default: the proxy's, {DEFAULTS.default_max_new_tokens})",
+    )
     group.add_argument("--temperature", type=float, help="sampling temperature, above 0")
     group.add_argument("--top-p", type=float, help="nucleus sampling, strictly between 0 and 1")
     group.add_argument("--top-k", type=int, help="sample from the k most likely tokens")
@@ -547,11 +599,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--host", default="127.0.0.1", help="default: 127.0.0.1 (no authentication!)")
     serve.add_argument("--port", type=int, default=8080, help="default: 8080; 0 picks a free port")
-    serve.add_argument("--max-input-length", type=int, default=8191)
-    serve.add_argument("--max-total-tokens", type=int, default=8192)
-    serve.add_argument("--default-max-new-tokens", type=int, default=512)
-    serve.add_argument("--model-id", default="huggingface-llm-mistral-7b-instruct")
-    serve.add_argument("--prompt-format", default="mistral-instruct", choices=["mistral-instruct", "none"])
+    serve.add_argument("--max-input-length", type=int, default=DEFAULTS.max_input_length)
+    serve.add_argument("--max-total-tokens", type=int, default=DEFAULTS.max_total_tokens)
+    serve.add_argument("--default-max-new-tokens", type=int, default=DEFAULTS.default_max_new_tokens)
+    serve.add_argument("--model-id", default=DEFAULTS.model_id)
+    serve.add_argument(
+        "--prompt-format", default=DEFAULTS.prompt_format, choices=["mistral-instruct", "none"]
+    )
     serve.add_argument("--log-prompts", action="store_true", help="log prompt text (debugging only)")
     return parser
 
@@ -594,6 +648,11 @@ def main(
         return 1
     except KeyboardInterrupt:
         return 130
+    except ModuleNotFoundError as exc:
+        if exc.name not in ("boto3", "botocore"):
+            raise
+        err.write(f"error: mistral-invoke needs {exc.name}: pip install 'mistral-endpoint[cli]'\n")
+        return 1
     except Exception as exc:
         # Credential and profile problems (ProfileNotFound, SSO token expired, ...) are the user's to fix.
         if type(exc).__module__.startswith("botocore"):

@@ -12,8 +12,9 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from .hosting import DEFAULT_INSTANCE_TYPE, MistralModelEndpoint, _EndpointMetrics
-from .model import MISTRAL_7B_MAX_TOTAL_TOKENS, MistralModel
+from .defaults import DEFAULTS
+from .hosting import EndpointMetrics, MistralModelEndpoint
+from .model import MistralModel
 from .network import IsolatedNetwork
 from .proxy import InvokeProxy
 
@@ -29,13 +30,15 @@ class _Logging(TypedDict):
     removal_policy: RemovalPolicy
 
 
-class MistralEndpoint(Construct, _EndpointMetrics):
+class MistralEndpoint(EndpointMetrics, Construct):
     """Mistral 7B on a private SageMaker endpoint, called through a signed Lambda function URL.
 
     With no props: Mistral 7B Instruct (JumpStart weights) on the Hugging Face TGI 1.1 container, one
     ml.g5.2xlarge, network-isolated in a new VPC of isolated subnets, and an IAM-authenticated invoke
     proxy in the same subnets. Every part is also importable on its own: :class:`IsolatedNetwork`,
     :class:`MistralModelEndpoint`, :class:`InvokeProxy`.
+
+    Has the endpoint's ``grant_invoke`` and ``metric_*`` methods, and the proxy's ``grant_invoke_url``.
     """
 
     def __init__(
@@ -43,11 +46,11 @@ class MistralEndpoint(Construct, _EndpointMetrics):
         scope: Construct,
         id: str,
         *,
-        model: MistralModel | str | None = None,
-        instance_type: str = DEFAULT_INSTANCE_TYPE,
-        initial_instance_count: int = 1,
-        max_input_length: int = 8191,
-        max_total_tokens: int = MISTRAL_7B_MAX_TOTAL_TOKENS,
+        model: MistralModel | None = None,
+        instance_type: str = DEFAULTS.instance_type,
+        initial_instance_count: int = DEFAULTS.initial_instance_count,
+        max_input_length: int = DEFAULTS.max_input_length,
+        max_total_tokens: int = DEFAULTS.max_total_tokens,
         max_batch_prefill_tokens: int | None = None,
         max_concurrent_requests: int | None = None,
         container_environment: Mapping[str, str] | None = None,
@@ -59,18 +62,19 @@ class MistralEndpoint(Construct, _EndpointMetrics):
         runtime_endpoint: ec2.IConnectable | None = None,
         role: iam.IRole | None = None,
         endpoint_name: str | None = None,
-        proxy_in_vpc: bool = True,
+        proxy_in_vpc: bool = DEFAULTS.proxy_in_vpc,
+        proxy_role: iam.IRole | None = None,
         auth_type: lambda_.FunctionUrlAuthType = lambda_.FunctionUrlAuthType.AWS_IAM,
-        default_max_new_tokens: int = 512,
+        default_max_new_tokens: int = DEFAULTS.default_max_new_tokens,
         log_prompts: bool = False,
-        proxy_memory_size: int = 512,
+        proxy_memory_size: int = DEFAULTS.proxy_memory_size,
         proxy_reserved_concurrent_executions: int | None = None,
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
         log_encryption_key: kms.IKey | None = None,
         removal_policy: RemovalPolicy = RemovalPolicy.DESTROY,
     ) -> None:
         """
-        :param model: the weights: a MistralModel, or "instruct" / "base". Default: Mistral 7B Instruct from JumpStart.
+        :param model: the weights. Default: ``MistralModel.instruct()``, Mistral 7B Instruct from JumpStart.
         :param instance_type: a g5 instance type from ml.g5.2xlarge up. Default: ml.g5.2xlarge.
         :param initial_instance_count: instances behind the endpoint. Default: 1.
         :param max_input_length: TGI MAX_INPUT_LENGTH (prompt tokens). Default: 8191.
@@ -88,6 +92,7 @@ class MistralEndpoint(Construct, _EndpointMetrics):
         :param role: the model's execution role (the construct attaches its policy). Default: a new role.
         :param endpoint_name: the SageMaker endpoint's name. Default: derived from the construct path.
         :param proxy_in_vpc: run the proxy in ``vpc_subnets``. Default: true.
+        :param proxy_role: the proxy function's role (its managed policy is attached to it). Default: a new role.
         :param auth_type: the function URL's auth. Default: AWS_IAM.
         :param default_max_new_tokens: the proxy's default ``max_new_tokens``. Default: 512.
         :param log_prompts: let the proxy log prompt text (debugging only). Default: false.
@@ -114,7 +119,7 @@ class MistralEndpoint(Construct, _EndpointMetrics):
             **logging,
         )
         #: The SageMaker model, endpoint configuration and endpoint.
-        self.hosting = MistralModelEndpoint(
+        self.endpoint = MistralModelEndpoint(
             self,
             "Hosting",
             vpc=self.network.vpc,
@@ -137,9 +142,10 @@ class MistralEndpoint(Construct, _EndpointMetrics):
         self.proxy = InvokeProxy(
             self,
             "Proxy",
-            endpoint=self.hosting,
+            endpoint=self.endpoint,
             vpc=self.network.vpc if proxy_in_vpc else None,
             vpc_subnets=self.network.subnets if proxy_in_vpc else None,
+            role=proxy_role,
             auth_type=auth_type,
             default_max_new_tokens=default_max_new_tokens,
             log_prompts=log_prompts,
@@ -151,17 +157,25 @@ class MistralEndpoint(Construct, _EndpointMetrics):
             self.network.allow_runtime_from(self.proxy.connections)
         if self.network.s3_endpoint is not None:
             # The weights download through the S3 gateway route: it must exist before the endpoint starts.
-            self.hosting.cfn_endpoint.node.add_dependency(self.network.s3_endpoint)
+            self.endpoint.cfn_endpoint.node.add_dependency(self.network.s3_endpoint)
 
+        #: The VPC the model and (by default) the proxy run in.
         self.vpc: ec2.IVpc = self.network.vpc
-        self.endpoint_name: str = self.hosting.endpoint_name
-        self.endpoint_arn: str = self.hosting.endpoint_arn
-        self.role: iam.IRole = self.hosting.role
+        #: The SageMaker endpoint's name and ARN.
+        self.endpoint_name: str = self.endpoint.endpoint_name
+        self.endpoint_arn: str = self.endpoint.endpoint_arn
+        self.variant_name: str = self.endpoint.variant_name
+        #: The model's execution role (SageMaker assumes it to pull the image and read the weights).
+        self.model_role: iam.IRole = self.endpoint.role
+        #: The proxy function's role.
+        self.proxy_role: iam.IRole = self.proxy.role
+        #: The proxy function: grants to it land in the proxy's customer-managed policy.
         self.function: lambda_.Function = self.proxy.function
+        #: The URL applications call (ends with "/").
         self.invoke_url: str = self.proxy.invoke_url
         #: The proxy's network access (allow it to reach your own services through this).
         self.connections: ec2.Connections = self.proxy.connections
 
     def grant_invoke_url(self, grantee: iam.IGrantable) -> iam.Grant:
-        """Allow ``grantee`` to call the function URL (lambda:InvokeFunctionUrl and lambda:InvokeFunction)."""
+        """Allow ``grantee`` to call the function URL; see :meth:`InvokeProxy.grant_invoke_url`."""
         return self.proxy.grant_invoke_url(grantee)

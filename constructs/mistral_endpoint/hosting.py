@@ -6,18 +6,21 @@ import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
-from aws_cdk import Aws, CfnMapping, Duration, Names, RemovalPolicy, Stack, Token
+import jsii
+from aws_cdk import Aws, CfnMapping, Duration, Names, RemovalPolicy, Resource, Stack, Token
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sagemaker as sagemaker
+from aws_cdk.interfaces.aws_sagemaker import EndpointReference
 from constructs import Construct
 
 from . import _tgi_images
 from ._compliance import acknowledge, acknowledge_in_packs, nag_resource
 from ._logs import new_log_group
 from ._validation import ConfigurationError, is_unresolved, require_int, require_seconds
+from .defaults import DEFAULTS
 from .model import MISTRAL_7B_MAX_TOTAL_TOKENS, MistralModel
 from .network import ISOLATED_SUBNETS, select_subnets
 from .regions import check_tgi_region
@@ -36,10 +39,9 @@ GPUS_BY_INSTANCE_TYPE: Mapping[str, int] = {
     "ml.g5.24xlarge": 4,
     "ml.g5.48xlarge": 8,
 }
-DEFAULT_INSTANCE_TYPE = "ml.g5.2xlarge"
 VARIANT_NAME = "AllTraffic"
 
-# JumpStart's environment for these model versions (shared/DOMAIN.md). All values are strings.
+# The environment JumpStart sets for these model versions on TGI 1.1 (CloudFormation wants every value a string).
 _JUMPSTART_ENVIRONMENT = {
     "HF_MODEL_ID": "/opt/ml/model",
     "MODEL_CACHE_ROOT": "/opt/ml/model",
@@ -66,40 +68,76 @@ INVOKE_ENDPOINT_ACTIONS = ["sagemaker:InvokeEndpoint", "sagemaker:InvokeEndpoint
 INSTANCE_METRICS_NAMESPACE = "/aws/sagemaker/Endpoints"
 
 
-class IModelEndpoint(Protocol):
-    """What the invoke proxy needs of an endpoint: created here or imported."""
+class IMistralModelEndpoint(sagemaker.IEndpoint, Protocol):
+    """A SageMaker endpoint that serves Mistral 7B on TGI, created by this library or imported.
 
-    endpoint_name: str
-    endpoint_arn: str
-    model: MistralModel
-    max_input_length: int
-    max_total_tokens: int
+    An ``aws_sagemaker.IEndpoint`` (so CDK APIs that take an endpoint take this one), plus what an
+    :class:`~mistral_endpoint.InvokeProxy` needs to validate requests before they reach the model.
+    """
 
-    def grant_invoke_endpoint(self, grantee: iam.IGrantable) -> iam.Grant: ...
+    @property
+    def model(self) -> MistralModel:
+        """The weights it serves (decides whether the proxy offers the chat routes)."""
+        ...
 
+    @property
+    def max_input_length(self) -> int:
+        """TGI's MAX_INPUT_LENGTH on this endpoint."""
+        ...
 
-class _EndpointMetrics:
-    """``metric_*`` and ``grant_invoke_endpoint`` for anything with an endpoint name and ARN."""
+    @property
+    def max_total_tokens(self) -> int:
+        """TGI's MAX_TOTAL_TOKENS on this endpoint."""
+        ...
 
-    endpoint_name: str
-    endpoint_arn: str
+    @property
+    def variant_name(self) -> str:
+        """The production variant its metrics are reported for."""
+        ...
 
     def grant_invoke_endpoint(self, grantee: iam.IGrantable) -> iam.Grant:
-        """Allow ``grantee`` to invoke this endpoint (buffered and streaming), and nothing else."""
+        """Alias of ``grant_invoke``."""
+        ...
+
+    def metric(self, metric_name: str, **props: Any) -> cloudwatch.Metric:
+        """A CloudWatch metric of this endpoint's variant."""
+        ...
+
+
+class EndpointMetrics:
+    """``grant_invoke`` and the ``metric_*`` methods, for anything with an endpoint name, ARN and variant."""
+
+    endpoint_name: str
+    endpoint_arn: str
+    variant_name: str
+
+    def grant_invoke(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Allow ``grantee`` to invoke this endpoint, buffered and streaming (``sagemaker:InvokeEndpoint`` and
+        ``sagemaker:InvokeEndpointWithResponseStream``), on this endpoint's ARN only."""
         return iam.Grant.add_to_principal(
             grantee=grantee,
             actions=INVOKE_ENDPOINT_ACTIONS,
             resource_arns=[self.endpoint_arn],
         )
 
+    def grant_invoke_endpoint(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Alias of :meth:`grant_invoke`, kept for code written against earlier releases."""
+        return self.grant_invoke(grantee)
+
     def metric(
         self, metric_name: str, *, namespace: str = SAGEMAKER_NAMESPACE, **props: Any
     ) -> cloudwatch.Metric:
-        """A CloudWatch metric of this endpoint's variant (dimensions EndpointName and VariantName)."""
+        """A CloudWatch metric of this endpoint's variant (dimensions EndpointName and VariantName).
+
+        :param metric_name: the metric's name, as SageMaker publishes it.
+        :param namespace: ``AWS/SageMaker`` (invocation metrics, the default) or ``/aws/sagemaker/Endpoints``
+            (instance metrics).
+        :param props: any ``cloudwatch.MetricOptions`` field (``statistic``, ``period``, ``label``, ...).
+        """
         return cloudwatch.Metric(
             namespace=namespace,
             metric_name=metric_name,
-            dimensions_map={"EndpointName": self.endpoint_name, "VariantName": VARIANT_NAME},
+            dimensions_map={"EndpointName": self.endpoint_name, "VariantName": self.variant_name},
             **props,
         )
 
@@ -107,9 +145,18 @@ class _EndpointMetrics:
         """ModelLatency (microseconds): time the container took to answer. Default: average over 5 minutes."""
         return self.metric("ModelLatency", **props)
 
+    def metric_overhead_latency(self, **props: Any) -> cloudwatch.Metric:
+        """OverheadLatency (microseconds): time SageMaker added around the container. Default: average over
+        5 minutes."""
+        return self.metric("OverheadLatency", **props)
+
     def metric_invocations(self, **props: Any) -> cloudwatch.Metric:
         """Invocations: requests sent to the endpoint. Default: sum over 5 minutes."""
         return self.metric("Invocations", **{"statistic": "Sum", **props})
+
+    def metric_invocations_per_instance(self, **props: Any) -> cloudwatch.Metric:
+        """InvocationsPerInstance: requests per instance of the variant. Default: sum over 5 minutes."""
+        return self.metric("InvocationsPerInstance", **{"statistic": "Sum", **props})
 
     def metric_invocation4xx_errors(self, **props: Any) -> cloudwatch.Metric:
         """Invocation4XXErrors: requests the model answered with a 4xx. Default: sum over 5 minutes."""
@@ -134,39 +181,115 @@ def endpoint_arn(scope: Construct, endpoint_name: str) -> str:
     return Stack.of(scope).format_arn(service="sagemaker", resource="endpoint", resource_name=name)
 
 
-class ImportedModelEndpoint(_EndpointMetrics):
-    """An endpoint deployed elsewhere, for an :class:`~mistral_endpoint.InvokeProxy` of its own."""
+@jsii.implements(sagemaker.IEndpoint)
+class _ModelEndpointBase(EndpointMetrics, Resource):
+    """What created and imported endpoints share: the IEndpoint attributes, grants and metrics.
 
-    def __init__(
+    The mixin comes first: jsii only sees Python overrides (``grant_invoke``, called from CDK's own code)
+    in the classes before the first jsii class of the MRO.
+    """
+
+    def _init_attributes(
         self,
-        scope: Construct,
         *,
         endpoint_name: str,
-        model: MistralModel | str | None = None,
-        max_input_length: int = 8191,
-        max_total_tokens: int = MISTRAL_7B_MAX_TOTAL_TOKENS,
+        model: MistralModel | None,
+        max_input_length: int,
+        max_total_tokens: int,
+        variant_name: str,
     ) -> None:
-        """
-        :param endpoint_name: the SageMaker endpoint's name.
-        :param model: what it serves (decides whether the proxy offers chat). Default: Mistral 7B Instruct.
-        :param max_input_length: the endpoint's MAX_INPUT_LENGTH. Default: 8191.
-        :param max_total_tokens: the endpoint's MAX_TOTAL_TOKENS. Default: 8192.
-        """
-        self.endpoint_name = endpoint_name
-        self.endpoint_arn = endpoint_arn(scope, endpoint_name)
-        self.model = MistralModel.of(model)
-        self.max_input_length = max_input_length
-        self.max_total_tokens = max_total_tokens
+        self._endpoint_name = endpoint_name
+        self._endpoint_arn = endpoint_arn(self, endpoint_name)
+        self._model = MistralModel.of(model)
+        self._max_input_length = max_input_length
+        self._max_total_tokens = max_total_tokens
+        self._variant_name = variant_name
+
+    @property
+    def endpoint_name(self) -> str:  # type: ignore[override]
+        """The endpoint's name."""
+        return self._endpoint_name
+
+    @property
+    def endpoint_arn(self) -> str:  # type: ignore[override]
+        """The endpoint's ARN (its name lower-cased, as SageMaker writes it)."""
+        return self._endpoint_arn
+
+    @property
+    def endpoint_ref(self) -> EndpointReference:
+        return EndpointReference(endpoint_arn=self._endpoint_arn)
+
+    @property
+    def model(self) -> MistralModel:
+        """The weights this endpoint serves."""
+        return self._model
+
+    @property
+    def max_input_length(self) -> int:
+        """TGI's MAX_INPUT_LENGTH on this endpoint."""
+        return self._max_input_length
+
+    @property
+    def max_total_tokens(self) -> int:
+        """TGI's MAX_TOTAL_TOKENS on this endpoint."""
+        return self._max_total_tokens
+
+    @property
+    def variant_name(self) -> str:  # type: ignore[override]
+        """The production variant the metrics are reported for."""
+        return self._variant_name
 
 
-class MistralModelEndpoint(Construct, _EndpointMetrics):
+class _ImportedModelEndpoint(_ModelEndpointBase):
+    def __init__(self, scope: Construct, id: str, **attributes: Any) -> None:
+        super().__init__(scope, id)
+        self._init_attributes(**attributes)
+
+
+@jsii.implements(ec2.IConnectable)
+class MistralModelEndpoint(_ModelEndpointBase):
     """Mistral 7B on the Hugging Face TGI 1.1 container, on a network-isolated SageMaker real-time endpoint.
 
     Creates the model (network isolation on, in your subnets), its endpoint configuration and endpoint,
     the endpoint's log group (so ``cdk destroy`` removes it), a security group, and an execution role whose
     policy allows exactly: pulling the TGI image, reading the weights, writing the endpoint's logs and
     metrics, and managing the ENIs SageMaker places in your subnets.
+
+    Implements ``aws_sagemaker.IEndpoint`` and :class:`IMistralModelEndpoint`; use
+    :meth:`from_endpoint_attributes` for an endpoint deployed elsewhere.
     """
+
+    @staticmethod
+    def from_endpoint_attributes(
+        scope: Construct,
+        id: str,
+        *,
+        endpoint_name: str,
+        model: MistralModel | None = None,
+        max_input_length: int = DEFAULTS.max_input_length,
+        max_total_tokens: int = DEFAULTS.max_total_tokens,
+        variant_name: str = VARIANT_NAME,
+    ) -> IMistralModelEndpoint:
+        """An endpoint deployed elsewhere (same account and region as the stack), for a proxy of its own.
+
+        :param endpoint_name: the SageMaker endpoint's name.
+        :param model: what it serves (decides whether the proxy offers chat). Default: Mistral 7B Instruct.
+        :param max_input_length: the endpoint's MAX_INPUT_LENGTH. Default: 8191.
+        :param max_total_tokens: the endpoint's MAX_TOTAL_TOKENS. Default: 8192.
+        :param variant_name: the production variant its metrics are reported for. Default: AllTraffic.
+        """
+        if not is_unresolved(endpoint_name) and not _ENDPOINT_NAME.match(endpoint_name):
+            raise ConfigurationError(_endpoint_name_error(endpoint_name))
+        max_input, max_total, _ = _check_token_limits(max_input_length, max_total_tokens, None)
+        return _ImportedModelEndpoint(
+            scope,
+            id,
+            endpoint_name=endpoint_name,
+            model=model,
+            max_input_length=max_input,
+            max_total_tokens=max_total,
+            variant_name=variant_name,
+        )
 
     def __init__(
         self,
@@ -175,11 +298,11 @@ class MistralModelEndpoint(Construct, _EndpointMetrics):
         *,
         vpc: ec2.IVpc,
         vpc_subnets: ec2.SubnetSelection | None = None,
-        model: MistralModel | str | None = None,
-        instance_type: str = DEFAULT_INSTANCE_TYPE,
-        initial_instance_count: int = 1,
-        max_input_length: int = 8191,
-        max_total_tokens: int = MISTRAL_7B_MAX_TOTAL_TOKENS,
+        model: MistralModel | None = None,
+        instance_type: str = DEFAULTS.instance_type,
+        initial_instance_count: int = DEFAULTS.initial_instance_count,
+        max_input_length: int = DEFAULTS.max_input_length,
+        max_total_tokens: int = DEFAULTS.max_total_tokens,
         max_batch_prefill_tokens: int | None = None,
         max_concurrent_requests: int | None = None,
         container_environment: Mapping[str, str] | None = None,
@@ -194,7 +317,7 @@ class MistralModelEndpoint(Construct, _EndpointMetrics):
         """
         :param vpc: the VPC whose subnets the model's ENIs go in.
         :param vpc_subnets: which subnets (two or more AZs). Default: the VPC's isolated subnets.
-        :param model: the weights: a MistralModel, or "instruct" / "base". Default: Mistral 7B Instruct from JumpStart.
+        :param model: the weights. Default: ``MistralModel.instruct()``, Mistral 7B Instruct from JumpStart.
         :param instance_type: a g5 instance type from ml.g5.2xlarge up. Default: ml.g5.2xlarge (1x A10G 24 GB).
         :param initial_instance_count: instances behind the endpoint. Default: 1.
         :param max_input_length: TGI MAX_INPUT_LENGTH, the longest prompt in tokens. Default: 8191.
@@ -214,17 +337,23 @@ class MistralModelEndpoint(Construct, _EndpointMetrics):
         """
         super().__init__(scope, id)
         check_tgi_region(self)
-        self.model = MistralModel.of(model)
         gpus = _gpus_for(instance_type)
         require_int("initial_instance_count", initial_instance_count, minimum=1, allow_token=True)
-        self.max_input_length, self.max_total_tokens, prefill = _check_token_limits(
+        max_input, max_total, prefill = _check_token_limits(
             max_input_length, max_total_tokens, max_batch_prefill_tokens
+        )
+        self._init_attributes(
+            endpoint_name=_endpoint_name(self, endpoint_name),
+            model=model,
+            max_input_length=max_input,
+            max_total_tokens=max_total,
+            variant_name=VARIANT_NAME,
         )
         environment = {
             **_JUMPSTART_ENVIRONMENT,
             "SM_NUM_GPUS": str(gpus),
-            "MAX_INPUT_LENGTH": str(self.max_input_length),
-            "MAX_TOTAL_TOKENS": str(self.max_total_tokens),
+            "MAX_INPUT_LENGTH": str(max_input),
+            "MAX_TOTAL_TOKENS": str(max_total),
             "MAX_BATCH_PREFILL_TOKENS": str(prefill),
         }
         if max_concurrent_requests is not None:
@@ -234,23 +363,18 @@ class MistralModelEndpoint(Construct, _EndpointMetrics):
         timeout_hint = "7B weights are 14 GB: allow several minutes"
         startup = require_seconds(
             "startup_health_check_timeout",
-            startup_health_check_timeout or Duration.minutes(15),
+            startup_health_check_timeout or Duration.seconds(DEFAULTS.startup_health_check_timeout_seconds),
             minimum=60,
             maximum=3600,
             hint=timeout_hint,
         )
         download = require_seconds(
             "model_data_download_timeout",
-            model_data_download_timeout or Duration.minutes(15),
+            model_data_download_timeout or Duration.seconds(DEFAULTS.model_data_download_timeout_seconds),
             minimum=60,
             maximum=3600,
             hint=timeout_hint,
         )
-
-        #: The endpoint's name.
-        self.endpoint_name: str = _endpoint_name(self, endpoint_name)
-        #: The endpoint's ARN.
-        self.endpoint_arn: str = endpoint_arn(self, self.endpoint_name)
 
         subnets = select_subnets(vpc, vpc_subnets or ISOLATED_SUBNETS)
         self.security_group = ec2.SecurityGroup(
@@ -263,8 +387,7 @@ class MistralModelEndpoint(Construct, _EndpointMetrics):
         # The weights download through these ENIs to the S3 gateway endpoint, whose prefix list has no
         # CloudFormation attribute; isolated subnets have no other route out.
         self.security_group.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "HTTPS to the S3 gateway")
-        #: Network access of the model's ENIs.
-        self.connections = ec2.Connections(security_groups=[self.security_group])
+        self._connections = ec2.Connections(security_groups=[self.security_group])
 
         self.log_group = new_log_group(
             self,
@@ -366,6 +489,11 @@ class MistralModelEndpoint(Construct, _EndpointMetrics):
         # Created before and deleted after the endpoint, so SageMaker never creates its own copy (the role
         # may still call CreateLogGroup on this one name, as SageMaker's documented execution role does).
         self.cfn_endpoint.node.add_dependency(self.log_group)
+
+    @property
+    def connections(self) -> ec2.Connections:
+        """Network access of the model's ENIs (no inbound rules; HTTPS out to the S3 gateway endpoint)."""
+        return self._connections
 
     def _execution_statements(
         self, vpc: ec2.IVpc, subnet_ids: list[str], image_account: str
@@ -485,7 +613,7 @@ def _check_token_limits(max_input: int, max_total: int, max_prefill: int | None)
         max_total,
         minimum=2,
         maximum=MISTRAL_7B_MAX_TOTAL_TOKENS,
-        hint="Mistral 7B's context window is 8192 tokens",
+        hint=f"Mistral 7B's context window is {MISTRAL_7B_MAX_TOTAL_TOKENS} tokens",
     )
     require_int("max_input_length", max_input, minimum=1, maximum=MISTRAL_7B_MAX_TOTAL_TOKENS - 1)
     if max_input >= max_total:
@@ -528,8 +656,12 @@ def _endpoint_name(scope: Construct, name: str | None) -> str:
     if name is None:
         return Names.unique_resource_name(scope, max_length=63, separator="-").lower()
     if not is_unresolved(name) and not _ENDPOINT_NAME.match(name):
-        raise ConfigurationError(
-            f"endpoint_name {name!r} is not a valid SageMaker endpoint name: 1-63 letters, digits and "
-            "hyphens, starting and ending with a letter or digit"
-        )
+        raise ConfigurationError(_endpoint_name_error(name))
     return name
+
+
+def _endpoint_name_error(name: str) -> str:
+    return (
+        f"endpoint_name {name!r} is not a valid SageMaker endpoint name: 1-63 letters, digits and "
+        "hyphens, starting and ending with a letter or digit"
+    )

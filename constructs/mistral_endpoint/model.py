@@ -9,19 +9,21 @@ from aws_cdk import Aws
 from aws_cdk import aws_iam as iam
 
 from ._validation import ConfigurationError, is_unresolved
+from .defaults import DEFAULTS
 
 if TYPE_CHECKING:  # types only: importing the module costs synth time
     from aws_cdk import aws_s3 as s3
 
 #: Prompt formats the invoke proxy knows: the chat routes need the Instruct template.
-PROMPT_FORMAT_INSTRUCT = "mistral-instruct"
+PROMPT_FORMAT_INSTRUCT = DEFAULTS.prompt_format
 PROMPT_FORMAT_NONE = "none"
 
-#: TGI's context window for Mistral 7B as JumpStart configures it (MAX_TOTAL_TOKENS).
-MISTRAL_7B_MAX_TOTAL_TOKENS = 8192
+#: Mistral 7B's context window: TGI's MAX_TOTAL_TOKENS can be no larger.
+MISTRAL_7B_MAX_TOTAL_TOKENS = DEFAULTS.max_total_tokens
 
-# JumpStart's uncompressed prepacks served with TGI 1.1.0 (shared/DOMAIN.md): nothing to untar, so the
-# container starts sooner than from the older tar.gz artifacts.
+# JumpStart's uncompressed prepacks of huggingface-llm-mistral-7b[-instruct] 2.x, the versions JumpStart serves
+# with TGI 1.1.0 (the 1.x versions are tar.gz archives; later versions move to TGI 1.4+): nothing to untar, so
+# the container starts sooner.
 _JUMPSTART_PREFIX = "huggingface-llm/{model_id}/artifacts/inference-prepack/v1.0.0/"
 
 
@@ -46,30 +48,21 @@ class MistralModel:
     jumpstart_version: str | None = None
 
     @classmethod
-    def of(cls, model: MistralModel | str | None) -> MistralModel:
-        """The model a ``model`` prop names: a MistralModel, ``"instruct"``, ``"base"`` (or their JumpStart
-        ids), or None for the default, Instruct."""
+    def of(cls, model: MistralModel | None) -> MistralModel:
+        """The model a ``model`` prop names: None means the default, Mistral 7B Instruct."""
         if model is None:
             return cls.instruct()
-        if isinstance(model, MistralModel):
-            return model
-        by_name = {
-            "instruct": cls.instruct,
-            "base": cls.base,
-            "huggingface-llm-mistral-7b-instruct": cls.instruct,
-            "huggingface-llm-mistral-7b": cls.base,
-        }
-        if isinstance(model, str) and model in by_name:
-            return by_name[model]()
-        raise ConfigurationError(
-            f"model {model!r} is not a Mistral 7B model: use 'instruct', 'base', MistralModel.instruct(), "
-            "MistralModel.base() or MistralModel.from_bucket(bucket, prefix) for your own weights"
-        )
+        if not isinstance(model, MistralModel):
+            raise ConfigurationError(
+                f"model must be a MistralModel, got {model!r}: use MistralModel.instruct(), MistralModel.base() "
+                "or MistralModel.from_bucket(bucket, prefix) for your own weights"
+            )
+        return model
 
     @classmethod
     def instruct(cls) -> MistralModel:
         """Mistral 7B Instruct from JumpStart (``huggingface-llm-mistral-7b-instruct`` 2.0.0)."""
-        return cls._jumpstart("huggingface-llm-mistral-7b-instruct", "2.0.0", PROMPT_FORMAT_INSTRUCT)
+        return cls._jumpstart(DEFAULTS.model_id, "2.0.0", PROMPT_FORMAT_INSTRUCT)
 
     @classmethod
     def base(cls) -> MistralModel:

@@ -42,7 +42,7 @@ class IsolatedNetwork(Construct):
         scope: Construct,
         id: str,
         *,
-        model: MistralModel | str | None = None,
+        model: MistralModel | None = None,
         vpc: ec2.IVpc | None = None,
         vpc_subnets: ec2.SubnetSelection | None = None,
         create_vpc_endpoints: bool = True,

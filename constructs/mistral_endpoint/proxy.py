@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import jsii
 from aws_cdk import Annotations, Duration, RemovalPolicy
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
@@ -13,9 +14,11 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from ._compliance import acknowledge, acknowledge_in_packs
+from ._iam import ManagedPolicyRole
 from ._logs import new_log_group
 from ._validation import require_int
-from .hosting import INVOKE_ENDPOINT_ACTIONS, IModelEndpoint
+from .defaults import DEFAULTS
+from .hosting import INVOKE_ENDPOINT_ACTIONS, IMistralModelEndpoint
 from .network import ISOLATED_SUBNETS
 from .regions import check_function_url_region
 
@@ -31,11 +34,15 @@ HANDLER = "invoke_proxy.handler.handler"
 FUNCTION_TIMEOUT = Duration.seconds(90)
 
 
+@jsii.implements(iam.IGrantable, ec2.IConnectable)
 class InvokeProxy(Construct):
     """A Python Lambda function that validates requests, formats prompts and calls the endpoint.
 
     Its function URL (IAM auth by default) is how applications reach the model. In the VPC by default,
     where it reaches SageMaker through the ``sagemaker.runtime`` interface endpoint.
+
+    An ``iam.IGrantable``: grants to the proxy (or to its ``function``) become statements of its
+    customer-managed policy, attached to its role.
     """
 
     def __init__(
@@ -43,22 +50,26 @@ class InvokeProxy(Construct):
         scope: Construct,
         id: str,
         *,
-        endpoint: IModelEndpoint,
+        endpoint: IMistralModelEndpoint,
         vpc: ec2.IVpc | None = None,
         vpc_subnets: ec2.SubnetSelection | None = None,
+        role: iam.IRole | None = None,
         auth_type: lambda_.FunctionUrlAuthType = lambda_.FunctionUrlAuthType.AWS_IAM,
-        default_max_new_tokens: int = 512,
+        default_max_new_tokens: int = DEFAULTS.default_max_new_tokens,
         log_prompts: bool = False,
-        memory_size: int = 512,
+        memory_size: int = DEFAULTS.proxy_memory_size,
         reserved_concurrent_executions: int | None = None,
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
         log_encryption_key: kms.IKey | None = None,
         removal_policy: RemovalPolicy = RemovalPolicy.DESTROY,
     ) -> None:
         """
-        :param endpoint: the endpoint to call (a :class:`MistralModelEndpoint` or an imported one).
+        :param endpoint: the endpoint to call: a :class:`MistralModelEndpoint`, or one imported with
+            ``MistralModelEndpoint.from_endpoint_attributes``.
         :param vpc: run the function in this VPC. Default: outside any VPC (SageMaker's public API).
         :param vpc_subnets: the function's subnets. Default: the VPC's isolated subnets.
+        :param role: your role for the function (assumable by lambda.amazonaws.com); this construct's managed
+            policy is attached to it. Default: a new role.
         :param auth_type: the function URL's auth. Default: AWS_IAM (SigV4). NONE makes the URL public.
         :param default_max_new_tokens: tokens generated when a request names none. Default: 512.
         :param log_prompts: log prompt text (debugging only). Default: false.
@@ -87,7 +98,8 @@ class InvokeProxy(Construct):
             encryption_key=log_encryption_key,
             removal_policy=removal_policy,
         )
-        self.role = iam.Role(
+        #: The function's role: yours (``role``) or a new one.
+        self.role: iam.IRole = role or iam.Role(
             self,
             "Role",
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
@@ -131,7 +143,8 @@ class InvokeProxy(Construct):
                     resources=["*"],
                 )
             )
-        # A customer-managed policy, not an inline one: the HIPAA and NIST packs require it.
+        # A customer-managed policy, not an inline one: the HIPAA and NIST packs require it. Grants to the
+        # proxy or its function are added to it too.
         self.policy = iam.ManagedPolicy(
             self,
             "Policy",
@@ -146,8 +159,8 @@ class InvokeProxy(Construct):
                 "Lambda's VPC ENI actions (ec2:CreateNetworkInterface and friends) support no resource-level "
                 "permissions; this is the content of AWSLambdaVPCAccessExecutionRole, and nothing more",
             )
-        #: Network access of the function (empty outside a VPC).
-        self.connections = ec2.Connections(security_groups=security_groups)
+        self._connections = ec2.Connections(security_groups=security_groups)
+        self._grant_principal = ManagedPolicyRole(self, "FunctionRole", role=self.role, policy=self.policy)
 
         #: The proxy function.
         self.function = lambda_.Function(
@@ -158,9 +171,7 @@ class InvokeProxy(Construct):
             handler=HANDLER,
             code=lambda_.Code.from_asset(str(LAMBDA_SOURCE), exclude=["**/__pycache__", "**/*.pyc"]),
             description="Mistral 7B invoke proxy: validates requests and calls the SageMaker endpoint",
-            # The same role, seen as immutable: lambda.Function would otherwise add a DependsOn on it that
-            # the GetAtt already implies (cfn-lint W3005), and must not grow an inline policy on it.
-            role=iam.Role.from_role_arn(self, "FunctionRole", self.role.role_arn, mutable=False),
+            role=self._grant_principal,
             timeout=FUNCTION_TIMEOUT,
             memory_size=memory_size,
             reserved_concurrent_executions=reserved_concurrent_executions,
@@ -216,10 +227,26 @@ class InvokeProxy(Construct):
                 "Use AWS_IAM (the default) unless something in front of the URL authenticates callers.",
             )
 
+    @property
+    def grant_principal(self) -> iam.IPrincipal:
+        """The function's role; statements granted to it land in this construct's managed policy."""
+        return self._grant_principal
+
+    @property
+    def connections(self) -> ec2.Connections:
+        """Network access of the function (no security group outside a VPC)."""
+        return self._connections
+
+    def add_to_role_policy(self, statement: iam.PolicyStatement) -> None:
+        """Add a statement to the function's permissions (in this construct's customer-managed policy)."""
+        self.function.add_to_role_policy(statement)
+
     def grant_invoke_url(self, grantee: iam.IGrantable) -> iam.Grant:
-        """Allow ``grantee`` to call the function URL: both actions AWS requires since October 2025."""
-        return iam.Grant.add_to_principal(
-            grantee=grantee,
-            actions=["lambda:InvokeFunctionUrl", "lambda:InvokeFunction"],
-            resource_arns=[self.function.function_arn],
-        )
+        """Allow ``grantee`` to call the function URL, with CDK's own ``FunctionUrl.grant_invoke_url``.
+
+        Both actions AWS requires since October 2025: ``lambda:InvokeFunctionUrl`` (condition
+        ``lambda:FunctionUrlAuthType``) and ``lambda:InvokeFunction`` (condition
+        ``lambda:InvokedViaFunctionUrl``). An identity policy for a principal of this account; two
+        ``AWS::Lambda::Permission`` resources for another account's principal.
+        """
+        return self.function_url.grant_invoke_url(grantee)

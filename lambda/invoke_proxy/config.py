@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import NamedTuple
 
+from .defaults import DEFAULTS
+
 PROMPT_FORMATS = ("mistral-instruct", "none")
 
 # SageMaker InvokeEndpoint accepts at most 6 MB; function URLs cap the request at 6 MB too. The proxy refuses
@@ -76,9 +78,11 @@ def load_config(env: Mapping[str, str]) -> Config:
     endpoint_name = env.get("ENDPOINT_NAME", "").strip()
     if not endpoint_name:
         raise ConfigError("ENDPOINT_NAME is required: set it to the SageMaker endpoint's name")
-    max_input_length = _positive_int(env, "MAX_INPUT_LENGTH", "8191")
-    max_total_tokens = _positive_int(env, "MAX_TOTAL_TOKENS", "8192")
-    default_max_new_tokens = _positive_int(env, "DEFAULT_MAX_NEW_TOKENS", "512")
+    max_input_length = _positive_int(env, "MAX_INPUT_LENGTH", str(DEFAULTS.max_input_length))
+    max_total_tokens = _positive_int(env, "MAX_TOTAL_TOKENS", str(DEFAULTS.max_total_tokens))
+    default_max_new_tokens = _positive_int(
+        env, "DEFAULT_MAX_NEW_TOKENS", str(DEFAULTS.default_max_new_tokens)
+    )
     if max_input_length >= max_total_tokens:
         raise ConfigError(
             f"MAX_INPUT_LENGTH ({max_input_length}) must be below MAX_TOTAL_TOKENS ({max_total_tokens}), "
@@ -89,10 +93,10 @@ def load_config(env: Mapping[str, str]) -> Config:
             f"DEFAULT_MAX_NEW_TOKENS ({default_max_new_tokens}) must be below MAX_TOTAL_TOKENS "
             f"({max_total_tokens})"
         )
-    prompt_format = env.get("PROMPT_FORMAT", "mistral-instruct").strip()
+    prompt_format = env.get("PROMPT_FORMAT", DEFAULTS.prompt_format).strip()
     if prompt_format not in PROMPT_FORMATS:
         raise ConfigError(f"PROMPT_FORMAT must be one of {', '.join(PROMPT_FORMATS)}; got {prompt_format!r}")
-    model_id = env.get("MODEL_ID", "huggingface-llm-mistral-7b-instruct").strip()
+    model_id = env.get("MODEL_ID", DEFAULTS.model_id).strip()
     if not model_id:
         raise ConfigError("MODEL_ID must not be empty when set")
     region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or None

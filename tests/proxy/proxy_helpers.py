@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import io
 import json
 from collections.abc import Callable
@@ -12,9 +11,11 @@ from botocore.awsrequest import AWSResponse
 from botocore.response import StreamingBody
 from botocore.stub import Stubber
 
+from mistral_endpoint import cli
 from mistral_endpoint._lambda.invoke_proxy.config import Config, load_config
 
 ENDPOINT = "mistral-test-endpoint"
+URL_DOMAIN = "abc.lambda-url.us-east-1.on.aws"
 LOG_STREAM_ARN = (
     "arn:aws:logs:us-east-1:123456789012:log-group:/aws/sagemaker/Endpoints/mistral-test-endpoint:"
     "log-stream:AllTraffic/i-0123456789abcdef0"
@@ -121,34 +122,21 @@ def url_event(
     raw_body: str | bytes | None = None,
     base64_encoded: bool = False,
 ) -> dict[str, Any]:
-    """A function URL event, payload format 2.0, as Lambda delivers it."""
+    """A function URL event from the package's one builder (``mistral_endpoint.cli.url_event``), as Lambda
+    delivers it to a deployed proxy: ``body`` is sent as JSON text, ``raw_body`` as given (bytes, or any body
+    with ``base64_encoded``, base64-encoded)."""
     if raw_body is None and body is not None:
         raw_body = json.dumps(body)
-    if isinstance(raw_body, bytes) or (base64_encoded and raw_body is not None):
-        data = raw_body if isinstance(raw_body, bytes) else raw_body.encode()
-        raw_body, base64_encoded = base64.b64encode(data).decode(), True
-    event: dict[str, Any] = {
-        "version": "2.0",
-        "routeKey": "$default",
-        "rawPath": path,
-        "rawQueryString": "",
-        "headers": {"content-type": "application/json", "host": "abc.lambda-url.us-east-1.on.aws"},
-        "requestContext": {
-            "accountId": "123456789012",
-            "apiId": "abc",
-            "domainName": "abc.lambda-url.us-east-1.on.aws",
-            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "203.0.113.1"},
-            "requestId": "url-request-id",
-            "routeKey": "$default",
-            "stage": "$default",
-            "time": "27/Nov/2026:10:00:00 +0000",
-            "timeEpoch": 1795780800000,
-        },
-        "isBase64Encoded": base64_encoded,
-    }
-    if raw_body is not None:
-        event["body"] = raw_body
-    return event
+    if base64_encoded and isinstance(raw_body, str):
+        raw_body = raw_body.encode()
+    return cli.url_event(
+        method,
+        path,
+        body=raw_body,
+        domain=URL_DOMAIN,
+        account_id="123456789012",
+        request_id="url-request-id",
+    )
 
 
 class LambdaContext:

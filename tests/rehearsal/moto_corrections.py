@@ -1,4 +1,4 @@
-"""Corrections for the moto emulator's known gaps, so the deploy rehearsal (scripts/rehearse.py) can run.
+"""Corrections for the moto emulator's known gaps, so the deploy rehearsal (the ``rehearse`` package) can run.
 
 The rehearsal deploys the real, unchanged template with the real CDK CLI. Where moto (pinned in
 requirements-dev.txt) behaves unlike CloudFormation, the difference is corrected here and nowhere else: each

@@ -1,9 +1,9 @@
-"""The whole deploy rehearsal (scripts/rehearse.py), run as `make rehearse` runs it: every phase passes, the
-summary is the last line, and no emulator is left running, also when the rehearsal is interrupted or killed."""
+"""The whole deploy rehearsal (the ``rehearse`` package beside this file), run as `make rehearse` runs it: every
+phase passes, the summary is the last line, and no emulator is left running, also when the rehearsal is
+interrupted or killed."""
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import re
 import signal
@@ -14,23 +14,16 @@ import textwrap
 import time
 from collections.abc import Callable
 from pathlib import Path
-from types import ModuleType
 
 import pytest
+from rehearse import emulator as emulator_module
 
 ROOT = Path(__file__).resolve().parents[2]
-SCRIPT = ROOT / "scripts" / "rehearse.py"
+HERE = Path(__file__).resolve().parent
+# What `make rehearse` runs: this folder, whose __main__.py starts the driver.
+COMMAND = [sys.executable, str(HERE)]
 SUMMARY = re.compile(r"^rehearsal: (\d+)/(\d+) phases passed in ([0-9.]+) s$")
 EMULATOR = re.compile(r"on http://127\.0\.0\.1:(\d+), pid (\d+)")
-
-
-def load_rehearse() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("rehearse", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["rehearse"] = module  # its dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
 
 
 def listening(port: int) -> bool:
@@ -63,7 +56,7 @@ def rehearsal_env() -> dict[str, str]:
 @pytest.mark.slow
 def test_the_rehearsal_passes_and_leaves_nothing_running(tmp_path: Path) -> None:
     result = subprocess.run(
-        [sys.executable, str(SCRIPT), "--out", str(tmp_path / "rehearsal.out")],
+        [*COMMAND, "--out", str(tmp_path / "rehearsal.out")],
         cwd=ROOT,
         env=rehearsal_env(),
         capture_output=True,
@@ -83,7 +76,7 @@ def test_the_rehearsal_passes_and_leaves_nothing_running(tmp_path: Path) -> None
 @pytest.mark.slow
 def test_an_interrupted_rehearsal_stops_its_emulator(tmp_path: Path) -> None:
     process = subprocess.Popen(
-        [sys.executable, str(SCRIPT), "--out", str(tmp_path / "rehearsal.out")],
+        [*COMMAND, "--out", str(tmp_path / "rehearsal.out")],
         cwd=ROOT,
         env=rehearsal_env(),
         stdout=subprocess.PIPE,
@@ -126,11 +119,10 @@ def test_the_emulator_exits_when_the_rehearsal_is_killed(tmp_path: Path) -> None
             "-c",
             textwrap.dedent(
                 f"""
-                import importlib.util, pathlib, sys, time
-                spec = importlib.util.spec_from_file_location("rehearse", {str(SCRIPT)!r})
-                rehearse = sys.modules["rehearse"] = importlib.util.module_from_spec(spec)
-                spec.loader.exec_module(rehearse)
-                emulator = rehearse.Emulator(pathlib.Path({str(tmp_path / "moto.log")!r}))
+                import pathlib, sys, time
+                sys.path.insert(0, {str(HERE)!r})
+                from rehearse.emulator import Emulator
+                emulator = Emulator(pathlib.Path({str(tmp_path / "moto.log")!r}))
                 emulator.start()
                 print(emulator.port, emulator.process.pid, flush=True)
                 time.sleep(120)
@@ -184,12 +176,11 @@ server.serve_forever()
 def test_the_emulator_output_goes_to_its_log_and_cannot_stall_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    rehearse = load_rehearse()
     fake = tmp_path / "chatty.py"
     fake.write_text(CHATTY_EMULATOR)
-    monkeypatch.setattr(rehearse, "CORRECTIONS", fake)
+    monkeypatch.setattr(emulator_module, "CORRECTIONS", fake)
     log = tmp_path / "moto.log"
-    emulator = rehearse.Emulator(log)
+    emulator = emulator_module.Emulator(log)
     try:
         emulator.start(timeout_s=10)  # the server answers only once its output is out of the pipe
     finally:

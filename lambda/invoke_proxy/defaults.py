@@ -1,0 +1,42 @@
+"""Every default of the pattern, in one frozen object.
+
+It lives in the proxy's package because the Lambda asset can import nothing outside it; the construct
+library re-exports it as ``mistral_endpoint.DEFAULTS``. The constructs' props, the app's ``StackConfig``,
+``cdk.json``, the proxy's configuration reading and ``mistral-invoke serve`` all read this object, and a test
+holds the README's tables to it.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+
+class Defaults(NamedTuple):
+    """Immutable. A NamedTuple rather than a frozen dataclass: it is imported on the proxy's cold start."""
+
+    #: The app's ``model`` context value: Mistral 7B Instruct from JumpStart.
+    model: str = "instruct"
+    #: JumpStart id of the default weights, reported as the OpenAI route's ``model``.
+    model_id: str = "huggingface-llm-mistral-7b-instruct"
+    #: The proxy's prompt format for the default weights (``none`` for a base model).
+    prompt_format: str = "mistral-instruct"
+    #: One NVIDIA A10G (24 GB): the smallest g5 that holds 14 GB of fp16 weights and a full KV cache.
+    instance_type: str = "ml.g5.2xlarge"
+    initial_instance_count: int = 1
+    #: TGI MAX_INPUT_LENGTH: the longest prompt, in tokens (JumpStart's value for these models).
+    max_input_length: int = 8191
+    #: TGI MAX_TOTAL_TOKENS: prompt plus generated tokens; Mistral 7B's context window.
+    max_total_tokens: int = 8192
+    #: What the proxy asks TGI for when a request names no max_new_tokens (TGI's own default, 20, surprises).
+    default_max_new_tokens: int = 512
+    #: Seconds the container may take to pass its first health check; 14 GB of weights take minutes to load.
+    startup_health_check_timeout_seconds: int = 900
+    #: Seconds the weights may take to download through the S3 gateway endpoint.
+    model_data_download_timeout_seconds: int = 900
+    #: The proxy's memory in MiB (also buys CPU for its cold start).
+    proxy_memory_size: int = 512
+    #: Whether the proxy runs in the isolated subnets (reaching SageMaker through the runtime VPC endpoint).
+    proxy_in_vpc: bool = True
+
+
+DEFAULTS = Defaults()

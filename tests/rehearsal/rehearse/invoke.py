@@ -1,0 +1,129 @@
+"""The invoke phase: the deployed proxy code, loaded as Lambda loads it, answers function URL events; the
+SageMaker runtime it calls is the emulator's, answering queued TGI responses."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import sys
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from mistral_endpoint.cli import url_event
+
+from .common import ACCOUNT, check
+from .deploy import process_env
+from .emulator import Emulator
+from .stack import Clients, Deployed, unpack_function_code
+
+
+@dataclass
+class LambdaContext:
+    function_name: str
+    invoked_function_arn: str
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    memory_limit_in_mb: int = 512
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 89_000
+
+
+def function_url_event(url: str, method: str, path: str, body: object | None) -> dict[str, Any]:
+    """A function URL request (payload format 2.0), as Lambda delivers it after SigV4 authentication."""
+    domain = url.split("://", 1)[-1].rstrip("/")
+    return url_event(
+        method,
+        path,
+        headers={"content-type": "application/json", "host": domain, "user-agent": "rehearsal"},
+        body=None if body is None else json.dumps(body),
+        domain=domain,
+        account_id=ACCOUNT,
+        caller_arn=f"arn:aws:iam::{ACCOUNT}:user/rehearsal",
+    )
+
+
+def tgi_answer(text: str, generated_tokens: int) -> str:
+    """TGI 1.1's answer to a request with ``details: true`` (the proxy always asks for details)."""
+    details = {"finish_reason": "eos_token", "generated_tokens": generated_tokens}
+    return json.dumps([{"generated_text": text, "details": details}])
+
+
+def invoke_proxy(
+    emulator: Emulator, clients: Clients, deployed: Deployed, expect_max_new_tokens: int, out_dir: Path
+) -> str:
+    """Load the proxy's handler with the deployed function's environment and call it like Lambda would; the
+    SageMaker runtime it calls is the emulator's, answering queued TGI responses."""
+    function_name = deployed.one("AWS::Lambda::Function")
+    fconfig = clients.lam.get_function_configuration(FunctionName=function_name)
+    variables = fconfig.get("Environment", {}).get("Variables", {})
+    endpoint_name = deployed.outputs["EndpointName"]
+    url = deployed.outputs["InvokeUrl"]
+
+    code_root = unpack_function_code(clients, deployed, out_dir / f"function-code-{uuid.uuid4().hex[:8]}")
+    sys.path.insert(0, str(code_root))  # the deployed code, unpacked from the published asset, as Lambda does
+    sent: list[dict[str, Any]] = []
+
+    def record(params: dict[str, Any], **_: Any) -> None:
+        sent.append({"EndpointName": params["EndpointName"], "Body": json.loads(params["Body"])})
+
+    try:
+        with process_env({**os.environ, **variables, "AWS_LAMBDA_FUNCTION_NAME": function_name}):
+            # The proxy creates its client from boto3's default session at import: watch its calls there.
+            boto3.setup_default_session()
+            assert boto3.DEFAULT_SESSION is not None
+            boto3.DEFAULT_SESSION.events.register(
+                "provide-client-params.sagemaker-runtime.InvokeEndpoint", record
+            )
+            for name in [m for m in sys.modules if m == "invoke_proxy" or m.startswith("invoke_proxy.")]:
+                del sys.modules[name]  # the configuration is read at import: import the deployed code afresh
+            module = importlib.import_module("invoke_proxy.handler")
+            check(
+                Path(module.__file__ or "").is_relative_to(code_root),
+                f"imported {module.__file__}, not the asset",
+            )
+            context = LambdaContext(function_name, fconfig["FunctionArn"])
+            emulator.queue_sagemaker_answers([tgi_answer(" Paris.", 3), tgi_answer(" Bonjour !", 4)])
+            health = module.handler(function_url_event(url, "GET", "/health", None), context)
+            generate = module.handler(
+                function_url_event(url, "POST", "/generate", {"inputs": "The capital of France is"}), context
+            )
+            chat = module.handler(
+                function_url_event(
+                    url, "POST", "/chat", {"messages": [{"role": "user", "content": "Say hello in French."}]}
+                ),
+                context,
+            )
+    finally:
+        sys.path.remove(str(code_root))
+        boto3.DEFAULT_SESSION = None
+
+    for name, answer in (("GET /health", health), ("POST /generate", generate), ("POST /chat", chat)):
+        check(
+            answer.get("statusCode") == 200,
+            f"{name} answered {answer.get('statusCode')}: {answer.get('body')}",
+        )
+    check(json.loads(health["body"]).get("endpoint_name") == endpoint_name, f"/health: {health['body']}")
+    check(json.loads(generate["body"]).get("generated_text") == " Paris.", f"/generate: {generate['body']}")
+    check("Bonjour" in chat["body"], f"/chat: {chat['body']}")
+    check(len(sent) == 2, f"expected 2 InvokeEndpoint calls, saw {len(sent)}")
+    check(
+        {s["EndpointName"] for s in sent} == {endpoint_name}, f"the proxy called {sent[0]['EndpointName']!r}"
+    )
+    clients.sagemaker.describe_endpoint(EndpointName=sent[0]["EndpointName"])  # the endpoint it called exists
+    tokens = [s["Body"].get("parameters", {}).get("max_new_tokens") for s in sent]
+    check(
+        tokens == [expect_max_new_tokens] * 2,
+        f"max_new_tokens sent {tokens}, deployed default {expect_max_new_tokens}",
+    )
+    check(
+        "[INST]" in sent[1]["Body"]["inputs"],
+        f"the chat prompt is not in Mistral's format: {sent[1]['Body']}",
+    )
+    return (
+        f"health, generate, chat answered 200 through {endpoint_name}; max_new_tokens {expect_max_new_tokens}"
+    )

@@ -1,0 +1,140 @@
+"""One frozen defaults object: the constructs, the app, cdk.json, the proxy, the CLI and the README agree with it."""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import subprocess
+
+import pytest
+from synth_helpers import CDK_JSON_CONTEXT, REPO
+
+from mistral_endpoint import DEFAULTS, InvokeProxy, MistralEndpoint, MistralModel, MistralModelEndpoint
+from mistral_endpoint.cli import build_parser
+from mistral_endpoint.defaults import Defaults
+from stacks.config import StackConfig
+
+# Construct prop -> DEFAULTS field, where the names differ.
+PROP_FIELDS = {"memory_size": "proxy_memory_size"}
+# Context key -> DEFAULTS field.
+CONTEXT_FIELDS = {
+    "model": "model",
+    "instanceType": "instance_type",
+    "instanceCount": "initial_instance_count",
+    "maxInputLength": "max_input_length",
+    "maxTotalTokens": "max_total_tokens",
+    "defaultMaxNewTokens": "default_max_new_tokens",
+    "proxyInVpc": "proxy_in_vpc",
+}
+
+
+def test_defaults_are_frozen() -> None:
+    with pytest.raises(AttributeError):
+        DEFAULTS.max_total_tokens = 4096  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("construct", [MistralEndpoint, MistralModelEndpoint, InvokeProxy])
+def test_every_construct_prop_with_a_shared_default_reads_it(construct: type) -> None:
+    checked = 0
+    for name, parameter in inspect.signature(construct.__init__).parameters.items():
+        field = PROP_FIELDS.get(name, name)
+        if field in Defaults._fields and field != "model":  # model=None means MistralModel.instruct()
+            assert parameter.default == getattr(DEFAULTS, field), f"{construct.__name__}.{name}"
+            checked += 1
+    assert checked >= 2
+
+
+def test_stack_config_defaults_are_the_librarys() -> None:
+    config = StackConfig()
+    keys = StackConfig.context_keys()
+    for key, field in CONTEXT_FIELDS.items():
+        assert getattr(config, keys[key]) == getattr(DEFAULTS, field), key
+
+
+def test_cdk_json_context_equals_the_defaults() -> None:
+    for key, field in CONTEXT_FIELDS.items():
+        assert CDK_JSON_CONTEXT[key] == getattr(DEFAULTS, field), key
+
+
+def test_the_default_model_is_the_one_the_defaults_name() -> None:
+    model = StackConfig().mistral_model()
+    assert model == MistralModel.instruct()
+    assert (model.model_id, model.prompt_format) == (DEFAULTS.model_id, DEFAULTS.prompt_format)
+
+
+def test_the_proxy_reads_the_defaults_when_its_environment_is_silent() -> None:
+    from mistral_endpoint._lambda.invoke_proxy.config import load_config
+
+    config = load_config({"ENDPOINT_NAME": "e"})
+    assert (config.max_input_length, config.max_total_tokens, config.default_max_new_tokens) == (
+        DEFAULTS.max_input_length,
+        DEFAULTS.max_total_tokens,
+        DEFAULTS.default_max_new_tokens,
+    )
+    assert (config.model_id, config.prompt_format) == (DEFAULTS.model_id, DEFAULTS.prompt_format)
+
+
+def test_the_local_dev_server_reads_the_defaults() -> None:
+    args = build_parser().parse_args(["serve", "--endpoint-name", "e"])
+    assert (args.max_input_length, args.max_total_tokens, args.default_max_new_tokens) == (
+        DEFAULTS.max_input_length,
+        DEFAULTS.max_total_tokens,
+        DEFAULTS.default_max_new_tokens,
+    )
+    assert (args.model_id, args.prompt_format) == (DEFAULTS.model_id, DEFAULTS.prompt_format)
+
+
+def readme_table_defaults(first_column: str, default_column: int) -> dict[str, str]:
+    """The README table whose header starts with ``first_column``: name -> its default cell."""
+    rows: dict[str, str] = {}
+    in_table = False
+    for line in (REPO / "README.md").read_text().splitlines():
+        if line.startswith(f"| {first_column} |"):
+            in_table = True
+            continue
+        if in_table and not line.startswith("|"):
+            break
+        if in_table and not line.startswith("|---"):
+            cells = [c.strip() for c in line.strip("|").split("|")]
+            rows[cells[0].strip("`")] = cells[default_column]
+    assert rows, f"no README table headed {first_column!r}"
+    return rows
+
+
+def as_markdown(value: object) -> str:
+    return f"`{str(value).lower() if isinstance(value, bool) else value}`"
+
+
+def test_readme_context_table_states_the_defaults() -> None:
+    table = readme_table_defaults("context key", 1)
+    for key, field in CONTEXT_FIELDS.items():
+        assert table[key] == as_markdown(getattr(DEFAULTS, field)), key
+
+
+def test_readme_props_table_states_the_defaults() -> None:
+    table = readme_table_defaults("prop", 2)
+    prop_names = {"initial_instance_count", "max_input_length", "max_total_tokens", "default_max_new_tokens"}
+    for prop in prop_names | {"instance_type", "proxy_memory_size"}:
+        assert table[prop] == as_markdown(getattr(DEFAULTS, prop)), prop
+    assert table["proxy_in_vpc"] == "`True`"
+    assert table["model"] == "`MistralModel.instruct()`"
+
+
+def test_no_source_file_types_the_token_limits_again() -> None:
+    """Docstrings may state a default (the CDK convention); code must read it from DEFAULTS."""
+    tracked = subprocess.run(
+        ["git", "ls-files", "*.py"], cwd=REPO, capture_output=True, text=True, check=True
+    ).stdout.split()
+    limits = {DEFAULTS.max_input_length, DEFAULTS.max_total_tokens}
+    offenders = []
+    for path in tracked:
+        if path.startswith(("tests/", "scripts/")) or path == "lambda/invoke_proxy/defaults.py":
+            continue
+        source = REPO / path
+        if not source.exists():
+            continue
+        for node in ast.walk(ast.parse(source.read_text())):
+            is_literal = isinstance(node, ast.Constant) and type(node.value) is int and node.value in limits
+            if is_literal or (isinstance(node, ast.Constant) and node.value in {str(n) for n in limits}):
+                offenders.append(f"{path}:{node.lineno}")
+    assert offenders == []

@@ -60,6 +60,13 @@ def test_a_run_against_the_endpoint_writes_table_csv_json_and_chart(
     assert all(body["stream"] is True for body in stand_in.requests)
 
 
+def test_without_botocore_the_command_names_the_extra_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "botocore.session", None)
+    out, err = io.StringIO(), io.StringIO()
+    assert cli.main(["self-test"], stdout=out, stderr=err) == 1
+    assert err.getvalue() == "error: mistral-bench needs botocore: pip install 'mistral-endpoint[bench]'\n"
+
+
 def test_user_and_word_lists_must_be_positive_whole_numbers() -> None:
     with pytest.raises(SystemExit):
         cli.build_parser().parse_args(["run", "--users", "1,zero"])

@@ -316,6 +316,12 @@ def main(
         return 1
     except KeyboardInterrupt:
         return 130
+    except ModuleNotFoundError as exc:
+        package = (exc.name or "").split(".")[0]
+        if package not in ("boto3", "botocore"):
+            raise
+        err.write(f"error: mistral-bench needs {package}: pip install 'mistral-endpoint[bench]'\n")
+        return 1
     except Exception as exc:
         if type(exc).__module__.startswith("botocore"):
             err.write(f"error: {exc}\n")

@@ -248,6 +248,7 @@ def cmd_self_test(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
 
     config = FULL_SELF_TEST if args.full else SHORT_SELF_TEST
     model = TimingModel()
+    started = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
     session = botocore.session.Session()
     session.set_credentials("standin", "standin")  # the stand-in checks no signature; botocore still signs
     with StandIn(model) as stand_in:
@@ -269,7 +270,7 @@ def cmd_self_test(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
 
     problems = [problem for cell in cells for problem in check_cell(cell.figures, model)]
     if args.out:
-        meta = {"timing_model": model.__dict__, "tolerance": TOLERANCE}
+        meta = {"started": started, "timing_model": model.__dict__, "tolerance": TOLERANCE}
         labels = {"target": target.name, "model": "stand-in (not a GPU)", "instance": "loopback"}
         paths = report.write_results(
             args.out, cells, config, chart=False, expected=expected, meta=meta, **labels

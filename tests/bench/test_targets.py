@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 from collections.abc import Iterator, Mapping
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import botocore.session
@@ -248,3 +251,53 @@ def test_a_loopback_url_without_a_region_is_called_unsigned(
 
 def test_fast_model_is_what_the_behaviour_tests_use() -> None:
     assert FAST.token_base_s < 0.01
+
+
+class _ClosesIdleConnections(BaseHTTPRequestHandler):
+    """HTTP/1.1 keep-alive that silently drops the connection after each answer (an idle timeout), or sleeps."""
+
+    protocol_version = "HTTP/1.1"
+    delay_s = 0.0
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        time.sleep(self.delay_s)
+        data = json.dumps({"generated_text": "x", "details": {"generated_tokens": 2}}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+        self.close_connection = True
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def closing_server() -> Iterator[ThreadingHTTPServer]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _ClosesIdleConnections)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_keep_alive_connection_closed_while_idle_is_resent_once_not_counted_as_an_error(
+    closing_server: ThreadingHTTPServer,
+) -> None:
+    url = f"http://127.0.0.1:{closing_server.server_address[1]}/"
+    target = FunctionUrlTarget(url, "us-east-1", botocore.session.Session(), timeout=5)
+    body = workload.request_body(8, 2, stream=False)
+    outcomes = [target.send(body, stream=False) for _ in range(3)]
+    assert [o.kind for o in outcomes] == ["ok", "ok", "ok"]
+
+
+def test_no_answer_within_the_client_timeout_is_a_timeout(
+    closing_server: ThreadingHTTPServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_ClosesIdleConnections, "delay_s", 0.5)
+    url = f"http://127.0.0.1:{closing_server.server_address[1]}/"
+    target = FunctionUrlTarget(url, "us-east-1", botocore.session.Session(), timeout=0.1)
+    outcome = target.send(workload.request_body(8, 2, stream=False), stream=False)
+    assert outcome.kind == "timeout"

@@ -295,11 +295,31 @@ class FunctionUrlTarget:
         }
         if self._signer:
             headers.update(self._signer.headers("POST", self.url, body, "application/json"))
-        start = time.perf_counter()
+        for attempt in (1, 2):
+            reused = getattr(self._local, "connection", None) is not None
+            start = time.perf_counter()
+            try:
+                connection = self._connection()
+                connection.request("POST", self._path, body=body, headers=headers)
+                response = connection.getresponse()
+            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError) as exc:
+                self._drop_connection()
+                # The server closed an idle keep-alive connection before reading the request: resend once on
+                # a new connection, timed afresh, as HTTP clients do. A fresh connection failing is an error.
+                if reused and attempt == 1:
+                    continue
+                return Outcome(start, time.perf_counter(), OTHER, message=f"{type(exc).__name__}: {exc}")
+            except TimeoutError as exc:
+                self._drop_connection()
+                return self._timed_out(start, exc)
+            except (OSError, http.client.HTTPException) as exc:
+                self._drop_connection()
+                return Outcome(start, time.perf_counter(), OTHER, message=f"{type(exc).__name__}: {exc}")
+            return self._read(response, start, stream)
+        raise AssertionError("unreachable")
+
+    def _read(self, response: http.client.HTTPResponse, start: float, stream: bool) -> Outcome:
         try:
-            connection = self._connection()
-            connection.request("POST", self._path, body=body, headers=headers)
-            response = connection.getresponse()
             if response.status >= 400:
                 raw = response.read()
                 outcome = Outcome(
@@ -310,7 +330,8 @@ class FunctionUrlTarget:
                 if retry_after:
                     outcome.message += f" (Retry-After: {retry_after})"
                 return outcome
-            if "text/event-stream" in (response.getheader("Content-Type") or ""):
+            content_type = response.getheader("Content-Type") or ""
+            if stream and "application/json" not in content_type:
                 outcome = read_stream(iter(lambda: response.read1(65536), b""), start)
                 response.read()  # drain, so the connection can be reused
             else:
@@ -320,12 +341,14 @@ class FunctionUrlTarget:
             return outcome
         except TimeoutError as exc:
             self._drop_connection()
-            return Outcome(
-                start, time.perf_counter(), TIMEOUT, message=f"no answer within {self.timeout:g} s ({exc})"
-            )
+            return self._timed_out(start, exc)
         except (OSError, http.client.HTTPException) as exc:
             self._drop_connection()
             return Outcome(start, time.perf_counter(), OTHER, message=f"{type(exc).__name__}: {exc}")
+
+    def _timed_out(self, start: float, exc: Exception) -> Outcome:
+        message = f"no answer within {self.timeout:g} s ({exc})"
+        return Outcome(start, time.perf_counter(), TIMEOUT, message=message)
 
 
 # --- choosing a target ---------------------------------------------------------------------------------------

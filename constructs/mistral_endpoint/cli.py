@@ -21,6 +21,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import IO, Any, Protocol, TypeVar
 
+from . import preflight
+
 DEFAULT_TIMEOUT_SECONDS = 90.0  # above the proxy's 70 s read timeout, so the proxy's own 504 arrives first
 URL_REGION = re.compile(r"\.lambda-url\.([a-z0-9-]+)\.on\.aws$")
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
@@ -700,6 +702,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--model-id", default="huggingface-llm-mistral-7b-instruct")
     serve.add_argument("--prompt-format", default="mistral-instruct", choices=["mistral-instruct", "none"])
     serve.add_argument("--log-prompts", action="store_true", help="log prompt text (debugging only)")
+
+    preflight.add_parser(commands)
     return parser
 
 
@@ -737,6 +741,8 @@ def main(
     try:
         if args.command == "serve":
             return cmd_serve(args, out, err)
+        if args.command == "preflight":
+            return preflight.run(args, out, err, make_session(args.profile))
         client = Client(args, out, err, clock=clock, sleep=sleep)
         return COMMANDS[args.command](client, args, stdin)
     except CliError as exc:

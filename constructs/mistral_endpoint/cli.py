@@ -578,10 +578,12 @@ def cmd_serve(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
 
     session = make_session(args.profile)
     endpoint_name, region = args.endpoint_name, args.region
+    component = args.inference_component_name
     if args.stack:
         cfn_region = region or session.get_config_variable("region")
         outputs = stack_outputs(create_client(session, "cloudformation", cfn_region), args.stack)
         endpoint_name = endpoint_name or outputs.get("EndpointName")
+        component = component or outputs.get("InferenceComponentName")
         region = region or outputs.get("Region") or cfn_region
     if not endpoint_name:
         raise CliError("serve needs --endpoint-name NAME, or --stack STACK_NAME with an EndpointName output.")
@@ -597,6 +599,8 @@ def cmd_serve(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     }
     if region:
         env["AWS_REGION"] = region
+    if component:  # a scale-to-zero endpoint: every invocation names its inference component
+        env["INFERENCE_COMPONENT_NAME"] = component
     if args.profile:
         env["AWS_PROFILE"] = args.profile
     os.environ.update(env)
@@ -693,6 +697,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--endpoint-name", help="SageMaker endpoint (default: the stack's EndpointName output)"
+    )
+    serve.add_argument(
+        "--inference-component-name",
+        help="scale-to-zero stacks: the model's inference component (default: the stack's "
+        "InferenceComponentName output, if any)",
     )
     serve.add_argument("--host", default="127.0.0.1", help="default: 127.0.0.1 (no authentication!)")
     serve.add_argument("--port", type=int, default=8080, help="default: 8080; 0 picks a free port")

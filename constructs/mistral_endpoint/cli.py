@@ -206,7 +206,7 @@ def explain_failure(answer: HttpAnswer, target: Target) -> str:
     return text
 
 
-# --- waiting for a model that scales up from zero -------------------------------------------------------------
+# --- waiting for a model that scales up from zero --------------------------------------------------------
 
 SCALING_UP = "model_scaling_up"  # the proxy's 503 while an inference component has no copy
 DEFAULT_WAIT_SECONDS = 15 * 60.0  # the proxy says a wake takes about 5-10 minutes

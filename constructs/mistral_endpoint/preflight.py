@@ -68,7 +68,7 @@ class Check:
     action: str = ""
 
 
-# --- reading the plan: flags over -c over the context file ---------------------------------------------------
+# --- reading the plan: flags over -c over the context file -----------------------------------------------
 
 
 def read_context(pairs: Iterable[str], context_file: str | None) -> dict[str, Any]:
@@ -138,7 +138,7 @@ def build_plan(args: argparse.Namespace, default_region: str | None) -> Plan:
     )
 
 
-# --- the checks ----------------------------------------------------------------------------------------------
+# --- the checks ------------------------------------------------------------------------------------------
 
 
 def _error(exc: Exception) -> tuple[str, str]:
@@ -427,7 +427,7 @@ def run_checks(plan: Plan, client: Callable[[str], Any]) -> list[Check]:
     return checks
 
 
-# --- output --------------------------------------------------------------------------------------------------
+# --- output ----------------------------------------------------------------------------------------------
 
 
 def render(checks: list[Check]) -> str:

@@ -558,3 +558,18 @@ def test_preflight_does_not_load_the_cdk() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd="/")
     assert result.stdout.strip() == "False"
+
+
+def test_other_context_keys_are_ignored(aws: Aws) -> None:
+    all_good(aws)
+    code, _, _ = preflight("--region", "us-east-1", "-c", "model=base", "-c", "proxyInVpc=false")
+    assert code == 0
+
+
+def test_no_credentials_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    code, out, err = preflight("--region", "us-east-1")
+    assert (code, out) == (1, "")
+    assert err == "error: No AWS credentials found (profile, environment, SSO or instance role).\n"

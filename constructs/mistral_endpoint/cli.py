@@ -9,15 +9,19 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import math
 import os
 import re
 import sys
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import IO, Any, Protocol, TypeVar
+
+from . import preflight
 
 from .defaults import DEFAULTS
 
@@ -204,22 +208,159 @@ def explain_failure(answer: HttpAnswer, target: Target) -> str:
     return text
 
 
+# --- waiting for a model that scales up from zero --------------------------------------------------------
+
+SCALING_UP = "model_scaling_up"  # the proxy's 503 while an inference component has no copy
+DEFAULT_WAIT_SECONDS = 15 * 60.0  # the proxy says a wake takes about 5-10 minutes
+DEFAULT_RETRY_AFTER_SECONDS = 30.0  # when the answer has no usable Retry-After
+RETRY_AFTER_BOUNDS = (5.0, 120.0)  # a Retry-After is honoured within these bounds
+
+
+class Answer(Protocol):
+    """What the wait needs of an answer: a buffered ``HttpAnswer``, or a streaming response's head."""
+
+    @property
+    def status(self) -> int: ...
+
+    @property
+    def headers(self) -> Mapping[str, str]: ...
+
+    def json(self) -> Any: ...
+
+
+A = TypeVar("A", bound=Answer)
+
+
+def scaling_up_delay(answer: Answer) -> float | None:
+    """Seconds to wait before the next try when ``answer`` is the proxy's 503 ``model_scaling_up``, else None."""
+    if answer.status != 503:
+        return None
+    payload = answer.json()
+    error = payload.get("error") if isinstance(payload, dict) else None
+    if not isinstance(error, dict) or error.get("type") != SCALING_UP:
+        return None
+    raw = {k.lower(): v for k, v in answer.headers.items()}.get("retry-after")
+    try:
+        seconds = float(raw) if raw is not None else DEFAULT_RETRY_AFTER_SECONDS
+    except ValueError:  # an HTTP date, or garbage: the proxy sends seconds
+        seconds = DEFAULT_RETRY_AFTER_SECONDS
+    if not math.isfinite(seconds):
+        seconds = DEFAULT_RETRY_AFTER_SECONDS
+    low, high = RETRY_AFTER_BOUNDS
+    return min(max(seconds, low), high)
+
+
+def duration(seconds: float) -> str:
+    """``2m10s``, ``15m0s``, ``45s``, ``1h5m0s``: whole seconds, rounded up so a wait never reads as 0s."""
+    total = max(0, math.ceil(seconds - 1e-9))
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h{minutes}m{secs}s"
+    return f"{minutes}m{secs}s" if minutes else f"{secs}s"
+
+
+def parse_wait(text: str) -> float:
+    """``--wait``: seconds, or a number with s, m or h (``900``, ``90s``, ``15m``, ``1h``); 0 disables."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smh]?)\s*", text.lower())
+    if not match:
+        raise argparse.ArgumentTypeError(f"{text!r}: use seconds or a duration like 90s, 15m or 1h")
+    return float(match[1]) * {"": 1, "s": 1, "m": 60, "h": 3600}[match[2]]
+
+
+def with_wake_wait(
+    send: Callable[[], A],
+    *,
+    wait_seconds: float,
+    clock: Callable[[], float],
+    sleep: Callable[[float], None],
+    progress: Callable[[str], None],
+    describe: Callable[[A], str] = lambda answer: "",
+) -> A:
+    """Call ``send`` until its answer is not the proxy's ``model_scaling_up``, for at most ``wait_seconds``.
+
+    Every request the CLI makes goes through here (buffered or streamed: ``send`` returns anything with a
+    status, headers and ``json()`` of an error body). Waits honour the proxy's Retry-After (bounded), report on
+    ``progress`` what is awaited and for how long, and never outlast ``wait_seconds``: the last try happens at
+    the deadline. Returns the first other answer; raises ``CliError`` if the model is still waking at the
+    deadline. With ``wait_seconds`` 0 the first answer is returned as it is.
+    """
+    started = clock()
+    answer = send()
+    delay = scaling_up_delay(answer)
+    if delay is None or wait_seconds <= 0:
+        return answer
+    limit = duration(wait_seconds)
+    progress(
+        "The model is scaling up from zero instances (the proxy expects about 5-10 minutes); "
+        f"waiting up to {limit} (--wait), Ctrl-C stops."
+    )
+    while delay is not None:
+        elapsed = clock() - started
+        remaining = wait_seconds - elapsed
+        if remaining <= 0:
+            detail = describe(answer)
+            raise CliError(
+                f"The model was still scaling up from zero after {duration(elapsed)} (--wait {limit})"
+                + (f": {detail}" if detail else "")
+                + ". It keeps starting: try again in a few minutes, or wait longer with --wait 30m."
+            )
+        pause = min(delay, remaining)
+        progress(
+            f"model scaling up from zero: waited {duration(elapsed)} of {limit}, next try in {duration(pause)}"
+        )
+        sleep(pause)
+        answer = send()
+        delay = scaling_up_delay(answer)
+    progress(f"model answered after {duration(clock() - started)}")
+    return answer
+
+
 # --- commands --------------------------------------------------------------------------------------------
 
 
 class Client:
     """What the commands share: where the proxy is, how to sign, where to print."""
 
-    def __init__(self, args: argparse.Namespace, out: IO[str], err: IO[str]) -> None:
+    def __init__(
+        self,
+        args: argparse.Namespace,
+        out: IO[str],
+        err: IO[str],
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.args = args
         self.out = out
         self.err = err
+        self.clock = clock
+        self.sleep = sleep
         self.session = make_session(args.profile)
         self.target = resolve_target(args, self.session)
 
+    def send(self, request: Callable[[], A]) -> A:
+        """Every request goes through here: while the model scales up from zero, wait (``--wait``)."""
+        return with_wake_wait(
+            request,
+            wait_seconds=self.args.wait,
+            clock=self.clock,
+            sleep=self.sleep,
+            progress=self.progress,
+            describe=lambda answer: (
+                explain_failure(answer, self.target) if isinstance(answer, HttpAnswer) else ""
+            ),
+        )
+
+    def progress(self, line: str) -> None:
+        self.err.write(line + "\n")
+        self.err.flush()
+
     def call(self, method: str, path: str, payload: Any = None, raw: bytes | None = None) -> Any:
         body = raw if raw is not None else (None if payload is None else json.dumps(payload).encode())
-        answer = signed_request(self.session, self.target, method, path, body, self.args.timeout)
+        answer = self.send(
+            lambda: signed_request(self.session, self.target, method, path, body, self.args.timeout)
+        )
         if answer.status >= 400:
             raise CliError(explain_failure(answer, self.target))
         return answer.json()
@@ -485,10 +626,12 @@ def cmd_serve(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
 
     session = make_session(args.profile)
     endpoint_name, region = args.endpoint_name, args.region
+    component = args.inference_component_name
     if args.stack:
         cfn_region = region or session.get_config_variable("region")
         outputs = stack_outputs(create_client(session, "cloudformation", cfn_region), args.stack)
         endpoint_name = endpoint_name or outputs.get("EndpointName")
+        component = component or outputs.get("InferenceComponentName")
         region = region or outputs.get("Region") or cfn_region
     if not endpoint_name:
         raise CliError("serve needs --endpoint-name NAME, or --stack STACK_NAME with an EndpointName output.")
@@ -504,6 +647,8 @@ def cmd_serve(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     }
     if region:
         env["AWS_REGION"] = region
+    if component:  # a scale-to-zero endpoint: every invocation names its inference component
+        env["INFERENCE_COMPONENT_NAME"] = component
     if args.profile:
         env["AWS_PROFILE"] = args.profile
     os.environ.update(env)
@@ -564,6 +709,14 @@ def build_parser() -> argparse.ArgumentParser:
     where.add_argument("--region", default=argparse.SUPPRESS, help="region (default: from the URL or stack)")
     where.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print the JSON answer")
     where.add_argument("--timeout", type=float, default=argparse.SUPPRESS, help="seconds (default: 90)")
+    where.add_argument(
+        "--wait",
+        type=parse_wait,
+        default=argparse.SUPPRESS,
+        metavar="DURATION",
+        help="while the model scales up from zero, retry for up to this long: seconds, or 90s, 15m, 1h "
+        "(default: 15m; 0 answers at once)",
+    )
 
     parser = argparse.ArgumentParser(
         prog="mistral-invoke",
@@ -597,6 +750,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--endpoint-name", help="SageMaker endpoint (default: the stack's EndpointName output)"
     )
+    serve.add_argument(
+        "--inference-component-name",
+        help="scale-to-zero stacks: the model's inference component (default: the stack's "
+        "InferenceComponentName output, if any)",
+    )
     serve.add_argument("--host", default="127.0.0.1", help="default: 127.0.0.1 (no authentication!)")
     serve.add_argument("--port", type=int, default=8080, help="default: 8080; 0 picks a free port")
     serve.add_argument("--max-input-length", type=int, default=DEFAULTS.max_input_length)
@@ -607,6 +765,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--prompt-format", default=DEFAULTS.prompt_format, choices=["mistral-instruct", "none"]
     )
     serve.add_argument("--log-prompts", action="store_true", help="log prompt text (debugging only)")
+
+    preflight.add_parser(commands)
     return parser
 
 
@@ -623,6 +783,7 @@ GLOBAL_DEFAULTS: dict[str, Any] = {
     "region": None,
     "json": False,
     "timeout": DEFAULT_TIMEOUT_SECONDS,
+    "wait": DEFAULT_WAIT_SECONDS,
 }
 
 
@@ -632,6 +793,8 @@ def main(
     stdin: IO[str] | None = None,
     stdout: IO[str] | None = None,
     stderr: IO[str] | None = None,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> int:
     stdin, out, err = stdin or sys.stdin, stdout or sys.stdout, stderr or sys.stderr
     args = build_parser().parse_args(argv)
@@ -641,7 +804,9 @@ def main(
     try:
         if args.command == "serve":
             return cmd_serve(args, out, err)
-        client = Client(args, out, err)
+        if args.command == "preflight":
+            return preflight.run(args, out, err, make_session(args.profile))
+        client = Client(args, out, err, clock=clock, sleep=sleep)
         return COMMANDS[args.command](client, args, stdin)
     except CliError as exc:
         err.write(f"error: {exc}\n")

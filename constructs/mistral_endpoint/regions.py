@@ -7,26 +7,10 @@ from collections.abc import Callable
 from aws_cdk import Aws, CfnRule, CfnRuleAssertion, Fn, ICfnRuleConditionExpression, Stack, Token
 from constructs import Construct
 
-from . import _tgi_images
+from ._region_facts import FUNCTION_URL_UNSUPPORTED_REGIONS, TGI_REGIONS
 from ._validation import ConfigurationError
 
-#: Regions without Lambda function URLs (Lambda developer guide, checked 2026-11).
-FUNCTION_URL_UNSUPPORTED_REGIONS: frozenset[str] = frozenset(
-    {
-        "ap-south-2",
-        "ap-southeast-4",
-        "ap-southeast-5",
-        "ap-southeast-6",
-        "ap-southeast-7",
-        "ap-east-2",
-        "ca-west-1",
-        "eu-south-2",
-        "eu-central-2",
-        "il-central-1",
-        "me-central-1",
-    }
-)
-TGI_REGIONS: frozenset[str] = frozenset(_tgi_images.ECR_ACCOUNT_BY_REGION)
+__all__ = ["FUNCTION_URL_UNSUPPORTED_REGIONS", "TGI_REGIONS", "check_function_url_region", "check_tgi_region"]
 
 
 def check_tgi_region(scope: Construct) -> None:

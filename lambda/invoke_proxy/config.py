@@ -6,6 +6,7 @@ answering every request with a confusing error.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import NamedTuple
 
@@ -24,6 +25,10 @@ MAX_STOP_SEQUENCES = 4
 MAX_BEST_OF = 2
 MAX_TOP_N_TOKENS = 5
 
+# SageMaker's InferenceComponentName: at most 63 letters, digits and hyphens, no hyphen at either end (the
+# pattern in botocore's sagemaker-runtime service model).
+_INFERENCE_COMPONENT_NAME = re.compile(r"^[a-zA-Z0-9]([\-a-zA-Z0-9]*[a-zA-Z0-9])?$")
+
 
 class ConfigError(ValueError):
     """The function's environment is missing a value or holds an invalid one."""
@@ -40,6 +45,8 @@ class Config(NamedTuple):
     model_id: str
     prompt_format: str
     log_prompts: bool
+    # Set when the model is an inference component (scale-to-zero endpoints): every invocation names it.
+    inference_component_name: str | None = None
 
     @property
     def max_new_tokens_limit(self) -> int:
@@ -99,6 +106,7 @@ def load_config(env: Mapping[str, str]) -> Config:
     model_id = env.get("MODEL_ID", DEFAULTS.model_id).strip()
     if not model_id:
         raise ConfigError("MODEL_ID must not be empty when set")
+    inference_component_name = _inference_component_name(env)
     region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or None
     return Config(
         endpoint_name=endpoint_name,
@@ -109,4 +117,19 @@ def load_config(env: Mapping[str, str]) -> Config:
         model_id=model_id,
         prompt_format=prompt_format,
         log_prompts=_bool(env, "LOG_PROMPTS"),
+        inference_component_name=inference_component_name,
     )
+
+
+def _inference_component_name(env: Mapping[str, str]) -> str | None:
+    """Optional: absent or empty means the endpoint hosts the model directly (no inference component)."""
+    raw = env.get("INFERENCE_COMPONENT_NAME", "")
+    name = raw.strip()
+    if not name:
+        return None
+    if len(name) > 63 or not _INFERENCE_COMPONENT_NAME.match(name):
+        raise ConfigError(
+            f"INFERENCE_COMPONENT_NAME must be a SageMaker inference component name (1-63 letters, digits "
+            f"and hyphens, starting and ending with a letter or digit), got {raw!r}"
+        )
+    return name

@@ -420,7 +420,12 @@ class Proxy:
         model_started = time.perf_counter()
         try:
             answer, attempts = invoke(
-                self.client, self.config.endpoint_name, payload, sleep=self._sleep, remaining_ms=remaining_ms
+                self.client,
+                self.config.endpoint_name,
+                payload,
+                inference_component_name=self.config.inference_component_name,
+                sleep=self._sleep,
+                remaining_ms=remaining_ms,
             )
         finally:
             fields["model_latency_ms"] = round((time.perf_counter() - model_started) * 1000, 3)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import time
 from collections.abc import Callable
 from typing import Any
@@ -35,6 +36,19 @@ MAX_ATTEMPTS = 3
 # would outlive the caller. ModelNotReady lasts minutes, so it is answered at once with Retry-After.
 RETRYABLE_CODES = frozenset({"ThrottlingException", "Throttling", "ServiceUnavailable", "InternalFailure"})
 
+# While an inference component has no copy (scaled in to zero, or still scaling out from zero), SageMaker
+# refuses invocations with a ValidationError reading "Inference Component has no capacity to process this
+# request. ApplicationAutoScaling may be in-progress (if configured) or try to increase the capacity by
+# invoking UpdateInferenceComponentRuntimeConfig API." (AWS Machine Learning Blog, "Unlock cost savings with
+# the new scale down to zero feature in SageMaker Inference", 2024-12). Each refusal also counts in the
+# NoCapacityInvocationFailures metric that triggers the scale-out. Matched on "no capacity" alone, ignoring
+# case and spacing, so a rewording around it still maps; any other ValidationError keeps its own mapping.
+_NO_CAPACITY = re.compile(r"\bno\s*capacity", re.IGNORECASE)
+# The same post measured about 5 minutes from the first refused request to a serving copy (an 8B model with
+# container caching); a fresh instance here also downloads about 14 GB of weights through the VPC.
+WAKE_MINUTES = "5-10"
+WAKE_RETRY_AFTER_SECONDS = 60
+
 
 def create_client(config: Config) -> Any:
     """One client per container: short connect timeout, 70 s read timeout, no hidden retries."""
@@ -59,25 +73,37 @@ def is_retryable(exc: Exception) -> bool:
     )
 
 
+def invoke_kwargs(
+    endpoint_name: str, payload: bytes, inference_component_name: str | None = None
+) -> dict[str, Any]:
+    """The arguments every invocation shares, buffered or streamed: endpoint, component, content types, body."""
+    kwargs: dict[str, Any] = {
+        "EndpointName": endpoint_name,
+        "ContentType": "application/json",
+        "Accept": "application/json",
+        "Body": payload,
+    }
+    if inference_component_name:
+        kwargs["InferenceComponentName"] = inference_component_name
+    return kwargs
+
+
 def invoke(
     client: Any,
     endpoint_name: str,
     payload: bytes,
     *,
+    inference_component_name: str | None = None,
     sleep: Callable[[float], None] = time.sleep,
     remaining_ms: Callable[[], int] | None = None,
 ) -> tuple[dict[str, Any], int]:
     """Call InvokeEndpoint, retrying only what is safe to retry; returns (TGI answer, attempts)."""
+    kwargs = invoke_kwargs(endpoint_name, payload, inference_component_name)
     attempt = 0
     while True:
         attempt += 1
         try:
-            response = client.invoke_endpoint(
-                EndpointName=endpoint_name,
-                ContentType="application/json",
-                Accept="application/json",
-                Body=payload,
-            )
+            response = client.invoke_endpoint(**kwargs)
             return _parse_answer(response["Body"].read()), attempt
         except (ClientError, BotoCoreError) as exc:
             if attempt >= MAX_ATTEMPTS or not is_retryable(exc) or not _time_for_another(remaining_ms):
@@ -209,6 +235,15 @@ def map_error(exc: Exception, endpoint_name: str, attempts: int = 1) -> ProxyErr
             "service_unavailable",
             "SageMaker runtime is unavailable; retry later.",
             headers={"Retry-After": "5"},
+            log_fields=log,
+        )
+    if code == "ValidationError" and _NO_CAPACITY.search(str(error.get("Message", ""))):
+        return ProxyError(
+            503,
+            "model_scaling_up",
+            f"The model is starting from zero instances (it scales in to zero when idle); this takes about "
+            f"{WAKE_MINUTES} minutes. Retry after the Retry-After delay (mistral-invoke waits by itself).",
+            headers={"Retry-After": str(WAKE_RETRY_AFTER_SECONDS)},
             log_fields=log,
         )
     if code == "ValidationError":

@@ -11,7 +11,9 @@ import pytest
 from botocore.stub import Stubber
 
 from mistral_endpoint import cli as invoke_cli
+from mistral_endpoint.bench import workload
 from mistral_endpoint.bench.cli import build_parser
+from mistral_endpoint.bench.standin import StandIn
 from mistral_endpoint.bench.targets import EndpointTarget, FunctionUrlTarget, build_target
 from mistral_endpoint.cli import CliError
 
@@ -60,6 +62,19 @@ def test_the_endpoint_target_takes_the_endpoint_name_and_region_from_the_stack(
     assert target.endpoint_name == "mistral-7b-instruct-endpoint"
     assert target.client.meta.region_name == "eu-west-1"
     assert target.client.meta.config.max_pool_connections >= 8
+
+
+def test_a_scale_to_zero_stack_names_its_inference_component_on_every_invocation(
+    cloudformation: Stubber, stand_in: StandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    outputs = {**OUTPUTS, "EndpointName": stand_in.endpoint_name, "InferenceComponentName": "mistral-7b-ic"}
+    cloudformation.add_response("describe_stacks", description(outputs), {"StackName": STACK})
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME", stand_in.url)
+    target = build_target(args("--stack", STACK, "--target", "endpoint"), botocore.session.Session(), 1)
+    assert isinstance(target, EndpointTarget)
+    for stream in (False, True):
+        assert target.send(workload.request_body(8, 2, stream=stream), stream).kind == "ok"
+    assert stand_in.inference_components == ["mistral-7b-ic", "mistral-7b-ic"]
 
 
 def test_the_url_target_takes_the_invoke_url_from_the_stack(cloudformation: Stubber) -> None:

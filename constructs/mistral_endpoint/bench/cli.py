@@ -91,6 +91,11 @@ def build_parser() -> argparse.ArgumentParser:
     where.add_argument("--url", help="the function URL (or a local `mistral-invoke serve`)")
     where.add_argument("--endpoint-name", help="the SageMaker endpoint")
     where.add_argument(
+        "--inference-component-name",
+        help="scale-to-zero endpoints: the model's inference component (default: the stack's "
+        "InferenceComponentName output, if any)",
+    )
+    where.add_argument(
         "--region", help="default: the stack's Region output, the URL's, or the standard chain"
     )
     where.add_argument("--profile", help="AWS profile (default: the standard credential chain)")

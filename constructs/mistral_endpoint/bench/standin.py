@@ -122,6 +122,7 @@ class StandIn:
         self.short_every = short_every
         self.fail_every = fail_every
         self.requests: list[dict[str, Any]] = []  # the decoded request bodies, in arrival order
+        self.inference_components: list[str | None] = []  # each request's InferenceComponentName header
         self._lock = threading.Lock()
         self._in_flight: dict[int, int] = {}  # ticket -> input words
         self._tickets = 0
@@ -208,6 +209,7 @@ class _Handler(BaseHTTPRequestHandler):
                 422, json.dumps({"error": "Input validation error", "error_type": "validation"})
             )
             return
+        self.stand_in.inference_components.append(self.headers.get("X-Amzn-SageMaker-Inference-Component"))
         admitted = self.stand_in.admit(body, words)
         if admitted is None:
             self._model_error(429, OVERLOADED)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import re
 import threading
 import time
 import urllib.parse
@@ -31,6 +32,7 @@ from mistral_endpoint.cli import LOOPBACK_HOSTS, CliError, FunctionUrlSigner, re
 OK, OVERLOADED, SERVER_ERROR, TIMEOUT, OTHER = "ok", "429", "5xx", "timeout", "other"
 KINDS = (OK, OVERLOADED, SERVER_ERROR, TIMEOUT, OTHER)
 _TIMEOUT_WORDS = ("timed out", "timeout", "time exceeded")
+_NO_CAPACITY = re.compile(r"\bno\s*capacity", re.IGNORECASE)  # as the proxy matches it
 
 
 @dataclass
@@ -173,6 +175,10 @@ def classify_botocore(exc: Exception) -> tuple[str, int | None, str]:
         kind = TIMEOUT if _says_timed_out(message) else SERVER_ERROR
         return kind, None, f"{code}: {message}"
     text = f"{code}: {message}"
+    if code == "ValidationError" and _NO_CAPACITY.search(message):
+        # A scale-to-zero inference component without a copy: unavailable until it scales out (the proxy
+        # answers 503 model_scaling_up). Wake it before measuring.
+        return SERVER_ERROR, http_status, text
     if http_status == 429 or code in ("ThrottlingException", "ModelNotReadyException"):
         return OVERLOADED, http_status, text
     if (http_status or 0) >= 500 or code in (
@@ -192,27 +198,29 @@ def _says_timed_out(*messages: object) -> bool:
 
 
 class EndpointTarget:
-    """InvokeEndpoint(WithResponseStream) on the endpoint; the client is thread-safe and shared by all users."""
+    """InvokeEndpoint(WithResponseStream) on the endpoint; the client is thread-safe and shared by all users.
+    A scale-to-zero stack's endpoint hosts an inference component, which every invocation must name."""
 
-    def __init__(self, client: Any, endpoint_name: str) -> None:
+    def __init__(self, client: Any, endpoint_name: str, inference_component: str | None = None) -> None:
         self.client = client
         self.endpoint_name = endpoint_name
         self.name = f"endpoint {endpoint_name}"
+        self._names: dict[str, str] = {"EndpointName": endpoint_name}
+        if inference_component:
+            self._names["InferenceComponentName"] = inference_component
+            self.name += f" (inference component {inference_component})"
 
     def send(self, body: bytes, stream: bool) -> Outcome:
         start = time.perf_counter()
         try:
             if not stream:
                 response = self.client.invoke_endpoint(
-                    EndpointName=self.endpoint_name,
-                    ContentType="application/json",
-                    Accept="application/json",
-                    Body=body,
+                    **self._names, ContentType="application/json", Accept="application/json", Body=body
                 )
                 raw = response["Body"].read()
                 return read_answer(raw, start, time.perf_counter())
             response = self.client.invoke_endpoint_with_response_stream(
-                EndpointName=self.endpoint_name, ContentType="application/json", Body=body
+                **self._names, ContentType="application/json", Body=body
             )
             events = response["Body"]
             parts = (event["PayloadPart"]["Bytes"] for event in events if "PayloadPart" in event)
@@ -356,7 +364,7 @@ class FunctionUrlTarget:
 
 def build_target(args: argparse.Namespace, session: Any, users: int) -> Target:
     """The target the arguments name: ``--url``, ``--endpoint-name``, or ``--stack`` (outputs InvokeUrl,
-    EndpointName, Region) with ``--target url|endpoint``."""
+    EndpointName, Region and, on scale-to-zero stacks, InferenceComponentName) with ``--target url|endpoint``."""
     kind = args.target or ("endpoint" if args.endpoint_name and not args.url else "url")
     if kind == "url":
         if args.stack and not args.url:
@@ -372,6 +380,7 @@ def build_target(args: argparse.Namespace, session: Any, users: int) -> Target:
             target.url, target.region or region_from_url(target.url), session, args.timeout
         )
     endpoint_name, region = args.endpoint_name, args.region
+    component = args.inference_component_name
     if not endpoint_name:
         if not args.stack:
             raise CliError("--target endpoint needs --endpoint-name NAME or --stack STACK_NAME.")
@@ -384,6 +393,7 @@ def build_target(args: argparse.Namespace, session: Any, users: int) -> Target:
                 f"Stack {args.stack!r} has no EndpointName output (outputs: {', '.join(sorted(outputs)) or 'none'})."
             )
         endpoint_name = outputs["EndpointName"]
+        component = component or outputs.get("InferenceComponentName")
         region = region or outputs.get("Region") or cfn_region
     region = region or session.get_config_variable("region")
-    return EndpointTarget(endpoint_client(session, region, args.timeout, users), endpoint_name)
+    return EndpointTarget(endpoint_client(session, region, args.timeout, users), endpoint_name, component)

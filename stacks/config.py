@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, fields
 from typing import Any
 
 from constructs import Node
 
-from mistral_endpoint import DEFAULTS, ConfigurationError, MistralModel
+from mistral_endpoint import DEFAULTS, ConfigurationError, MistralModel, ScalingSchedule
 
 #: The ``model`` context values: the one place a model is named by a string.
 MODELS = {"instruct": MistralModel.instruct, "base": MistralModel.base}
+_BUSINESS_HOURS = re.compile(r"^(\S+)\s+(\d{1,2})-(\d{1,2})(?:\s+(\S+))?$")
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,11 @@ class StackConfig:
     max_concurrent_requests: int | None = None
     default_max_new_tokens: int = DEFAULTS.default_max_new_tokens
     proxy_in_vpc: bool = DEFAULTS.proxy_in_vpc
+    min_instances: int | None = None
+    max_instances: int = DEFAULTS.max_capacity
+    scale_to_zero: bool = DEFAULTS.scale_to_zero
+    #: "TIME_ZONE START-END [DAYS]", e.g. "Europe/Paris 8-19 MON-FRI": capacity kept warm in that window.
+    business_hours: str | None = None
     region: str | None = None
 
     @classmethod
@@ -50,6 +57,21 @@ class StackConfig:
 
     def mistral_model(self) -> MistralModel:
         return MODELS[self.model]()
+
+    def schedule(self) -> ScalingSchedule | None:
+        """The ``businessHours`` window, e.g. ``Europe/Paris 8-19 MON-FRI`` (days default to MON-FRI)."""
+        if self.business_hours is None:
+            return None
+        match = _BUSINESS_HOURS.match(self.business_hours.strip())
+        if match is None:
+            raise ConfigurationError(
+                f"context businessHours={self.business_hours!r}: use 'TIME_ZONE START-END [DAYS]', "
+                "e.g. 'Europe/Paris 8-19 MON-FRI'"
+            )
+        time_zone, start, end, days = match.groups()
+        return ScalingSchedule.business_hours(
+            time_zone, start_hour=int(start), end_hour=int(end), week_days=days or "MON-FRI"
+        )
 
 
 def _camel(name: str) -> str:

@@ -32,10 +32,21 @@ class MistralEndpointStack(Stack):
             max_concurrent_requests=config.max_concurrent_requests,
             default_max_new_tokens=config.default_max_new_tokens,
             proxy_in_vpc=config.proxy_in_vpc,
+            min_capacity=config.min_instances,
+            max_capacity=config.max_instances,
+            scale_to_zero=config.scale_to_zero,
+            schedule=config.schedule(),
         )
         CfnOutput(self, "InvokeUrl", value=self.mistral.invoke_url, description="Function URL (IAM auth)")
         CfnOutput(self, "EndpointName", value=self.mistral.endpoint_name, description="SageMaker endpoint")
         CfnOutput(self, "Region", value=Aws.REGION, description="Region of the endpoint and the URL")
+        if self.mistral.inference_component_name is not None:
+            CfnOutput(
+                self,
+                "InferenceComponentName",
+                value=self.mistral.inference_component_name,
+                description="Inference component serving the model (scales to zero when idle)",
+            )
         CfnOutput(
             self,
             "InvokeCommand",

@@ -86,6 +86,7 @@ VARIANTS: dict[str, tuple[Callable[[], cdk.App], str]] = {
     "default": (_stack_app(), "MistralEndpointStack"),
     "base_model": (_stack_app(model="base"), "MistralEndpointStack"),
     "pinned_region": (_stack_app(region="eu-west-1"), "MistralEndpointStack"),
+    "scale_to_zero": (_stack_app(scaleToZero="true"), "MistralEndpointStack"),
     "byo_vpc": (_byo_vpc_app, "PlatformStack"),
 }
 

@@ -25,6 +25,8 @@ CONTEXT_FIELDS = {
     "maxTotalTokens": "max_total_tokens",
     "defaultMaxNewTokens": "default_max_new_tokens",
     "proxyInVpc": "proxy_in_vpc",
+    "maxInstances": "max_capacity",
+    "scaleToZero": "scale_to_zero",
 }
 
 
@@ -38,7 +40,9 @@ def test_every_construct_prop_with_a_shared_default_reads_it(construct: type) ->
     checked = 0
     for name, parameter in inspect.signature(construct.__init__).parameters.items():
         field = PROP_FIELDS.get(name, name)
-        if field in Defaults._fields and field != "model":  # model=None means MistralModel.instruct()
+        # None means "derived": model=None is MistralModel.instruct(), min_capacity=None is 1 (0 with
+        # scale_to_zero), target_concurrent_requests=None is 32 or half of max_concurrent_requests.
+        if field in Defaults._fields and field not in ("model", "min_capacity", "target_concurrent_requests"):
             assert parameter.default == getattr(DEFAULTS, field), f"{construct.__name__}.{name}"
             checked += 1
     assert checked >= 2
@@ -113,10 +117,17 @@ def test_readme_context_table_states_the_defaults() -> None:
 
 def test_readme_props_table_states_the_defaults() -> None:
     table = readme_table_defaults("prop", 2)
-    prop_names = {"initial_instance_count", "max_input_length", "max_total_tokens", "default_max_new_tokens"}
+    prop_names = {
+        "initial_instance_count",
+        "max_input_length",
+        "max_total_tokens",
+        "default_max_new_tokens",
+        "max_capacity",
+    }
     for prop in prop_names | {"instance_type", "proxy_memory_size"}:
         assert table[prop] == as_markdown(getattr(DEFAULTS, prop)), prop
     assert table["proxy_in_vpc"] == "`True`"
+    assert table["scale_to_zero"] == "`False`"
     assert table["model"] == "`MistralModel.instruct()`"
 
 

@@ -18,6 +18,7 @@ _EXPORTS = {
     "DEFAULTS": ".defaults",
     "Defaults": ".defaults",
     "InvokeProxy": ".proxy",
+    "ScalingSchedule": ".scaling",
     "ConfigurationError": "._validation",
 }
 __all__ = [
@@ -30,6 +31,7 @@ __all__ = [
     "MistralEndpoint",
     "MistralModel",
     "MistralModelEndpoint",
+    "ScalingSchedule",
 ]
 
 if TYPE_CHECKING:
@@ -40,6 +42,7 @@ if TYPE_CHECKING:
     from .model import MistralModel
     from .network import IsolatedNetwork
     from .proxy import InvokeProxy
+    from .scaling import ScalingSchedule
 
 
 def __getattr__(name: str) -> Any:

@@ -21,3 +21,34 @@ FUNCTION_URL_UNSUPPORTED_REGIONS: frozenset[str] = frozenset(
     }
 )
 TGI_REGIONS: frozenset[str] = frozenset(_tgi_images.ECR_ACCOUNT_BY_REGION)
+
+#: TGI regions where CloudFormation offers AWS::SageMaker::InferenceComponent, which scale-to-zero mode needs
+#: (CloudFormation's per-region resource schemas, as cfn-lint 1.58 ships them; tests/test_regions.py holds this
+#: set to them).
+INFERENCE_COMPONENT_REGIONS: frozenset[str] = frozenset(
+    {
+        "ap-northeast-1",
+        "ap-northeast-2",
+        "ap-south-1",
+        "ap-southeast-1",
+        "ap-southeast-2",
+        "ap-southeast-3",
+        "ca-central-1",
+        "eu-central-1",
+        "eu-isoe-west-1",
+        "eu-north-1",
+        "eu-west-1",
+        "eu-west-2",
+        "eusc-de-east-1",
+        "me-central-1",
+        "me-south-1",
+        "sa-east-1",
+        "us-east-1",
+        "us-east-2",
+        "us-iso-east-1",
+        "us-isob-east-1",
+        "us-isof-east-1",
+        "us-isof-south-1",
+        "us-west-2",
+    }
+)

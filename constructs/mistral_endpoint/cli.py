@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from typing import IO, Any, Protocol, TypeVar
 
 from . import preflight
-
 from .defaults import DEFAULTS
 
 DEFAULT_TIMEOUT_SECONDS = 90.0  # above the proxy's 70 s read timeout, so the proxy's own 504 arrives first

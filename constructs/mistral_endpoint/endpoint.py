@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, TypedDict
 
 from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
@@ -17,6 +18,7 @@ from .hosting import EndpointMetrics, MistralModelEndpoint
 from .model import MistralModel
 from .network import IsolatedNetwork
 from .proxy import InvokeProxy
+from .scaling import ScalingSchedule
 
 if TYPE_CHECKING:  # types only: importing the module costs synth time
     from aws_cdk import aws_kms as kms
@@ -62,6 +64,15 @@ class MistralEndpoint(EndpointMetrics, Construct):
         runtime_endpoint: ec2.IConnectable | None = None,
         role: iam.IRole | None = None,
         endpoint_name: str | None = None,
+        min_capacity: int | None = None,
+        max_capacity: int = DEFAULTS.max_capacity,
+        target_concurrent_requests: int | None = None,
+        scale_out_cooldown: Duration | None = None,
+        scale_in_cooldown: Duration | None = None,
+        scale_to_zero: bool = DEFAULTS.scale_to_zero,
+        schedule: ScalingSchedule | None = None,
+        rollback_alarms: Sequence[cloudwatch.IAlarm] = (),
+        deployment_baking_time: Duration | None = None,
         proxy_in_vpc: bool = DEFAULTS.proxy_in_vpc,
         proxy_role: iam.IRole | None = None,
         auth_type: lambda_.FunctionUrlAuthType = lambda_.FunctionUrlAuthType.AWS_IAM,
@@ -91,6 +102,17 @@ class MistralEndpoint(EndpointMetrics, Construct):
             and the proxy in the VPC; the proxy is allowed to reach it. Default: none.
         :param role: the model's execution role (the construct attaches its policy). Default: a new role.
         :param endpoint_name: the SageMaker endpoint's name. Default: derived from the construct path.
+        :param min_capacity: fewest instances autoscaling keeps. Default: 1 (0 with ``scale_to_zero``).
+        :param max_capacity: most instances (copies with ``scale_to_zero``). Default: 2.
+        :param target_concurrent_requests: concurrent requests per instance autoscaling holds. Default: 32, or
+            half of ``max_concurrent_requests`` when lower.
+        :param scale_out_cooldown: wait after a scale-out. Default: 5 minutes.
+        :param scale_in_cooldown: wait after a scale-in. Default: 15 minutes.
+        :param scale_to_zero: host the model as an inference component that scales to zero when idle.
+            Default: false.
+        :param schedule: keep capacity warm in a weekly window. Default: none.
+        :param rollback_alarms: alarms that roll an update back while it bakes. Default: none.
+        :param deployment_baking_time: how long an update watches the new fleet. Default: 10 minutes.
         :param proxy_in_vpc: run the proxy in ``vpc_subnets``. Default: true.
         :param proxy_role: the proxy function's role (its managed policy is attached to it). Default: a new role.
         :param auth_type: the function URL's auth. Default: AWS_IAM.
@@ -136,6 +158,15 @@ class MistralEndpoint(EndpointMetrics, Construct):
             model_data_download_timeout=model_data_download_timeout,
             role=role,
             endpoint_name=endpoint_name,
+            min_capacity=min_capacity,
+            max_capacity=max_capacity,
+            target_concurrent_requests=target_concurrent_requests,
+            scale_out_cooldown=scale_out_cooldown,
+            scale_in_cooldown=scale_in_cooldown,
+            scale_to_zero=scale_to_zero,
+            schedule=schedule,
+            rollback_alarms=rollback_alarms,
+            deployment_baking_time=deployment_baking_time,
             **logging,
         )
         #: The Lambda invoke proxy and its function URL.
@@ -165,6 +196,8 @@ class MistralEndpoint(EndpointMetrics, Construct):
         self.endpoint_name: str = self.endpoint.endpoint_name
         self.endpoint_arn: str = self.endpoint.endpoint_arn
         self.variant_name: str = self.endpoint.variant_name
+        #: The inference component serving the model (scale-to-zero mode), or None.
+        self.inference_component_name: str | None = self.endpoint.inference_component_name
         #: The model's execution role (SageMaker assumes it to pull the image and read the weights).
         self.model_role: iam.IRole = self.endpoint.role
         #: The proxy function's role.

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Protocol
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import jsii
 from aws_cdk import Aws, CfnMapping, Duration, Names, RemovalPolicy, Resource, Stack, Token
@@ -23,11 +23,23 @@ from ._validation import ConfigurationError, is_unresolved, require_int, require
 from .defaults import DEFAULTS
 from .model import MISTRAL_7B_MAX_TOTAL_TOKENS, MistralModel
 from .network import ISOLATED_SUBNETS, select_subnets
-from .regions import check_tgi_region
+from .regions import check_inference_component_region, check_tgi_region
+from .scaling import EndpointScaling, ScalingSchedule, ScalingTarget
 
 if TYPE_CHECKING:  # types only: importing the module costs synth time
     from aws_cdk import aws_kms as kms
 
+#: Host memory (GiB) per instance type: an inference component reserves half of it, leaving the rest to the
+#: host and SageMaker's agent.
+MEMORY_GIB_BY_INSTANCE_TYPE: Mapping[str, int] = {
+    "ml.g5.2xlarge": 32,
+    "ml.g5.4xlarge": 64,
+    "ml.g5.8xlarge": 128,
+    "ml.g5.16xlarge": 256,
+    "ml.g5.12xlarge": 192,
+    "ml.g5.24xlarge": 384,
+    "ml.g5.48xlarge": 768,
+}
 #: GPUs per instance type: TGI shards the model over SM_NUM_GPUS of them. ml.g5.xlarge (16 GiB of host
 #: memory) cannot load 14 GB of fp16 weights; every larger g5 can.
 GPUS_BY_INSTANCE_TYPE: Mapping[str, int] = {
@@ -95,6 +107,16 @@ class IMistralModelEndpoint(sagemaker.IEndpoint, Protocol):
         """The production variant its metrics are reported for."""
         ...
 
+    @property
+    def inference_component_name(self) -> str | None:
+        """The inference component that serves the model (scale-to-zero mode), or None."""
+        ...
+
+    @property
+    def invoke_resource_arns(self) -> list[str]:
+        """The ARNs InvokeEndpoint authorizes against: the endpoint, and its inference component if any."""
+        ...
+
     def grant_invoke_endpoint(self, grantee: iam.IGrantable) -> iam.Grant:
         """Alias of ``grant_invoke``."""
         ...
@@ -110,14 +132,30 @@ class EndpointMetrics:
     endpoint_name: str
     endpoint_arn: str
     variant_name: str
+    inference_component_name: str | None
+
+    @property
+    def invoke_resource_arns(self) -> list[str]:
+        """What InvokeEndpoint authorizes against: the endpoint, and the inference component when the call
+        names one (the service authorization reference lists both resource types for the action)."""
+        arns = [self.endpoint_arn]
+        if self.inference_component_name is not None:
+            arns.append(
+                Stack.of(cast(Construct, self)).format_arn(
+                    service="sagemaker",
+                    resource="inference-component",
+                    resource_name=_arn_name(self.inference_component_name),
+                )
+            )
+        return arns
 
     def grant_invoke(self, grantee: iam.IGrantable) -> iam.Grant:
         """Allow ``grantee`` to invoke this endpoint, buffered and streaming (``sagemaker:InvokeEndpoint`` and
-        ``sagemaker:InvokeEndpointWithResponseStream``), on this endpoint's ARN only."""
+        ``sagemaker:InvokeEndpointWithResponseStream``), on this endpoint (and its inference component) only."""
         return iam.Grant.add_to_principal(
             grantee=grantee,
             actions=INVOKE_ENDPOINT_ACTIONS,
-            resource_arns=[self.endpoint_arn],
+            resource_arns=self.invoke_resource_arns,
         )
 
     def grant_invoke_endpoint(self, grantee: iam.IGrantable) -> iam.Grant:
@@ -127,7 +165,11 @@ class EndpointMetrics:
     def metric(
         self, metric_name: str, *, namespace: str = SAGEMAKER_NAMESPACE, **props: Any
     ) -> cloudwatch.Metric:
-        """A CloudWatch metric of this endpoint's variant (dimensions EndpointName and VariantName).
+        """A CloudWatch metric of this endpoint.
+
+        Invocation metrics (``AWS/SageMaker``) are per variant (dimensions EndpointName and VariantName), or per
+        inference component (InferenceComponentName) in scale-to-zero mode; instance metrics
+        (``/aws/sagemaker/Endpoints``) are per variant in both modes.
 
         :param metric_name: the metric's name, as SageMaker publishes it.
         :param namespace: ``AWS/SageMaker`` (invocation metrics, the default) or ``/aws/sagemaker/Endpoints``
@@ -137,9 +179,14 @@ class EndpointMetrics:
         return cloudwatch.Metric(
             namespace=namespace,
             metric_name=metric_name,
-            dimensions_map={"EndpointName": self.endpoint_name, "VariantName": self.variant_name},
+            dimensions_map=self._dimensions(namespace),
             **props,
         )
+
+    def _dimensions(self, namespace: str) -> dict[str, str]:
+        if namespace == SAGEMAKER_NAMESPACE and self.inference_component_name is not None:
+            return {"InferenceComponentName": self.inference_component_name}
+        return {"EndpointName": self.endpoint_name, "VariantName": self.variant_name}
 
     def metric_model_latency(self, **props: Any) -> cloudwatch.Metric:
         """ModelLatency (microseconds): time the container took to answer. Default: average over 5 minutes."""
@@ -174,11 +221,38 @@ class EndpointMetrics:
         """GPUMemoryUtilization (percent, summed over the instance's GPUs). Default: average over 5 minutes."""
         return self.metric("GPUMemoryUtilization", namespace=INSTANCE_METRICS_NAMESPACE, **props)
 
+    def metric_concurrent_requests(self, **props: Any) -> cloudwatch.Metric:
+        """Concurrent requests per instance (per copy in scale-to-zero mode), the high-resolution metric
+        autoscaling tracks. Default: maximum over 1 minute."""
+        name = (
+            "ConcurrentRequestsPerCopy"
+            if self.inference_component_name is not None
+            else "ConcurrentRequestsPerModel"
+        )
+        return self.metric(name, **{"statistic": "Maximum", "period": Duration.minutes(1), **props})
+
+    def metric_no_capacity_invocation_failures(self, **props: Any) -> cloudwatch.Metric:
+        """NoCapacityInvocationFailures: requests refused because the inference component had no copy
+        (scale-to-zero mode only). Default: sum over 1 minute."""
+        if self.inference_component_name is None:
+            raise ConfigurationError(
+                "NoCapacityInvocationFailures is published for inference components only: the endpoint needs "
+                "scale_to_zero=True"
+            )
+        return self.metric(
+            "NoCapacityInvocationFailures", **{"statistic": "Sum", "period": Duration.minutes(1), **props}
+        )
+
 
 def endpoint_arn(scope: Construct, endpoint_name: str) -> str:
+    return Stack.of(scope).format_arn(
+        service="sagemaker", resource="endpoint", resource_name=_arn_name(endpoint_name)
+    )
+
+
+def _arn_name(name: str) -> str:
     # SageMaker lower-cases names inside ARNs, and IAM compares ARNs case-sensitively.
-    name = endpoint_name if is_unresolved(endpoint_name) else endpoint_name.lower()
-    return Stack.of(scope).format_arn(service="sagemaker", resource="endpoint", resource_name=name)
+    return name if is_unresolved(name) else name.lower()
 
 
 @jsii.implements(sagemaker.IEndpoint)
@@ -197,8 +271,10 @@ class _ModelEndpointBase(EndpointMetrics, Resource):
         max_input_length: int,
         max_total_tokens: int,
         variant_name: str,
+        inference_component_name: str | None = None,
     ) -> None:
         self._endpoint_name = endpoint_name
+        self._inference_component_name = inference_component_name
         self._endpoint_arn = endpoint_arn(self, endpoint_name)
         self._model = MistralModel.of(model)
         self._max_input_length = max_input_length
@@ -239,6 +315,11 @@ class _ModelEndpointBase(EndpointMetrics, Resource):
         """The production variant the metrics are reported for."""
         return self._variant_name
 
+    @property
+    def inference_component_name(self) -> str | None:  # type: ignore[override]
+        """The inference component serving the model (scale-to-zero mode), or None."""
+        return self._inference_component_name
+
 
 class _ImportedModelEndpoint(_ModelEndpointBase):
     def __init__(self, scope: Construct, id: str, **attributes: Any) -> None:
@@ -269,6 +350,7 @@ class MistralModelEndpoint(_ModelEndpointBase):
         max_input_length: int = DEFAULTS.max_input_length,
         max_total_tokens: int = DEFAULTS.max_total_tokens,
         variant_name: str = VARIANT_NAME,
+        inference_component_name: str | None = None,
     ) -> IMistralModelEndpoint:
         """An endpoint deployed elsewhere (same account and region as the stack), for a proxy of its own.
 
@@ -277,6 +359,8 @@ class MistralModelEndpoint(_ModelEndpointBase):
         :param max_input_length: the endpoint's MAX_INPUT_LENGTH. Default: 8191.
         :param max_total_tokens: the endpoint's MAX_TOTAL_TOKENS. Default: 8192.
         :param variant_name: the production variant its metrics are reported for. Default: AllTraffic.
+        :param inference_component_name: the inference component serving the model, for an endpoint that hosts
+            it as one (the proxy then names it in every call). Default: none.
         """
         if not is_unresolved(endpoint_name) and not _ENDPOINT_NAME.match(endpoint_name):
             raise ConfigurationError(_endpoint_name_error(endpoint_name))
@@ -289,6 +373,7 @@ class MistralModelEndpoint(_ModelEndpointBase):
             max_input_length=max_input,
             max_total_tokens=max_total,
             variant_name=variant_name,
+            inference_component_name=inference_component_name,
         )
 
     def __init__(
@@ -310,6 +395,15 @@ class MistralModelEndpoint(_ModelEndpointBase):
         model_data_download_timeout: Duration | None = None,
         role: iam.IRole | None = None,
         endpoint_name: str | None = None,
+        min_capacity: int | None = None,
+        max_capacity: int = DEFAULTS.max_capacity,
+        target_concurrent_requests: int | None = None,
+        scale_out_cooldown: Duration | None = None,
+        scale_in_cooldown: Duration | None = None,
+        scale_to_zero: bool = DEFAULTS.scale_to_zero,
+        schedule: ScalingSchedule | None = None,
+        rollback_alarms: Sequence[cloudwatch.IAlarm] = (),
+        deployment_baking_time: Duration | None = None,
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
         log_encryption_key: kms.IKey | None = None,
         removal_policy: RemovalPolicy = RemovalPolicy.DESTROY,
@@ -331,24 +425,59 @@ class MistralModelEndpoint(_ModelEndpointBase):
             Default: 15 minutes.
         :param role: your execution role; this construct's policy is attached to it. Default: a new role.
         :param endpoint_name: the endpoint's name. Default: derived from the construct path, lower case.
+        :param min_capacity: fewest instances autoscaling keeps. Default: 1 (0 with ``scale_to_zero``, which
+            only accepts 0).
+        :param max_capacity: most instances (copies with ``scale_to_zero``) autoscaling adds. Equal to
+            ``min_capacity`` (without ``scale_to_zero``): no autoscaling. Default: 2.
+        :param target_concurrent_requests: concurrent requests per instance (or copy) target tracking holds.
+            Default: 32, or half of ``max_concurrent_requests`` when that is lower.
+        :param scale_out_cooldown: wait after a scale-out. Default: 5 minutes.
+        :param scale_in_cooldown: wait after a scale-in. Default: 15 minutes.
+        :param scale_to_zero: host the model as an inference component that scales to zero copies (and, through
+            managed instance scaling, zero instances) when idle, and back out on the first request. Default: false.
+        :param schedule: keep capacity warm in a weekly window (e.g. ``ScalingSchedule.business_hours(...)``).
+            Default: none.
+        :param rollback_alarms: alarms that roll an update back while it bakes (blue/green, or the inference
+            component's rolling update). Default: none (an update still rolls back if the new fleet fails to
+            become healthy).
+        :param deployment_baking_time: how long an update watches the new fleet (or copy) before it finishes
+            (0 s to 1 h). Default: 10 minutes.
         :param log_retention: retention of the endpoint's log group. Default: one year.
         :param log_encryption_key: KMS key for the endpoint's log group. Default: CloudWatch Logs' encryption.
         :param removal_policy: what happens to the endpoint's log group on deletion. Default: destroy.
         """
         super().__init__(scope, id)
         check_tgi_region(self)
+        if scale_to_zero:
+            check_inference_component_region(self)
         gpus = _gpus_for(instance_type)
         require_int("initial_instance_count", initial_instance_count, minimum=1, allow_token=True)
         max_input, max_total, prefill = _check_token_limits(
             max_input_length, max_total_tokens, max_batch_prefill_tokens
         )
+        name = _endpoint_name(self, endpoint_name)
+        min_capacity, max_capacity = _check_capacity(
+            initial_instance_count, min_capacity, max_capacity, scale_to_zero=scale_to_zero
+        )
+        target = _target_concurrency(target_concurrent_requests, max_concurrent_requests)
+        baking = require_seconds(
+            "deployment_baking_time",
+            deployment_baking_time or Duration.seconds(DEFAULTS.deployment_baking_seconds),
+            minimum=0,
+            maximum=3600,
+        )
         self._init_attributes(
-            endpoint_name=_endpoint_name(self, endpoint_name),
+            endpoint_name=name,
             model=model,
             max_input_length=max_input,
             max_total_tokens=max_total,
             variant_name=VARIANT_NAME,
+            # Named after the endpoint: components, endpoints and models have names of their own kinds.
+            inference_component_name=name if scale_to_zero else None,
         )
+        #: Fewest and most instances (copies in scale-to-zero mode) autoscaling keeps.
+        self.min_capacity = min_capacity
+        self.max_capacity = max_capacity
         environment = {
             **_JUMPSTART_ENVIRONMENT,
             "SM_NUM_GPUS": str(gpus),
@@ -459,27 +588,91 @@ class MistralModelEndpoint(_ModelEndpointBase):
 
         # No KmsKeyId and no VolumeSizeInGB: g5 instances use local NVMe storage, which the platform
         # encrypts, and CreateEndpointConfig rejects both for them.
-        self.cfn_endpoint_config = sagemaker.CfnEndpointConfig(
-            self,
-            "EndpointConfig",
-            production_variants=[
-                sagemaker.CfnEndpointConfig.ProductionVariantProperty(
-                    variant_name=VARIANT_NAME,
-                    model_name=self.cfn_model.attr_model_name,
-                    instance_type=instance_type,
-                    initial_instance_count=initial_instance_count,
-                    initial_variant_weight=1,
-                    container_startup_health_check_timeout_in_seconds=startup,
-                    model_data_download_timeout_in_seconds=download,
-                )
-            ],
+        network = sagemaker.CfnEndpointConfig.VpcConfigProperty(
+            subnets=subnets.subnet_ids, security_group_ids=[self.security_group.security_group_id]
         )
+        #: The inference component (scale-to-zero mode), or None.
+        self.cfn_inference_component: sagemaker.CfnInferenceComponent | None = None
+        if scale_to_zero:
+            self.cfn_endpoint_config = sagemaker.CfnEndpointConfig(
+                self,
+                "EndpointConfig",
+                production_variants=[
+                    sagemaker.CfnEndpointConfig.ProductionVariantProperty(
+                        variant_name=VARIANT_NAME,
+                        instance_type=instance_type,
+                        initial_instance_count=1,
+                        managed_instance_scaling=sagemaker.CfnEndpointConfig.ManagedInstanceScalingProperty(
+                            status="ENABLED", min_instance_count=0, max_instance_count=max_capacity
+                        ),
+                        routing_config=sagemaker.CfnEndpointConfig.RoutingConfigProperty(
+                            routing_strategy="LEAST_OUTSTANDING_REQUESTS"
+                        ),
+                    )
+                ],
+                # An inference-component endpoint takes its role, network and isolation here, not from a model.
+                execution_role_arn=self.role.role_arn,
+                enable_network_isolation=True,
+                vpc_config=network,
+            )
+            self.cfn_endpoint_config.node.add_dependency(self.policy)
+        else:
+            self.cfn_endpoint_config = sagemaker.CfnEndpointConfig(
+                self,
+                "EndpointConfig",
+                production_variants=[
+                    sagemaker.CfnEndpointConfig.ProductionVariantProperty(
+                        variant_name=VARIANT_NAME,
+                        model_name=self.cfn_model.attr_model_name,
+                        instance_type=instance_type,
+                        initial_instance_count=initial_instance_count,
+                        initial_variant_weight=1,
+                        container_startup_health_check_timeout_in_seconds=startup,
+                        model_data_download_timeout_in_seconds=download,
+                    )
+                ],
+            )
         self.cfn_endpoint = sagemaker.CfnEndpoint(
             self,
             "Endpoint",
             endpoint_name=self.endpoint_name,
             endpoint_config_name=self.cfn_endpoint_config.attr_endpoint_config_name,
         )
+        if scale_to_zero:
+            self.cfn_inference_component = sagemaker.CfnInferenceComponent(
+                self,
+                "InferenceComponent",
+                inference_component_name=self.inference_component_name,
+                endpoint_name=self.cfn_endpoint.attr_endpoint_name,
+                variant_name=VARIANT_NAME,
+                specification=sagemaker.CfnInferenceComponent.InferenceComponentSpecificationProperty(
+                    model_name=self.cfn_model.attr_model_name,
+                    compute_resource_requirements=sagemaker.CfnInferenceComponent.InferenceComponentComputeResourceRequirementsProperty(
+                        number_of_accelerator_devices_required=gpus,
+                        min_memory_required_in_mb=component_memory_mb(instance_type),
+                    ),
+                    startup_parameters=sagemaker.CfnInferenceComponent.InferenceComponentStartupParametersProperty(
+                        container_startup_health_check_timeout_in_seconds=startup,
+                        model_data_download_timeout_in_seconds=download,
+                    ),
+                ),
+                # A component is created with a copy (CreateInferenceComponent refuses 0); autoscaling
+                # removes it once the endpoint has been idle.
+                runtime_config=sagemaker.CfnInferenceComponent.InferenceComponentRuntimeConfigProperty(
+                    copy_count=1
+                ),
+                deployment_config=_rolling_update(baking, rollback_alarms),
+            )
+        else:
+            self.cfn_endpoint.deployment_config = _blue_green(
+                baking, rollback_alarms, canary=min_capacity >= 2
+            )
+            # Keep the instance count autoscaling reached (not initial_instance_count) through an update, and
+            # the weights; anything else follows the new configuration.
+            self.cfn_endpoint.retain_all_variant_properties = True
+            self.cfn_endpoint.exclude_retained_variant_properties = [
+                sagemaker.CfnEndpoint.VariantPropertyProperty(variant_property_type="DataCaptureConfig")
+            ]
         acknowledge_in_packs(
             self.cfn_endpoint_config,
             "SageMakerEndpointConfigurationKMSKeyConfigured",
@@ -489,6 +682,34 @@ class MistralModelEndpoint(_ModelEndpointBase):
         # Created before and deleted after the endpoint, so SageMaker never creates its own copy (the role
         # may still call CreateLogGroup on this one name, as SageMaker's documented execution role does).
         self.cfn_endpoint.node.add_dependency(self.log_group)
+
+        #: Autoscaling (None when min_capacity equals max_capacity outside scale-to-zero mode).
+        self.scaling: EndpointScaling | None = None
+        if scale_to_zero or max_capacity > min_capacity:
+            scaled = self.cfn_inference_component or self.cfn_endpoint
+            self.scaling = EndpointScaling(
+                self,
+                "Scaling",
+                target=(
+                    ScalingTarget.inference_component(self.inference_component_name)
+                    if self.inference_component_name is not None
+                    else ScalingTarget.variant(self.endpoint_name, VARIANT_NAME)
+                ),
+                min_capacity=min_capacity,
+                max_capacity=max_capacity,
+                target_concurrent_requests=target,
+                scale_out_cooldown=scale_out_cooldown
+                or Duration.seconds(DEFAULTS.scale_out_cooldown_seconds),
+                scale_in_cooldown=scale_in_cooldown or Duration.seconds(DEFAULTS.scale_in_cooldown_seconds),
+                inference_component_name=self.inference_component_name,
+                schedule=schedule,
+                depends_on=scaled,
+            )
+        elif schedule is not None:
+            raise ConfigurationError(
+                f"schedule needs autoscaling, which is off when min_capacity equals max_capacity ({max_capacity}): "
+                "raise max_capacity, or use scale_to_zero"
+            )
 
     @property
     def connections(self) -> ec2.Connections:
@@ -629,6 +850,100 @@ def _check_token_limits(max_input: int, max_total: int, max_prefill: int | None)
             "TGI cannot prefill a maximal prompt otherwise"
         )
     return max_input, max_total, prefill
+
+
+def component_memory_mb(instance_type: str) -> int:
+    """Memory an inference component reserves on ``instance_type``: half the host's, in MiB."""
+    return MEMORY_GIB_BY_INSTANCE_TYPE[instance_type] * 1024 // 2
+
+
+def _check_capacity(
+    initial: int, min_capacity: int | None, max_capacity: int, *, scale_to_zero: bool
+) -> tuple[int, int]:
+    """The autoscaling bounds: a variant keeps at least one instance; a component scales from zero."""
+    require_int("max_capacity", max_capacity, minimum=1)
+    if scale_to_zero:
+        if min_capacity not in (None, 0):
+            raise ConfigurationError(
+                f"scale_to_zero scales the model down to zero copies, got min_capacity={min_capacity}: leave "
+                "min_capacity unset, or keep copies warm in a window with schedule"
+            )
+        return 0, max_capacity
+    floor = DEFAULTS.min_capacity if min_capacity is None else min_capacity
+    require_int(
+        "min_capacity",
+        floor,
+        minimum=1,
+        hint="An endpoint variant cannot scale below one instance; scale_to_zero=True can.",
+    )
+    if floor > max_capacity:
+        raise ConfigurationError(f"min_capacity ({floor}) must not exceed max_capacity ({max_capacity})")
+    if not is_unresolved(initial) and not floor <= initial <= max_capacity:
+        raise ConfigurationError(
+            f"initial_instance_count ({initial}) must be between min_capacity ({floor}) and max_capacity "
+            f"({max_capacity})"
+        )
+    return floor, max_capacity
+
+
+def _target_concurrency(target: int | None, max_concurrent_requests: int | None) -> int:
+    if target is not None:
+        return require_int("target_concurrent_requests", target, minimum=1)
+    if max_concurrent_requests is None:
+        return DEFAULTS.target_concurrent_requests
+    return max(1, min(DEFAULTS.target_concurrent_requests, max_concurrent_requests // 2))
+
+
+def _blue_green(
+    baking: int, alarms: Sequence[cloudwatch.IAlarm], *, canary: bool
+) -> sagemaker.CfnEndpoint.DeploymentConfigProperty:
+    """Blue/green: the new fleet comes up beside the old one, takes traffic, bakes, then the old one goes.
+
+    A canary must be at most half of the new fleet, so it needs two instances: with one, all traffic shifts
+    at once and the baking period (with the alarms) still decides between keeping and rolling back.
+    """
+    routing = sagemaker.CfnEndpoint.TrafficRoutingConfigProperty(
+        type="CANARY" if canary else "ALL_AT_ONCE",
+        wait_interval_in_seconds=baking,
+        canary_size=sagemaker.CfnEndpoint.CapacitySizeProperty(type="INSTANCE_COUNT", value=1)
+        if canary
+        else None,
+    )
+    return sagemaker.CfnEndpoint.DeploymentConfigProperty(
+        blue_green_update_policy=sagemaker.CfnEndpoint.BlueGreenUpdatePolicyProperty(
+            traffic_routing_configuration=routing,
+            termination_wait_in_seconds=DEFAULTS.deployment_termination_wait_seconds,
+            # Room for a new fleet to download 14 GB and load it (up to 15 + 15 minutes), plus baking.
+            maximum_execution_timeout_in_seconds=3600 + baking,
+        ),
+        auto_rollback_configuration=sagemaker.CfnEndpoint.AutoRollbackConfigProperty(
+            alarms=[sagemaker.CfnEndpoint.AlarmProperty(alarm_name=a.alarm_name) for a in alarms]
+        )
+        if alarms
+        else None,
+    )
+
+
+def _rolling_update(
+    baking: int, alarms: Sequence[cloudwatch.IAlarm]
+) -> sagemaker.CfnInferenceComponent.InferenceComponentDeploymentConfigProperty:
+    """A component's update: one copy at a time, baked, rolled back one copy at a time on an alarm."""
+    one_copy = sagemaker.CfnInferenceComponent.InferenceComponentCapacitySizeProperty(
+        type="COPY_COUNT", value=1
+    )
+    return sagemaker.CfnInferenceComponent.InferenceComponentDeploymentConfigProperty(
+        rolling_update_policy=sagemaker.CfnInferenceComponent.InferenceComponentRollingUpdatePolicyProperty(
+            maximum_batch_size=one_copy,
+            wait_interval_in_seconds=baking,
+            maximum_execution_timeout_in_seconds=3600 + baking,
+            rollback_maximum_batch_size=one_copy,
+        ),
+        auto_rollback_configuration=sagemaker.CfnInferenceComponent.AutoRollbackConfigurationProperty(
+            alarms=[sagemaker.CfnInferenceComponent.AlarmProperty(alarm_name=a.alarm_name) for a in alarms]
+        )
+        if alarms
+        else None,
+    )
 
 
 def _check_extra_environment(extra: Mapping[str, str]) -> dict[str, str]:

@@ -107,7 +107,7 @@ class InvokeProxy(Construct):
         )
         statements = [
             iam.PolicyStatement(
-                sid="InvokeEndpoint", actions=INVOKE_ENDPOINT_ACTIONS, resources=[endpoint.endpoint_arn]
+                sid="InvokeEndpoint", actions=INVOKE_ENDPOINT_ACTIONS, resources=endpoint.invoke_resource_arns
             ),
             iam.PolicyStatement(
                 sid="WriteLogs",
@@ -182,6 +182,11 @@ class InvokeProxy(Construct):
             security_groups=security_groups or None,
             environment={
                 "ENDPOINT_NAME": endpoint.endpoint_name,
+                **(
+                    {"INFERENCE_COMPONENT_NAME": endpoint.inference_component_name}
+                    if endpoint.inference_component_name is not None
+                    else {}
+                ),
                 "MODEL_ID": endpoint.model.model_id,
                 "PROMPT_FORMAT": endpoint.model.prompt_format,
                 "MAX_INPUT_LENGTH": str(endpoint.max_input_length),

@@ -7,10 +7,17 @@ from collections.abc import Callable
 from aws_cdk import Aws, CfnRule, CfnRuleAssertion, Fn, ICfnRuleConditionExpression, Stack, Token
 from constructs import Construct
 
-from ._region_facts import FUNCTION_URL_UNSUPPORTED_REGIONS, TGI_REGIONS
+from ._region_facts import FUNCTION_URL_UNSUPPORTED_REGIONS, INFERENCE_COMPONENT_REGIONS, TGI_REGIONS
 from ._validation import ConfigurationError
 
-__all__ = ["FUNCTION_URL_UNSUPPORTED_REGIONS", "TGI_REGIONS", "check_function_url_region", "check_tgi_region"]
+__all__ = [
+    "FUNCTION_URL_UNSUPPORTED_REGIONS",
+    "INFERENCE_COMPONENT_REGIONS",
+    "TGI_REGIONS",
+    "check_function_url_region",
+    "check_inference_component_region",
+    "check_tgi_region",
+]
 
 
 def check_tgi_region(scope: Construct) -> None:
@@ -21,6 +28,23 @@ def check_tgi_region(scope: Construct) -> None:
         scope,
         "TgiImageRegion",
         allowed=lambda r: r in TGI_REGIONS,
+        message=message,
+        condition=Fn.condition_contains(regions, Aws.REGION),
+    )
+
+
+def check_inference_component_region(scope: Construct) -> None:
+    """Fail synth where CloudFormation has no inference components (scale-to-zero mode); guard
+    region-agnostic templates with a rule."""
+    regions = sorted(INFERENCE_COMPONENT_REGIONS)
+    message = (
+        "scale_to_zero hosts the model as an inference component, which CloudFormation offers in "
+        f"{', '.join(regions)}"
+    )
+    _check(
+        scope,
+        "InferenceComponentRegion",
+        allowed=lambda r: r in INFERENCE_COMPONENT_REGIONS,
         message=message,
         condition=Fn.condition_contains(regions, Aws.REGION),
     )

@@ -33,6 +33,24 @@ class Defaults(NamedTuple):
     startup_health_check_timeout_seconds: int = 900
     #: Seconds the weights may take to download through the S3 gateway endpoint.
     model_data_download_timeout_seconds: int = 900
+    #: Fewest instances autoscaling keeps (0 in scale-to-zero mode, where the model is an inference component).
+    min_capacity: int = 1
+    #: Most instances (or copies) autoscaling adds; a blue/green update briefly needs as many again.
+    max_capacity: int = 2
+    #: Concurrent requests per instance that target tracking holds: where the launch article's ms/token is still
+    #: within about 1.5x of a single user's on short prompts and throughput is half its peak; at most half of
+    #: TGI's MAX_CONCURRENT_REQUESTS (128 unless set), so a burst finds headroom before TGI answers 429.
+    target_concurrent_requests: int = 32
+    #: Seconds between scale-outs: a g5 takes minutes to come up, so a shorter wait would overshoot.
+    scale_out_cooldown_seconds: int = 300
+    #: Seconds between scale-ins: longer than scale-out, so a lull does not drop capacity a burst needs.
+    scale_in_cooldown_seconds: int = 900
+    #: Host the model as an inference component that can scale to zero copies (and instances) when idle.
+    scale_to_zero: bool = False
+    #: Seconds an update watches the new fleet (blue/green) or copy (rolling) before it finishes.
+    deployment_baking_seconds: int = 600
+    #: Seconds the old fleet stays up after the new one took all traffic, so a late alarm can still roll back.
+    deployment_termination_wait_seconds: int = 300
     #: The proxy's memory in MiB (also buys CPU for its cold start).
     proxy_memory_size: int = 512
     #: Whether the proxy runs in the isolated subnets (reaching SageMaker through the runtime VPC endpoint).

@@ -23,6 +23,7 @@ from .config import (
     Config,
 )
 from .errors import ProxyError, invalid
+from .metrics import write_request_metrics
 from .prompt import parse_messages, render_mistral_instruct
 from .sagemaker import invoke
 from .validation import (
@@ -385,6 +386,7 @@ class Proxy:
         fields["latency_ms"] = round((time.perf_counter() - started) * 1000, 3)
         level = logging.ERROR if response.status >= 500 else logging.INFO
         self._log.log(level, "request", extra=fields)
+        write_request_metrics(fields, endpoint_name=self.config.endpoint_name, routes=ROUTES)
         return response
 
     def _dispatch(

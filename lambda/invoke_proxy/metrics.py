@@ -1,0 +1,180 @@
+"""Token and request metrics in CloudWatch's embedded metric format (EMF): no API call, no PutMetricData.
+
+One JSON line per model request, written to standard output, from the same fields as the request's log line
+(``Proxy.handle`` for buffered requests; a streaming transport calls :func:`write_request_metrics` with its own
+fields). The names below are also what the CDK constructs read (``InvokeProxy.metric_*``), so runtime and
+dashboard cannot drift apart. Standard library only: this runs on the proxy's cold start.
+
+Why a line of its own on stdout, and not ``extra`` fields of the request log record:
+
+- The EMF specification requires the log event to be a JSON object, with no other data before or after it,
+  whose root holds ``_aws`` and every metric and dimension it names (CloudWatch User Guide, "Specification:
+  Embedded metric format", root node).
+- Lambda sends everything a function writes to stdout to CloudWatch Logs, which extracts EMF from any event
+  that follows the specification (CloudWatch User Guide, "Using the embedded metric format with Lambda").
+  With the JSON log format, ``print``/stdout output still reaches the log group as plain text, one event per
+  line, unchanged (Lambda Developer Guide, "Log and monitor Python Lambda functions"), so this line *is* the
+  event. That is also how Powertools for AWS Lambda (Python) flushes its metrics.
+- The runtime's JSON formatter (awslambdaric ``lambda_runtime_log_utils.JsonFormatter``) would put ``extra``
+  fields at the root of its object too, but that record is filtered by the function's application log level
+  (a WARN level would drop every 2xx datapoint and skew the 5xx rate), and a streaming transport behind the
+  Lambda Web Adapter runs without that formatter at all. A message string (``LOG.info(json.dumps(doc))``)
+  would nest the document inside ``"message"``, where CloudWatch never looks: the failure AWS warns about for
+  older Node.js EMF libraries with the JSON log format.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from collections.abc import Collection, Mapping
+from typing import Any, TextIO
+
+LOG = logging.getLogger("invoke_proxy")
+
+#: The CloudWatch namespace of every proxy metric.
+NAMESPACE = "MistralEndpoint"
+
+#: Dimensions (bounded: one endpoint, a handful of routes, three status classes).
+ENDPOINT_NAME = "EndpointName"
+ROUTE = "Route"
+STATUS_CLASS = "StatusClass"
+#: Two dimension sets: per endpoint and status class (what alarms and the dashboard read), and per route.
+DIMENSION_SETS = ((ENDPOINT_NAME, STATUS_CLASS), (ENDPOINT_NAME, ROUTE, STATUS_CLASS))
+#: The status classes a request can have.
+STATUS_CLASSES = ("2xx", "4xx", "5xx")
+#: The Route value of a path that is not one of the proxy's routes (keeps the dimension bounded).
+OTHER_ROUTE = "other"
+#: Routes without metrics: a health probe every few seconds would drown the model's request rates.
+UNMEASURED_ROUTES = frozenset({"/health"})
+
+#: Metric names and their units.
+REQUESTS = "Requests"
+REQUEST_LATENCY = "RequestLatency"
+INPUT_TOKENS = "InputTokens"
+GENERATED_TOKENS = "GeneratedTokens"
+TOKENS_PER_SECOND = "TokensPerSecond"
+MS_PER_TOKEN = "MsPerToken"
+TIME_TO_FIRST_TOKEN = "TimeToFirstToken"
+MODEL_SCALING_UP = "ModelScalingUp"
+UNITS: Mapping[str, str] = {
+    REQUESTS: "Count",
+    REQUEST_LATENCY: "Milliseconds",
+    INPUT_TOKENS: "Count",
+    GENERATED_TOKENS: "Count",
+    TOKENS_PER_SECOND: "Count/Second",
+    MS_PER_TOKEN: "Milliseconds",
+    TIME_TO_FIRST_TOKEN: "Milliseconds",
+    MODEL_SCALING_UP: "Count",
+}
+
+#: The request log fields the metrics read. A streaming transport sets ``time_to_first_token_ms``.
+LATENCY_FIELD = "latency_ms"
+MODEL_LATENCY_FIELD = "model_latency_ms"
+TIME_TO_FIRST_TOKEN_FIELD = "time_to_first_token_ms"
+#: The error type of a 503 answered while a scaled-to-zero model starts (counted apart from real 5xx).
+MODEL_SCALING_UP_ERROR = "model_scaling_up"
+
+
+def status_class(status: int) -> str:
+    """``2xx``, ``4xx`` or ``5xx`` (anything below 400 counts as 2xx: the proxy answers no 1xx or 3xx)."""
+    if status >= 500:
+        return "5xx"
+    if status >= 400:
+        return "4xx"
+    return "2xx"
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return value
+
+
+def request_metrics(fields: Mapping[str, Any]) -> dict[str, float]:
+    """The metric values one request's log fields give (only those the fields support)."""
+    values: dict[str, float] = {REQUESTS: 1}
+    latency = _number(fields.get(LATENCY_FIELD))
+    if latency is not None:
+        values[REQUEST_LATENCY] = latency
+    prompt_tokens = _number(fields.get("prompt_tokens"))
+    if prompt_tokens is not None:
+        values[INPUT_TOKENS] = prompt_tokens
+    generated = _number(fields.get("completion_tokens"))
+    model_ms = _number(fields.get(MODEL_LATENCY_FIELD))
+    first_token_ms = _number(fields.get(TIME_TO_FIRST_TOKEN_FIELD))
+    if generated is not None:
+        values[GENERATED_TOKENS] = generated
+        if generated > 0 and model_ms is not None and model_ms > 0:
+            # The launch article's two figures: tokens per second of one request, and its latency per token.
+            values[TOKENS_PER_SECOND] = round(generated / (model_ms / 1000), 3)
+            values[MS_PER_TOKEN] = round(model_ms / generated, 3)
+    if first_token_ms is not None:
+        values[TIME_TO_FIRST_TOKEN] = first_token_ms
+    if fields.get("error_type") == MODEL_SCALING_UP_ERROR:
+        values[MODEL_SCALING_UP] = 1
+    return values
+
+
+def emf_document(
+    fields: Mapping[str, Any],
+    *,
+    endpoint_name: str,
+    routes: Collection[str],
+    timestamp_ms: int | None = None,
+) -> dict[str, Any] | None:
+    """The EMF document for one request, or None for a route without metrics.
+
+    Only numbers, the request id and bounded dimension values go in: never the prompt or the completion,
+    whatever ``LOG_PROMPTS`` says.
+
+    :param fields: the request's log fields (``route``, ``status``, ``latency_ms``, token counts, ...).
+    :param endpoint_name: the SageMaker endpoint's name (the EndpointName dimension).
+    :param routes: the proxy's routes; any other path is reported as ``other``.
+    """
+    route = str(fields.get("route", ""))
+    if route in UNMEASURED_ROUTES:
+        return None
+    status = _number(fields.get("status"))
+    values = request_metrics(fields)
+    document: dict[str, Any] = {
+        "_aws": {
+            "Timestamp": int(time.time() * 1000) if timestamp_ms is None else timestamp_ms,
+            "CloudWatchMetrics": [
+                {
+                    "Namespace": NAMESPACE,
+                    "Dimensions": [list(dimensions) for dimensions in DIMENSION_SETS],
+                    "Metrics": [{"Name": name, "Unit": UNITS[name]} for name in values],
+                }
+            ],
+        },
+        ENDPOINT_NAME: endpoint_name,
+        ROUTE: route if route in routes else OTHER_ROUTE,
+        STATUS_CLASS: status_class(int(status) if status is not None else 500),
+        **values,
+    }
+    if isinstance(fields.get("request_id"), str):
+        document["request_id"] = fields["request_id"]  # a property, not a dimension: finds the log line
+    return document
+
+
+def write_request_metrics(
+    fields: Mapping[str, Any],
+    *,
+    endpoint_name: str,
+    routes: Collection[str],
+    stream: TextIO | None = None,
+) -> None:
+    """Write one request's EMF line to stdout. Never raises: metrics must not fail a request."""
+    try:
+        document = emf_document(fields, endpoint_name=endpoint_name, routes=routes)
+        if document is None:
+            return
+        out = stream or sys.stdout
+        # One line, compact: a newline inside the document would split it into two log events.
+        out.write(json.dumps(document, separators=(",", ":"), ensure_ascii=True) + "\n")
+        out.flush()  # behind the Lambda Web Adapter stdout is a pipe, block-buffered by default
+    except Exception:  # metrics are best effort; the request log line still records the request
+        LOG.warning("could not write the request's metrics", exc_info=True)

@@ -20,6 +20,7 @@ from ._validation import require_int
 from .defaults import DEFAULTS
 from .hosting import INVOKE_ENDPOINT_ACTIONS, IMistralModelEndpoint
 from .network import ISOLATED_SUBNETS
+from .operations import TokenMetrics
 from .regions import check_function_url_region
 
 if TYPE_CHECKING:  # types only: importing the module costs synth time
@@ -35,14 +36,14 @@ FUNCTION_TIMEOUT = Duration.seconds(90)
 
 
 @jsii.implements(iam.IGrantable, ec2.IConnectable)
-class InvokeProxy(Construct):
+class InvokeProxy(TokenMetrics, Construct):
     """A Python Lambda function that validates requests, formats prompts and calls the endpoint.
 
     Its function URL (IAM auth by default) is how applications reach the model. In the VPC by default,
     where it reaches SageMaker through the ``sagemaker.runtime`` interface endpoint.
 
     An ``iam.IGrantable``: grants to the proxy (or to its ``function``) become statements of its
-    customer-managed policy, attached to its role.
+    customer-managed policy, attached to its role. Its ``metric_*`` methods read the token metrics it writes.
     """
 
     def __init__(
@@ -81,6 +82,8 @@ class InvokeProxy(Construct):
         """
         super().__init__(scope, id)
         check_function_url_region(self)
+        #: The name of the endpoint it calls (the EndpointName dimension of its metrics).
+        self.endpoint_name: str = endpoint.endpoint_name
         require_int(
             "default_max_new_tokens",
             default_max_new_tokens,

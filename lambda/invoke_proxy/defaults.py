@@ -8,6 +8,8 @@ holds the README's tables to it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import NamedTuple
 
 
@@ -55,6 +57,26 @@ class Defaults(NamedTuple):
     proxy_memory_size: int = 512
     #: Whether the proxy runs in the isolated subnets (reaching SageMaker through the runtime VPC endpoint).
     proxy_in_vpc: bool = True
+    #: Whether MistralEndpoint (and the app) create the alarms, alarm topic and dashboard.
+    monitoring: bool = True
+    #: Each alarm's (threshold, evaluation periods of one minute); the README's Operations section says why.
+    #: Units: ModelLatencyP90 seconds; Invocation4XXErrorRate, ProxyServerErrorRate percent of requests;
+    #: GPUMemoryUtilization percent per GPU; NoHealthyCapacity percent GPU memory (below it, no model is
+    #: loaded); ProxyDurationP99 percent of the function's timeout; the others counts per minute.
+    alarms: Mapping[str, tuple[float, int]] = MappingProxyType(
+        {
+            "ModelLatencyP90": (45, 5),
+            "Invocation5XXErrors": (1, 2),
+            "Invocation4XXErrorRate": (5, 5),
+            "GPUMemoryUtilization": (95, 15),
+            "NoHealthyCapacity": (10, 15),
+            "WakeUpNotCompleting": (1, 20),
+            "ProxyErrors": (1, 1),
+            "ProxyThrottles": (1, 1),
+            "ProxyDurationP99": (80, 3),
+            "ProxyServerErrorRate": (5, 5),
+        }
+    )
 
 
 DEFAULTS = Defaults()

@@ -13,6 +13,7 @@ from proxy_helpers import (
     LambdaContext,
     make_config,
     queue_answer,
+    queue_error,
     queue_model_error,
     tgi_answer,
     url_event,
@@ -21,6 +22,7 @@ from proxy_helpers import (
 from mistral_endpoint._lambda.invoke_proxy import metrics
 from mistral_endpoint._lambda.invoke_proxy.core import ROUTES, Proxy
 from mistral_endpoint._lambda.invoke_proxy.function_url import handle_event
+from mistral_endpoint._lambda.invoke_proxy.sagemaker import create_client
 
 SECRET_PROMPT = "my secret prompt text"
 SECRET_COMPLETION = "the secret completion"
@@ -172,10 +174,18 @@ def test_a_streamed_request_reports_time_to_first_token() -> None:
     )
 
 
-def test_a_wake_from_zero_is_counted_apart_from_5xx() -> None:
-    fields = {"route": "/chat", "status": 503, "latency_ms": 20.0, "error_type": "model_scaling_up"}
-    document = metrics.emf_document(fields, endpoint_name="e", routes=ROUTES, timestamp_ms=1)
-    assert document is not None
+def test_a_wake_from_zero_is_counted_apart_from_5xx(capsys: pytest.CaptureFixture[str]) -> None:
+    config = make_config(INFERENCE_COMPONENT_NAME="mistral-test-component")
+    client = create_client(config)
+    with Stubber(client) as stubber:
+        # SageMaker's answer while the component has no copy (see test_proxy_scale_to_zero).
+        queue_error(
+            stubber, "ValidationError", 400, "Inference Component has no capacity to process this request."
+        )
+        handle_event(
+            Proxy(config, client, sleep=lambda _: None), url_event(body={"inputs": "Hi"}), LambdaContext()
+        )
+    document = the_emf_document(capsys)
     assert (document["StatusClass"], document["ModelScalingUp"]) == ("5xx", 1)
 
 

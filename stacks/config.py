@@ -36,6 +36,8 @@ class StackConfig:
     scale_to_zero: bool = DEFAULTS.scale_to_zero
     #: "TIME_ZONE START-END [DAYS]", e.g. "Europe/Paris 8-19 MON-FRI": capacity kept warm in that window.
     business_hours: str | None = None
+    monitoring: bool = DEFAULTS.monitoring
+    alarm_email: str | None = None
     region: str | None = None
 
     @classmethod

@@ -36,6 +36,8 @@ class MistralEndpointStack(Stack):
             max_capacity=config.max_instances,
             scale_to_zero=config.scale_to_zero,
             schedule=config.schedule(),
+            monitoring=config.monitoring,
+            alarm_email=config.alarm_email,
         )
         CfnOutput(self, "InvokeUrl", value=self.mistral.invoke_url, description="Function URL (IAM auth)")
         CfnOutput(self, "EndpointName", value=self.mistral.endpoint_name, description="SageMaker endpoint")
@@ -46,6 +48,20 @@ class MistralEndpointStack(Stack):
                 "InferenceComponentName",
                 value=self.mistral.inference_component_name,
                 description="Inference component serving the model (scales to zero when idle)",
+            )
+        if self.mistral.monitoring is not None:
+            dashboard = self.mistral.monitoring.dashboard_name
+            CfnOutput(
+                self,
+                "DashboardUrl",
+                value=f"https://console.{Aws.URL_SUFFIX}/cloudwatch/home?region={Aws.REGION}#dashboards:name={dashboard}",
+                description="The endpoint's CloudWatch dashboard",
+            )
+            CfnOutput(
+                self,
+                "AlarmTopicArn",
+                value=self.mistral.monitoring.alarm_topic.topic_arn,
+                description="SNS topic of the alarms (subscribe with -c alarmEmail=... or your own subscription)",
             )
         CfnOutput(
             self,

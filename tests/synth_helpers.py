@@ -72,6 +72,31 @@ def _byo_vpc_app() -> cdk.App:
     return app
 
 
+OWN_ALARM_TOPIC = "arn:aws:sns:eu-west-1:111122223333:team-alarms"
+
+
+def _customised_monitoring_app() -> cdk.App:
+    """A team that tunes the alarms: its own topic, a tighter latency alarm, no throttle alarm, an email."""
+    from aws_cdk import aws_sns as sns
+
+    from mistral_endpoint import AlarmSettings, MistralEndpoint
+
+    app = new_app()
+    stack = cdk.Stack(app, "TunedStack")
+    MistralEndpoint(
+        stack,
+        "Mistral",
+        alarm_topic=sns.Topic.from_topic_arn(stack, "TeamAlarms", OWN_ALARM_TOPIC),
+        alarm_email="oncall@example.com",
+        alarm_settings={
+            "ModelLatencyP90": AlarmSettings(threshold=30, evaluation_periods=3),
+            "ProxyServerErrorRate": AlarmSettings(threshold=1, evaluation_periods=10),
+            "ProxyThrottles": None,
+        },
+    )
+    return app
+
+
 def _stack_app(**context: Any) -> Callable[[], cdk.App]:
     def build() -> cdk.App:
         from app import build_app
@@ -88,6 +113,8 @@ VARIANTS: dict[str, tuple[Callable[[], cdk.App], str]] = {
     "pinned_region": (_stack_app(region="eu-west-1"), "MistralEndpointStack"),
     "scale_to_zero": (_stack_app(scaleToZero="true"), "MistralEndpointStack"),
     "byo_vpc": (_byo_vpc_app, "PlatformStack"),
+    "monitoring_customised": (_customised_monitoring_app, "TunedStack"),
+    "monitoring_off": (_stack_app(monitoring="false"), "MistralEndpointStack"),
 }
 
 

@@ -19,10 +19,13 @@ _EXPORTS = {
     "Defaults": ".defaults",
     "InvokeProxy": ".proxy",
     "ScalingSchedule": ".scaling",
+    "MistralMonitoring": ".operations",
+    "AlarmSettings": ".operations",
     "ConfigurationError": "._validation",
 }
 __all__ = [
     "DEFAULTS",
+    "AlarmSettings",
     "ConfigurationError",
     "Defaults",
     "IMistralModelEndpoint",
@@ -31,6 +34,7 @@ __all__ = [
     "MistralEndpoint",
     "MistralModel",
     "MistralModelEndpoint",
+    "MistralMonitoring",
     "ScalingSchedule",
 ]
 
@@ -41,6 +45,7 @@ if TYPE_CHECKING:
     from .hosting import IMistralModelEndpoint, MistralModelEndpoint
     from .model import MistralModel
     from .network import IsolatedNetwork
+    from .operations import AlarmSettings, MistralMonitoring
     from .proxy import InvokeProxy
     from .scaling import ScalingSchedule
 

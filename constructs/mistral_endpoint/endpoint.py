@@ -13,15 +13,19 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from ._validation import ConfigurationError
 from .defaults import DEFAULTS
-from .hosting import EndpointMetrics, MistralModelEndpoint
+from .hosting import GPUS_BY_INSTANCE_TYPE, EndpointMetrics, MistralModelEndpoint
 from .model import MistralModel
 from .network import IsolatedNetwork
+from .operations import AlarmSettings, MistralMonitoring, TokenMetrics, rollback_alarm_references
 from .proxy import InvokeProxy
 from .scaling import ScalingSchedule
 
 if TYPE_CHECKING:  # types only: importing the module costs synth time
+    from aws_cdk import aws_cloudwatch as cloudwatch
     from aws_cdk import aws_kms as kms
+    from aws_cdk import aws_sns as sns
 
 
 class _Logging(TypedDict):
@@ -32,7 +36,7 @@ class _Logging(TypedDict):
     removal_policy: RemovalPolicy
 
 
-class MistralEndpoint(EndpointMetrics, Construct):
+class MistralEndpoint(EndpointMetrics, TokenMetrics, Construct):
     """Mistral 7B on a private SageMaker endpoint, called through a signed Lambda function URL.
 
     With no props: Mistral 7B Instruct (JumpStart weights) on the Hugging Face TGI 1.1 container, one
@@ -40,7 +44,8 @@ class MistralEndpoint(EndpointMetrics, Construct):
     proxy in the same subnets. Every part is also importable on its own: :class:`IsolatedNetwork`,
     :class:`MistralModelEndpoint`, :class:`InvokeProxy`.
 
-    Has the endpoint's ``grant_invoke`` and ``metric_*`` methods, and the proxy's ``grant_invoke_url``.
+    Has the endpoint's ``grant_invoke`` and ``metric_*`` methods, the proxy's ``grant_invoke_url`` and token
+    ``metric_*`` methods, and (``monitoring``, on by default) alarms, their topic and a dashboard.
     """
 
     def __init__(
@@ -83,6 +88,10 @@ class MistralEndpoint(EndpointMetrics, Construct):
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
         log_encryption_key: kms.IKey | None = None,
         removal_policy: RemovalPolicy = RemovalPolicy.DESTROY,
+        monitoring: bool = DEFAULTS.monitoring,
+        alarm_topic: sns.ITopic | None = None,
+        alarm_email: str | None = None,
+        alarm_settings: Mapping[str, AlarmSettings | None] | None = None,
     ) -> None:
         """
         :param model: the weights. Default: ``MistralModel.instruct()``, Mistral 7B Instruct from JumpStart.
@@ -111,7 +120,8 @@ class MistralEndpoint(EndpointMetrics, Construct):
         :param scale_to_zero: host the model as an inference component that scales to zero when idle.
             Default: false.
         :param schedule: keep capacity warm in a weekly window. Default: none.
-        :param rollback_alarms: alarms that roll an update back while it bakes. Default: none.
+        :param rollback_alarms: alarms that roll an update back while it bakes, besides the monitoring's
+            ``Invocation5XXErrors`` and ``ModelLatencyP90``. Default: none.
         :param deployment_baking_time: how long an update watches the new fleet. Default: 10 minutes.
         :param proxy_in_vpc: run the proxy in ``vpc_subnets``. Default: true.
         :param proxy_role: the proxy function's role (its managed policy is attached to it). Default: a new role.
@@ -122,7 +132,14 @@ class MistralEndpoint(EndpointMetrics, Construct):
         :param proxy_reserved_concurrent_executions: cap the proxy's concurrency. Default: unreserved.
         :param log_retention: retention of every log group. Default: one year.
         :param log_encryption_key: KMS key for every log group. Default: CloudWatch Logs' encryption.
-        :param removal_policy: applied to the log groups. Default: destroy.
+        :param removal_policy: applied to the log groups (and the alarm topic's KMS key). Default: destroy.
+        :param monitoring: create the alarms, their topic and the dashboard (:class:`MistralMonitoring`).
+            Default: true.
+        :param alarm_topic: your SNS topic for alarm and OK notifications. Default: a new topic encrypted with a
+            new KMS key (rotation on) that refuses publishes without TLS.
+        :param alarm_email: an address to subscribe to the alarm topic. Default: none.
+        :param alarm_settings: alarm name -> ``AlarmSettings(threshold, evaluation_periods)``, or None to leave
+            that alarm out. Default: ``DEFAULTS.alarms``.
         """
         super().__init__(scope, id)
         self.model = MistralModel.of(model)
@@ -139,6 +156,11 @@ class MistralEndpoint(EndpointMetrics, Construct):
             create_vpc_endpoints=create_vpc_endpoints,
             runtime_endpoint=runtime_endpoint,
             **logging,
+        )
+        # The monitoring's 5xx and latency alarms roll updates back too. They watch an endpoint that does not
+        # exist yet, so the endpoint gets them by name (MistralMonitoring makes it depend on them).
+        monitored_rollback = (
+            rollback_alarm_references(self, alarm_settings=alarm_settings) if monitoring else []
         )
         #: The SageMaker model, endpoint configuration and endpoint.
         self.endpoint = MistralModelEndpoint(
@@ -165,7 +187,7 @@ class MistralEndpoint(EndpointMetrics, Construct):
             scale_in_cooldown=scale_in_cooldown,
             scale_to_zero=scale_to_zero,
             schedule=schedule,
-            rollback_alarms=rollback_alarms,
+            rollback_alarms=[*rollback_alarms, *monitored_rollback],
             deployment_baking_time=deployment_baking_time,
             **logging,
         )
@@ -208,6 +230,35 @@ class MistralEndpoint(EndpointMetrics, Construct):
         self.invoke_url: str = self.proxy.invoke_url
         #: The proxy's network access (allow it to reach your own services through this).
         self.connections: ec2.Connections = self.proxy.connections
+
+        #: Alarms, topic and dashboard (None with ``monitoring=False``).
+        self.monitoring: MistralMonitoring | None = None
+        if monitoring:
+            self.monitoring = MistralMonitoring(
+                self,
+                "Monitoring",
+                endpoint=self.endpoint,
+                proxy=self.proxy,
+                alarm_topic=alarm_topic,
+                alarm_email=alarm_email,
+                alarm_settings=alarm_settings,
+                gpus_per_instance=GPUS_BY_INSTANCE_TYPE[instance_type],
+                removal_policy=removal_policy,
+            )
+        elif alarm_topic is not None or alarm_email is not None or alarm_settings is not None:
+            raise ConfigurationError(
+                "alarm_topic, alarm_email and alarm_settings configure the alarms: drop them, or keep "
+                "monitoring=True"
+            )
+        #: Alarm name -> alarm (empty with ``monitoring=False``); see :class:`MistralMonitoring`.
+        self.alarms: dict[str, cloudwatch.Alarm] = self.monitoring.alarms if self.monitoring else {}
+        #: The CloudWatch dashboard (None with ``monitoring=False``).
+        self.dashboard: cloudwatch.Dashboard | None = self.monitoring.dashboard if self.monitoring else None
+        #: The topic alarm and OK notifications go to (None with ``monitoring=False``).
+        self.alarm_topic: sns.ITopic | None = self.monitoring.alarm_topic if self.monitoring else None
+        #: The alarms an update of the endpoint rolls back on: ``rollback_alarms`` and the monitoring's 5xx and
+        #: p90 latency alarms (by name).
+        self.rollback_alarms: list[cloudwatch.IAlarm] = [*rollback_alarms, *monitored_rollback]
 
     def grant_invoke_url(self, grantee: iam.IGrantable) -> iam.Grant:
         """Allow ``grantee`` to call the function URL; see :meth:`InvokeProxy.grant_invoke_url`."""

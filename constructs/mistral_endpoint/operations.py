@@ -26,6 +26,7 @@ if TYPE_CHECKING:  # types only: the proxy module imports this one
 #: Every alarm is evaluated on one-minute periods (SageMaker's and Lambda's metrics are per minute).
 ALARM_PERIOD = Duration.minutes(1)
 _DASHBOARD_NAME = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 class AlarmSettings(NamedTuple):
@@ -130,7 +131,8 @@ class MistralMonitoring(Construct):
             that alarm out. Default: ``DEFAULTS.alarms`` for every alarm.
         :param gpus_per_instance: GPUs per instance (SageMaker sums GPU memory utilization over them).
             Default: 1.
-        :param dashboard_name: the dashboard's name. Default: the stack's name and the parent construct's path.
+        :param dashboard_name: the dashboard's name. Default: the stack's name and the path of ``scope`` below
+            it (``MistralEndpointStack-Mistral``), which also starts every alarm's name.
         :param removal_policy: applied to the new topic's KMS key. Default: destroy (after a 7-day wait).
         """
         super().__init__(scope, id)
@@ -142,8 +144,12 @@ class MistralMonitoring(Construct):
         #: The topic alarm and OK notifications go to.
         self.alarm_topic: sns.ITopic = alarm_topic or self._new_topic(removal_policy)
         if alarm_email is not None:
+            if not Token.is_unresolved(alarm_email) and not _EMAIL.match(alarm_email):
+                raise ConfigurationError(
+                    f"alarm_email {alarm_email!r} is not an email address (name@example.com)"
+                )
             self.alarm_topic.add_subscription(subscriptions.EmailSubscription(alarm_email))
-        prefix = self._name_prefix()
+        prefix = name_prefix(scope)
         #: The dashboard's name.
         self.dashboard_name = _check_dashboard_name(dashboard_name or prefix)
         #: Alarm name (``ModelLatencyP90``, ...) -> alarm; only the alarms that apply and are not left out.
@@ -178,12 +184,17 @@ class MistralMonitoring(Construct):
             metric = endpoint.metric_invocation5xx_errors(period=ALARM_PERIOD)
             spec = (threshold, at_least, quiet, f"at least {threshold:g} model 5xx a minute")
         elif name == "Invocation4XXErrorRate":
+            using = {
+                "errors": endpoint.metric_invocation4xx_errors(period=ALARM_PERIOD),
+                "invocations": endpoint.metric_invocations(period=ALARM_PERIOD),
+            }
+            errors = "FILL(errors, 0)"
+            if ic:  # a wake from zero refuses requests for minutes: that is WakeUpNotCompleting's business
+                using["nocapacity"] = _no_capacity(endpoint)
+                errors = "(FILL(errors, 0) - FILL(nocapacity, 0))"
             metric = cloudwatch.MathExpression(
-                expression="IF(invocations > 0, 100 * FILL(errors, 0) / invocations, 0)",
-                using_metrics={
-                    "errors": endpoint.metric_invocation4xx_errors(period=ALARM_PERIOD),
-                    "invocations": endpoint.metric_invocations(period=ALARM_PERIOD),
-                },
+                expression=f"IF(invocations > 0, 100 * {errors} / invocations, 0)",
+                using_metrics=using,
                 label="Invocation4XXErrors (% of invocations)",
                 period=ALARM_PERIOD,
             )
@@ -195,8 +206,6 @@ class MistralMonitoring(Construct):
                 "model (TGI overloaded, or prompts longer than MAX_INPUT_LENGTH tokens)",
             )
         elif name == "GPUMemoryUtilization":
-            if ic:
-                return  # in scale-to-zero mode TGI's reserved KV cache is the copy's; NoCapacity covers the rest
             metric = endpoint.metric_gpu_memory_utilization(statistic="Maximum", period=ALARM_PERIOD)
             spec = (threshold * self._gpus, greater, quiet, f"GPU memory above {threshold:g}% per GPU")
         elif name == "NoHealthyCapacity":
@@ -212,7 +221,7 @@ class MistralMonitoring(Construct):
         elif name == "WakeUpNotCompleting":
             if not ic:
                 return
-            metric = endpoint.metric("NoCapacityInvocationFailures", statistic="Sum", period=ALARM_PERIOD)
+            metric = _no_capacity(endpoint)
             spec = (
                 threshold,
                 at_least,
@@ -276,9 +285,12 @@ class MistralMonitoring(Construct):
         alarm.add_alarm_action(action)
         alarm.add_ok_action(action)
         cfn_endpoint = getattr(endpoint, "cfn_endpoint", None)
-        if missing == cloudwatch.TreatMissingData.BREACHING and cfn_endpoint is not None:
+        if cfn_endpoint is not None and missing == cloudwatch.TreatMissingData.BREACHING:
             # CloudFormation finishes an endpoint once it is InService: before that, silence is not an outage.
             alarm.node.add_dependency(cfn_endpoint)
+        elif cfn_endpoint is not None and name in ROLLBACK_ALARMS:
+            # The endpoint's update may name this alarm (rollback_alarms): it must exist first.
+            cfn_endpoint.node.add_dependency(alarm)
         self.alarms[name] = alarm
 
     def _new_topic(self, removal_policy: RemovalPolicy) -> sns.Topic:
@@ -322,13 +334,6 @@ class MistralMonitoring(Construct):
             )
         )
         return topic
-
-    def _name_prefix(self) -> str:
-        stack = Stack.of(self)
-        scopes = self.node.scopes
-        below_stack = [s.node.id for s in scopes[scopes.index(stack) + 1 : -1]] or [self.node.id]
-        stack_name = stack.stack_name if not Token.is_unresolved(stack.stack_name) else stack.node.id
-        return re.sub(r"[^A-Za-z0-9_-]", "-", "-".join([stack_name, *below_stack]))[:200]
 
     # ---- dashboard -----------------------------------------------------------------------------------
 
@@ -392,18 +397,13 @@ class MistralMonitoring(Construct):
             )
             for stat in ("p50", "p90", "p99")
         ]
-        capacity_title = (
-            "Copies reporting, GPU use" if self.inference_component_name else "Instances reporting, GPU use"
-        )
         capacity = [
             endpoint.metric_gpu_utilization(
                 statistic="SampleCount", label="GPU reports a minute (~ instances)", period=ALARM_PERIOD
             ),
         ]
         if self.inference_component_name:
-            capacity.append(
-                endpoint.metric("NoCapacityInvocationFailures", statistic="Sum", period=ALARM_PERIOD)
-            )
+            capacity.append(_no_capacity(endpoint))
         dashboard.add_widgets(
             cloudwatch.GraphWidget(
                 title="Invocations and model errors",
@@ -416,7 +416,7 @@ class MistralMonitoring(Construct):
             ),
             cloudwatch.GraphWidget(title="Model latency (ms)", width=8, left=latency),
             cloudwatch.GraphWidget(
-                title=capacity_title,
+                title="Instances reporting, GPU use",
                 width=8,
                 left=capacity,
                 right=[
@@ -520,6 +520,36 @@ class MistralMonitoring(Construct):
         return dashboard
 
 
+#: The alarms an endpoint update rolls back on (SageMaker's AutoRollbackConfiguration).
+ROLLBACK_ALARMS = ("Invocation5XXErrors", "ModelLatencyP90")
+
+
+def name_prefix(scope: Construct) -> str:
+    """The stack's name and the ids of ``scope`` and its parents below the stack, joined by ``-``: what the
+    dashboard and every alarm of a MistralMonitoring in ``scope`` are named after."""
+    stack = Stack.of(scope)
+    scopes = scope.node.scopes
+    below_stack = [s.node.id for s in scopes[scopes.index(stack) + 1 :]]
+    stack_name = stack.stack_name if not Token.is_unresolved(stack.stack_name) else stack.node.id
+    return re.sub(r"[^A-Za-z0-9_-]", "-", "-".join([stack_name, *below_stack]))[:200]
+
+
+def rollback_alarm_references(
+    scope: Construct, *, alarm_settings: Mapping[str, AlarmSettings | None] | None = None
+) -> list[cloudwatch.IAlarm]:
+    """The Invocation5XXErrors and ModelLatencyP90 alarms a MistralMonitoring created in ``scope`` (with the
+    same ``alarm_settings``) will have, referenced by name: for ``MistralModelEndpoint(rollback_alarms=...)``,
+    which is built before the alarms that watch it. MistralMonitoring makes the endpoint depend on them, so
+    CloudFormation creates the alarms first."""
+    settings = _resolve_settings(alarm_settings)
+    prefix = name_prefix(scope)
+    return [
+        cloudwatch.Alarm.from_alarm_name(scope, f"RollbackAlarm{name}", f"{prefix}-{name}")
+        for name in ROLLBACK_ALARMS
+        if settings[name] is not None
+    ]
+
+
 def _resolve_settings(given: Mapping[str, AlarmSettings | None] | None) -> dict[str, AlarmSettings | None]:
     settings: dict[str, AlarmSettings | None] = {
         name: AlarmSettings(*value) for name, value in DEFAULTS.alarms.items()
@@ -543,6 +573,11 @@ def _resolve_settings(given: Mapping[str, AlarmSettings | None] | None) -> dict[
             setting = AlarmSettings(threshold, periods)
         settings[name] = setting
     return settings
+
+
+def _no_capacity(endpoint: EndpointMetrics) -> cloudwatch.Metric:
+    # Requests refused while the inference component has no copy (scale-to-zero mode's invocation dimensions).
+    return endpoint.metric("NoCapacityInvocationFailures", statistic="Sum", period=ALARM_PERIOD)
 
 
 def _check_dashboard_name(name: str) -> str:

@@ -27,6 +27,7 @@ CONTEXT_FIELDS = {
     "proxyInVpc": "proxy_in_vpc",
     "maxInstances": "max_capacity",
     "scaleToZero": "scale_to_zero",
+    "monitoring": "monitoring",
 }
 
 

@@ -10,7 +10,7 @@ import pytest
 from aws_cdk import aws_sns as sns
 from aws_cdk.assertions import Template
 from constructs import Construct
-from synth_helpers import OWN_ALARM_TOPIC, new_app, only, resources_of, template_of
+from synth_helpers import OWN_ALARM_TOPIC, REPO, new_app, only, resources_of, template_of
 
 from mistral_endpoint import (
     DEFAULTS,
@@ -347,3 +347,23 @@ def test_scale_to_zero_mode_alarms_on_wake_ups_that_do_not_complete_instead_of_s
     )
     assert wake["TreatMissingData"] == "notBreaching"
     assert "FILL(nocapacity, 0)" in expression_of(alarms["Invocation4XXErrorRate"])
+
+
+def test_the_readme_alarm_table_states_the_defaults() -> None:
+    rows: dict[str, list[str]] = {}
+    in_table = False
+    for line in (REPO / "README.md").read_text().splitlines():
+        if line.startswith("| alarm | threshold | periods |"):
+            in_table = True
+        elif in_table and not line.startswith("|"):
+            break
+        elif in_table and not line.startswith("|---"):
+            cells = [c.strip() for c in line.strip("|").split("|")]
+            rows[cells[0].strip("`")] = cells
+    assert set(rows) == set(DEFAULTS.alarms)
+    for name, (threshold, periods) in DEFAULTS.alarms.items():
+        assert rows[name][1].split("`")[1] == f"{threshold:g}", name
+        assert rows[name][2] == f"`{periods}`", name
+        assert rows[name][3].replace("*", "") == (
+            "breaching" if name == "NoHealthyCapacity" else "not breaching"
+        )

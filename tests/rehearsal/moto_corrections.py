@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import functools
+import json
 import os
 import signal
 import threading
@@ -158,9 +159,11 @@ def _function_url_model() -> type[Any]:
 def _clear_model_caches() -> None:
     from moto.cloudformation import parsing
 
-    parsing.get_model_list.cache_clear()
-    parsing.get_model_map.cache_clear()
-    parsing.get_name_type_map.cache_clear()
+    # Another correction's model list may be in place already (a plain function, no cache to clear).
+    for cached in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map):
+        clear = getattr(cached, "cache_clear", None)
+        if clear is not None:
+            clear()
 
 
 @contextlib.contextmanager
@@ -174,6 +177,226 @@ def create_function_urls_from_templates() -> Iterator[None]:
     from moto.cloudformation import parsing
 
     model = _function_url_model()
+    original = parsing.get_model_list
+
+    def model_list() -> list[type[Any]]:
+        return [*original(), model]
+
+    _clear_model_caches()
+    try:
+        with mock.patch.object(parsing, "get_model_list", model_list):
+            yield
+    finally:
+        _clear_model_caches()
+
+
+def _metric_alarm_model() -> type[Any]:
+    from moto.cloudwatch.models import MetricDataQuery, cloudwatch_backends
+
+    class MetricAlarmResource:
+        """``AWS::CloudWatch::Alarm`` through moto's own CloudWatch backend (the PutMetricAlarm call)."""
+
+        def __init__(self, name: str, arn: str) -> None:
+            self.name = name
+            self.arn = arn
+
+        @property
+        def physical_resource_id(self) -> str:
+            return self.name
+
+        def is_created(self) -> bool:
+            return True
+
+        @staticmethod
+        def cloudformation_name_type() -> str:
+            return "AlarmName"
+
+        @staticmethod
+        def cloudformation_type() -> str:
+            return "AWS::CloudWatch::Alarm"
+
+        @classmethod
+        def has_cfn_attr(cls, attr: str) -> bool:
+            return attr == "Arn"
+
+        def get_cfn_attribute(self, attribute_name: str) -> str:
+            from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
+
+            if attribute_name == "Arn":
+                return self.arn
+            raise UnformattedGetAttTemplateException()
+
+        @classmethod
+        def create_from_cloudformation_json(
+            cls,
+            resource_name: str,
+            cloudformation_json: dict[str, Any],
+            account_id: str,
+            region_name: str,
+            **kwargs: Any,
+        ) -> MetricAlarmResource:
+            p = cloudformation_json["Properties"]
+            # Metric math alarms keep their queries' ids, expressions and periods (moto does not evaluate them).
+            queries = [
+                MetricDataQuery(
+                    query_id=q["Id"],
+                    label=q.get("Label", ""),
+                    period=q.get("Period") or q.get("MetricStat", {}).get("Period"),
+                    return_data=str(q.get("ReturnData", True)).lower(),
+                    expression=q.get("Expression"),
+                )
+                for q in p.get("Metrics", [])
+            ]
+            alarm = cloudwatch_backends[account_id][region_name].put_metric_alarm(
+                name=p.get("AlarmName") or resource_name,
+                namespace=p.get("Namespace", ""),
+                metric_name=p.get("MetricName", ""),
+                comparison_operator=p["ComparisonOperator"],
+                evaluation_periods=int(p["EvaluationPeriods"]),
+                period=int(p.get("Period", 60)),
+                threshold=float(p.get("Threshold", 0)),
+                statistic=p.get("Statistic", ""),
+                description=p.get("AlarmDescription", ""),
+                dimensions=p.get("Dimensions", []),
+                alarm_actions=p.get("AlarmActions", []),
+                metric_data_queries=queries or None,
+                datapoints_to_alarm=p.get("DatapointsToAlarm"),
+                extended_statistic=p.get("ExtendedStatistic"),
+                ok_actions=p.get("OKActions", []),
+                treat_missing_data=p.get("TreatMissingData"),
+            )
+            return cls(alarm.name, alarm.alarm_arn)
+
+        @classmethod
+        def update_from_cloudformation_json(
+            cls,
+            original_resource: MetricAlarmResource,
+            new_resource_name: str,
+            cloudformation_json: dict[str, Any],
+            account_id: str,
+            region_name: str,
+        ) -> MetricAlarmResource:
+            # PutMetricAlarm on the same name replaces the alarm's settings, as CloudFormation's update does.
+            return cls.create_from_cloudformation_json(
+                new_resource_name, cloudformation_json, account_id, region_name
+            )
+
+        def delete(self, account_id: str, region_name: str) -> None:
+            cloudwatch_backends[account_id][region_name].delete_alarms([self.name])
+
+    return MetricAlarmResource
+
+
+@contextlib.contextmanager
+def create_metric_alarms_from_templates() -> Iterator[None]:
+    """moto has no CloudFormation model for ``AWS::CloudWatch::Alarm``: it creates nothing, and
+    ``Fn::GetAtt [Alarm, Arn]`` (a dashboard's alarm status widget) fails the deploy ("references undefined
+    resource").
+
+    Registers a model that creates the alarm through moto's CloudWatch backend, resolves ``Arn`` and deletes
+    the alarm with the stack.
+    """
+    from moto.cloudformation import parsing
+
+    model = _metric_alarm_model()
+    original = parsing.get_model_list
+
+    def model_list() -> list[type[Any]]:
+        return [*original(), model]
+
+    _clear_model_caches()
+    try:
+        with mock.patch.object(parsing, "get_model_list", model_list):
+            yield
+    finally:
+        _clear_model_caches()
+
+
+def _topic_policy_model() -> type[Any]:
+    from moto.sns.models import sns_backends
+
+    class TopicPolicyResource:
+        """``AWS::SNS::TopicPolicy`` through moto's own SNS backend (SetTopicAttributes ``Policy``)."""
+
+        def __init__(self, physical_id: str, topic_arns: list[str]) -> None:
+            self.physical_id = physical_id
+            self.topic_arns = topic_arns
+
+        @property
+        def physical_resource_id(self) -> str:
+            return self.physical_id
+
+        def is_created(self) -> bool:
+            return True
+
+        @staticmethod
+        def cloudformation_name_type() -> str:
+            return ""
+
+        @staticmethod
+        def cloudformation_type() -> str:
+            return "AWS::SNS::TopicPolicy"
+
+        @classmethod
+        def has_cfn_attr(cls, attr: str) -> bool:
+            return False
+
+        @classmethod
+        def create_from_cloudformation_json(
+            cls,
+            resource_name: str,
+            cloudformation_json: dict[str, Any],
+            account_id: str,
+            region_name: str,
+            **kwargs: Any,
+        ) -> TopicPolicyResource:
+            properties = cloudformation_json["Properties"]
+            topics = list(properties["Topics"])
+            backend = sns_backends[account_id][region_name]
+            for arn in topics:
+                backend.set_topic_attribute(arn, "policy", json.dumps(properties["PolicyDocument"]))
+            return cls(f"{resource_name}-{abs(hash(tuple(topics))) % 10**8}", topics)
+
+        @classmethod
+        def update_from_cloudformation_json(
+            cls,
+            original_resource: TopicPolicyResource,
+            new_resource_name: str,
+            cloudformation_json: dict[str, Any],
+            account_id: str,
+            region_name: str,
+        ) -> TopicPolicyResource:
+            return cls.create_from_cloudformation_json(
+                new_resource_name, cloudformation_json, account_id, region_name
+            )
+
+        def delete(self, account_id: str, region_name: str) -> None:
+            from moto.sns.exceptions import TopicNotFound
+
+            # The topic keeps SNS's default policy once the stack's is gone (when the topic itself remains).
+            backend = sns_backends[account_id][region_name]
+            for arn in self.topic_arns:
+                with contextlib.suppress(TopicNotFound):
+                    topic = backend.get_topic(arn)
+                    topic.policy = json.dumps(
+                        topic._create_default_topic_policy(region_name, account_id, topic.name)
+                    )
+
+    return TopicPolicyResource
+
+
+@contextlib.contextmanager
+def apply_topic_policies_from_templates() -> Iterator[None]:
+    """moto has no CloudFormation model for ``AWS::SNS::TopicPolicy``: the stack's topic keeps SNS's default
+    policy (no TLS-only deny, no CloudWatch publish statement) and the policy is not among the stack's
+    resources.
+
+    Registers a model that sets the topics' ``Policy`` attribute through moto's SNS backend and restores the
+    default policy on delete.
+    """
+    from moto.cloudformation import parsing
+
+    model = _topic_policy_model()
     original = parsing.get_model_list
 
     def model_list() -> list[type[Any]]:
@@ -436,6 +659,8 @@ EMULATOR_PATCHES: tuple[Callable[[], contextlib.AbstractContextManager[None]], .
     accept_g5_instance_types,
     honour_sagemaker_endpoint_name,
     create_function_urls_from_templates,
+    create_metric_alarms_from_templates,
+    apply_topic_policies_from_templates,
     rebuild_outputs_after_change_set,
     answer_missing_change_sets_like_cloudformation,
     keep_ssm_parameter_names_on_update,

@@ -571,6 +571,8 @@ def test_every_correction_is_applied_by_the_server_and_undone_after() -> None:
         "accept_g5_instance_types",
         "honour_sagemaker_endpoint_name",
         "create_function_urls_from_templates",
+        "create_metric_alarms_from_templates",
+        "apply_topic_policies_from_templates",
         "rebuild_outputs_after_change_set",
         "answer_missing_change_sets_like_cloudformation",
         "keep_ssm_parameter_names_on_update",
@@ -592,3 +594,122 @@ def test_every_correction_is_applied_by_the_server_and_undone_after() -> None:
                 }
             ],
         )
+
+
+# ------------------------------------------------------------------------------------ CloudWatch metric alarms
+
+
+def alarm_template(threshold: float = 1) -> dict[str, Any]:
+    return {
+        "Resources": {
+            "Alarm": {
+                "Type": "AWS::CloudWatch::Alarm",
+                "Properties": {
+                    "AlarmName": "gap-5xx",
+                    "Namespace": "AWS/SageMaker",
+                    "MetricName": "Invocation5XXErrors",
+                    "Statistic": "Sum",
+                    "Period": 60,
+                    "EvaluationPeriods": 2,
+                    "Threshold": threshold,
+                    "ComparisonOperator": "GreaterThanOrEqualToThreshold",
+                },
+            },
+            "RateAlarm": {
+                "Type": "AWS::CloudWatch::Alarm",
+                "Properties": {
+                    "AlarmName": "gap-rate",
+                    "EvaluationPeriods": 5,
+                    "Threshold": 5,
+                    "ComparisonOperator": "GreaterThanThreshold",
+                    "Metrics": [
+                        {"Id": "rate", "Expression": "100 * errors / invocations", "ReturnData": True},
+                        {
+                            "Id": "errors",
+                            "ReturnData": False,
+                            "MetricStat": {
+                                "Metric": {"Namespace": "AWS/SageMaker", "MetricName": "Invocation4XXErrors"},
+                                "Period": 60,
+                                "Stat": "Sum",
+                            },
+                        },
+                    ],
+                },
+            },
+        },
+        "Outputs": {"AlarmArn": {"Value": {"Fn::GetAtt": ["Alarm", "Arn"]}}},
+    }
+
+
+def alarms() -> dict[str, Any]:
+    return {a["AlarmName"]: a for a in client("cloudwatch").describe_alarms()["MetricAlarms"]}
+
+
+def test_gap_moto_creates_no_alarm_from_templates() -> None:
+    with pytest.warns(UserWarning, match="AWS::CloudWatch::Alarm but it's not supported"):
+        create_stack(alarm_template() | {"Outputs": {}})
+    assert alarms() == {}
+
+
+def test_fix_alarms_are_created_updated_and_deleted_with_the_stack() -> None:
+    with corrections.create_function_urls_from_templates(), corrections.create_metric_alarms_from_templates():
+        cfn = create_stack(alarm_template())
+        created = alarms()
+        assert set(created) == {"gap-5xx", "gap-rate"}
+        assert outputs(cfn)["AlarmArn"] == created["gap-5xx"]["AlarmArn"]
+        cfn.update_stack(StackName="gap", TemplateBody=json.dumps(alarm_template(threshold=3)))
+        assert alarms()["gap-5xx"]["Threshold"] == 3
+        cfn.delete_stack(StackName="gap")
+        assert alarms() == {}
+
+
+# ------------------------------------------------------------------------------------------ SNS topic policy
+
+TLS_ONLY = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Sid": "TlsOnly",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "sns:Publish",
+            "Resource": {"Ref": "Topic"},
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+        }
+    ],
+}
+
+
+def topic_policy_template() -> dict[str, Any]:
+    return {
+        "Resources": {
+            "Topic": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": "gap-alarms"}},
+            "Policy": {
+                "Type": "AWS::SNS::TopicPolicy",
+                "Properties": {"Topics": [{"Ref": "Topic"}], "PolicyDocument": TLS_ONLY},
+            },
+        }
+    }
+
+
+def topic_policy() -> dict[str, Any]:
+    (topic,) = client("sns").list_topics()["Topics"]
+    attributes = client("sns").get_topic_attributes(TopicArn=topic["TopicArn"])["Attributes"]
+    return json.loads(attributes["Policy"])
+
+
+def test_gap_moto_ignores_topic_policies_in_templates() -> None:
+    with pytest.warns(UserWarning, match="AWS::SNS::TopicPolicy but it's not supported"):
+        create_stack(topic_policy_template())
+    assert topic_policy()["Id"] == "__default_policy_ID"
+
+
+def test_fix_the_topic_gets_the_template_policy() -> None:
+    with corrections.apply_topic_policies_from_templates():
+        cfn = create_stack(topic_policy_template())
+        (statement,) = topic_policy()["Statement"]
+        assert statement["Sid"] == "TlsOnly" and statement["Resource"].endswith(":gap-alarms")
+        resources = cfn.describe_stack_resources(StackName="gap")["StackResources"]
+        assert {r["LogicalResourceId"] for r in resources} == {"Topic", "Policy"}
+        cfn.delete_stack(StackName="gap")
+        assert client("sns").list_topics()["Topics"] == []

@@ -114,8 +114,15 @@ def test_rollback_alarms_reach_the_deployment_config() -> None:
     rollback = only(template, "AWS::SageMaker::Endpoint")["Properties"]["DeploymentConfig"][
         "AutoRollbackConfiguration"
     ]
-    (alarm_id,) = resources_of(template, "AWS::CloudWatch::Alarm")
-    assert rollback == {"Alarms": [{"AlarmName": {"Ref": alarm_id}}]}
+    alarm_id = stack.get_logical_id(alarm.node.default_child)  # type: ignore[arg-type]
+    # Yours first, then the monitoring's 5xx and latency alarms (by name).
+    assert rollback == {
+        "Alarms": [
+            {"AlarmName": {"Ref": alarm_id}},
+            {"AlarmName": "Rollback-Mistral-Invocation5XXErrors"},
+            {"AlarmName": "Rollback-Mistral-ModelLatencyP90"},
+        ]
+    }
 
 
 def test_equal_min_and_max_turn_autoscaling_off() -> None:
@@ -215,7 +222,12 @@ def test_a_request_that_finds_no_copy_wakes_the_component(zero: dict[str, Any]) 
     config = step["StepScalingPolicyConfiguration"]
     assert config["AdjustmentType"] == "ChangeInCapacity"
     assert config["StepAdjustments"] == [{"MetricIntervalLowerBound": 0, "ScalingAdjustment": 1}]
-    alarm = only(zero, "AWS::CloudWatch::Alarm")["Properties"]
+    # The scaling alarm (the monitoring's alarms notify a topic instead).
+    (alarm,) = [
+        a["Properties"]
+        for a in resources_of(zero, "AWS::CloudWatch::Alarm").values()
+        if a["Properties"].get("AlarmActions") == [{"Ref": step_id}]
+    ]
     assert (alarm["Namespace"], alarm["MetricName"]) == ("AWS/SageMaker", "NoCapacityInvocationFailures")
     assert alarm["Dimensions"] == [{"Name": "InferenceComponentName", "Value": endpoint_name(zero)}]
     assert alarm["AlarmActions"] == [{"Ref": step_id}]

@@ -8,7 +8,6 @@ from typing import Any
 import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_sns as sns
-from aws_cdk.assertions import Template
 from constructs import Construct
 from synth_helpers import OWN_ALARM_TOPIC, REPO, new_app, only, resources_of, template_of
 
@@ -37,10 +36,13 @@ DEFAULT_ALARMS = {
 
 
 def alarms_of(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """Alarm short name (``ModelLatencyP90``) -> its properties."""
+    """Alarm short name (``ModelLatencyP90``) -> its properties (the monitoring's: autoscaling's own step
+    scaling alarm has no name)."""
     found = {}
     for resource in resources_of(template, "AWS::CloudWatch::Alarm").values():
         properties = resource["Properties"]
+        if "AlarmName" not in properties:
+            continue
         found[properties["AlarmName"].rsplit("-", 1)[1]] = properties
     return found
 
@@ -332,21 +334,34 @@ def test_an_imported_endpoint_without_a_proxy_gets_the_endpoint_alarms_only() ->
 
 
 def test_scale_to_zero_mode_alarms_on_wake_ups_that_do_not_complete_instead_of_silent_gpus() -> None:
-    """An endpoint whose model is an inference component may sit at zero instances: no GPU reports is fine."""
-    stack = cdk.Stack(new_app(), "S")
-    endpoint = MistralModelEndpoint.from_endpoint_attributes(stack, "Imported", endpoint_name="e")
-    endpoint.inference_component_name = "e"  # type: ignore[misc]  # what scale_to_zero=True sets
-    monitoring = MistralMonitoring(stack, "Monitoring", endpoint=endpoint)
-    assert "NoHealthyCapacity" not in monitoring.alarms
-    alarms = alarms_of(Template.from_stack(stack).to_json())
+    """At zero instances no GPU reports, and that is the mode working: wake-ups that never finish are the outage."""
+    alarms = alarms_of(template_of("scale_to_zero"))
+    assert set(alarms) == DEFAULT_ALARMS - {"NoHealthyCapacity"} | {"WakeUpNotCompleting"}
     wake = alarms["WakeUpNotCompleting"]
-    assert (wake["MetricName"], wake["Threshold"], wake["EvaluationPeriods"]) == (
-        "NoCapacityInvocationFailures",
-        1,
-        20,
-    )
-    assert wake["TreatMissingData"] == "notBreaching"
+    assert metric_of(wake) == ("AWS/SageMaker", "NoCapacityInvocationFailures", "Sum")
+    assert [d["Name"] for d in wake["Dimensions"]] == ["InferenceComponentName"]
+    assert (wake["Threshold"], wake["EvaluationPeriods"], wake["TreatMissingData"]) == (1, 20, "notBreaching")
+    # A wake refuses requests for minutes: the 4xx rate leaves those refusals to WakeUpNotCompleting.
     assert "FILL(nocapacity, 0)" in expression_of(alarms["Invocation4XXErrorRate"])
+    assert {d["Name"] for d in alarms["ModelLatencyP90"]["Dimensions"]} == {"InferenceComponentName"}
+
+
+def test_updates_roll_back_on_the_5xx_and_latency_alarms_in_both_modes() -> None:
+    expected = [
+        "MistralEndpointStack-Mistral-Invocation5XXErrors",
+        "MistralEndpointStack-Mistral-ModelLatencyP90",
+    ]
+    endpoint = only(template_of("default"), "AWS::SageMaker::Endpoint")["Properties"]
+    rollback = endpoint["DeploymentConfig"]["AutoRollbackConfiguration"]["Alarms"]
+    assert [a["AlarmName"] for a in rollback] == expected
+    component = only(template_of("scale_to_zero"), "AWS::SageMaker::InferenceComponent")["Properties"]
+    rollback = component["DeploymentConfig"]["AutoRollbackConfiguration"]["Alarms"]
+    assert [a["AlarmName"] for a in rollback] == expected
+
+
+def test_monitoring_off_leaves_the_update_without_rollback_alarms() -> None:
+    endpoint = only(template_of("monitoring_off"), "AWS::SageMaker::Endpoint")["Properties"]
+    assert "Alarms" not in json.dumps(endpoint.get("DeploymentConfig", {}))
 
 
 def test_the_readme_alarm_table_states_the_defaults() -> None:

@@ -401,6 +401,8 @@ class MistralMonitoring(Construct):
             endpoint.metric_gpu_utilization(
                 statistic="SampleCount", label="GPU reports a minute (~ instances)", period=ALARM_PERIOD
             ),
+            # What autoscaling tracks: requests in flight per instance (per copy in scale-to-zero mode).
+            endpoint.metric_concurrent_requests(label="concurrent requests per instance (max)"),
         ]
         if self.inference_component_name:
             capacity.append(_no_capacity(endpoint))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
@@ -382,3 +383,48 @@ def test_the_readme_alarm_table_states_the_defaults() -> None:
         assert rows[name][3].replace("*", "") == (
             "breaching" if name == "NoHealthyCapacity" else "not breaching"
         )
+
+
+def test_the_layout_renderer_draws_every_widget_of_a_dashboard_body(tmp_path: Path) -> None:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "render_dashboard", REPO / "scripts" / "render_dashboard.py"
+    )
+    assert spec is not None and spec.loader is not None
+    renderer = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(renderer)
+    graph = {
+        "type": "metric",
+        "x": 0,
+        "y": 2,
+        "width": 12,
+        "height": 6,
+        "properties": {
+            "title": "Throughput",
+            "metrics": [
+                [{"expression": "g / PERIOD(g)", "label": "tokens/s"}],
+                ["MistralEndpoint", "GeneratedTokens", {"id": "g", "visible": False}],
+                ["AWS/Lambda", "ConcurrentExecutions", {"label": "in flight", "yAxis": "right"}],
+            ],
+        },
+    }
+    assert renderer.series_labels(graph) == [("tokens/s", False), ("in flight", True)]
+    body = {
+        "widgets": [
+            {
+                "type": "text",
+                "x": 0,
+                "y": 0,
+                "width": 24,
+                "height": 2,
+                "properties": {"markdown": "# e\nread me"},
+            },
+            graph,
+        ]
+    }
+    renderer.render(body, tmp_path / "d.png")
+    assert (tmp_path / "d.png").read_bytes().startswith(b"\x89PNG")
+    assert (REPO / "docs" / "dashboard.png").exists() and "docs/dashboard.png" in (
+        REPO / "README.md"
+    ).read_text()

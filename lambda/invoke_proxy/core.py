@@ -1,8 +1,9 @@
 """The transport-independent proxy: route, validate, build the prompt and TGI payload, invoke, map the answer.
 
-Transports (the buffered function URL adapter in ``function_url.py``, which the local dev server reuses, and a
-future streaming adapter) hand it a method, a path and the raw body, and turn the ``Response`` back into their
-own shape. A streaming transport reuses ``prepare`` (validation, prompt, parameters) and the answer mappers.
+Transports hand it a method, a path and the raw body, and turn its answer back into their own shape: the
+buffered function URL adapter (``function_url.py``) calls ``Proxy.handle`` and gets a ``Response``; the HTTP
+app behind the Lambda Web Adapter (``http_server.py``, also ``mistral-invoke serve``) calls ``Proxy.open``,
+which answers ``"stream": true`` requests with a ``TokenStream`` of server-sent events (``streaming.py``).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import logging
 import os
 import time
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .config import (
     MAX_BEST_OF,
@@ -34,14 +35,18 @@ from .validation import (
     JsonObject,
     as_f32,
     check_keys,
-    check_no_stream,
+    check_streamable,
     f32_note,
     json_type,
     non_empty_string,
     parse_json_object,
     stop_list,
+    stream_flag,
     validate_parameters,
 )
+
+if TYPE_CHECKING:
+    from .streaming import TokenStream
 
 LOG = logging.getLogger("invoke_proxy")
 if not os.environ.get("AWS_LAMBDA_LOG_LEVEL"):
@@ -71,6 +76,7 @@ OPENAI_FIELDS = (
     "seed",
     "n",
     "stream",
+    "stream_options",
 )
 FINISH_REASONS_OPENAI = {"eos_token": "stop", "stop_sequence": "stop", "length": "length"}
 
@@ -89,9 +95,14 @@ class ModelCall(NamedTuple):
     parameters: JsonObject  # as sent to TGI: details is always requested, for token counts and finish reasons
     caller_wants_details: bool
     stop: tuple[str, ...]
+    stream: bool = False  # the caller asked for server-sent events
+    include_usage: bool = False  # OpenAI stream_options.include_usage: a final usage chunk
 
     def payload(self) -> bytes:
-        body = json.dumps({"inputs": self.inputs, "parameters": self.parameters}, ensure_ascii=False)
+        request: JsonObject = {"inputs": self.inputs, "parameters": self.parameters}
+        if self.stream:
+            request["stream"] = True
+        body = json.dumps(request, ensure_ascii=False)
         try:
             data = body.encode("utf-8")
         except UnicodeEncodeError:
@@ -130,31 +141,63 @@ def prepare(route: str, body: bytes, config: Config) -> ModelCall:
     return _prepare_openai(data, config)
 
 
-def _with_details(route: str, inputs: str, params: JsonObject, stop: list[str] | None = None) -> ModelCall:
+def _with_details(
+    route: str,
+    inputs: str,
+    params: JsonObject,
+    stop: list[str] | None = None,
+    *,
+    stream: bool = False,
+    include_usage: bool = False,
+) -> ModelCall:
     wants = bool(params.get("details", False))
     sent = dict(params)
     sent["details"] = True
-    return ModelCall(route, inputs, sent, wants, tuple(stop or params.get("stop", ())))
+    return ModelCall(route, inputs, sent, wants, tuple(stop or params.get("stop", ())), stream, include_usage)
 
 
 def _prepare_generate(data: JsonObject, config: Config) -> ModelCall:
     check_keys(data, ("inputs", "parameters", "stream"), "field")
-    check_no_stream(data, GENERATE)
+    stream = stream_flag(data)
     if "inputs" not in data:
         raise invalid("inputs is required: the prompt text.", "inputs")
     inputs = non_empty_string(data["inputs"], "inputs")
     params = validate_parameters(data.get("parameters"), config, GENERATE_PARAMETERS)
-    return _with_details(GENERATE, inputs, params)
+    if stream:
+        check_streamable(params, "parameters.")
+    return _with_details(GENERATE, inputs, params, stream=stream)
 
 
 def _prepare_chat(data: JsonObject, config: Config) -> ModelCall:
-    check_keys(data, ("messages", "parameters"), "field")
+    check_keys(data, ("messages", "parameters", "stream"), "field")
+    stream = stream_flag(data)
     if "messages" not in data:
         raise invalid("messages is required: an array of {role, content} objects.", "messages")
     prompt = render_mistral_instruct(parse_messages(data["messages"]))
     params = validate_parameters(data.get("parameters"), config, CHAT_PARAMETERS)
+    if stream:
+        check_streamable(params, "parameters.")
     params["return_full_text"] = False
-    return _with_details(CHAT, prompt, params)
+    return _with_details(CHAT, prompt, params, stream=stream)
+
+
+def _include_usage(data: JsonObject, stream: bool) -> bool:
+    """OpenAI's ``stream_options``: only with stream true; ``include_usage`` is its one option here."""
+    options = data.get("stream_options")
+    if options is None:
+        return False
+    if not stream:
+        raise invalid("stream_options is only allowed when stream is true.", "stream_options")
+    if not isinstance(options, dict):
+        raise invalid(f"stream_options must be an object, not {json_type(options)}.", "stream_options")
+    check_keys(options, ("include_usage",), "stream option", "stream_options.")
+    usage = options.get("include_usage", False)
+    if not isinstance(usage, bool):
+        raise invalid(
+            f"stream_options.include_usage must be true or false, not {json_type(usage)}.",
+            "stream_options.include_usage",
+        )
+    return usage
 
 
 def _optional_number(data: JsonObject, name: str) -> float | None:
@@ -168,7 +211,8 @@ def _optional_number(data: JsonObject, name: str) -> float | None:
 
 def _prepare_openai(data: JsonObject, config: Config) -> ModelCall:
     check_keys(data, OPENAI_FIELDS, "field")
-    check_no_stream(data, OPENAI_CHAT)
+    stream = stream_flag(data)
+    include_usage = _include_usage(data, stream)
     if "model" in data and not isinstance(data["model"], str):
         raise invalid(f"model must be a string, not {json_type(data['model'])}.", "model")
     n = data.get("n")
@@ -249,10 +293,10 @@ def _prepare_openai(data: JsonObject, config: Config) -> ModelCall:
         if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= U64_MAX:
             raise invalid(f"seed must be an integer from 0 to {U64_MAX}.", "seed")
         params["seed"] = seed
-    return _with_details(OPENAI_CHAT, prompt, params, stops)
+    return _with_details(OPENAI_CHAT, prompt, params, stops, stream=stream, include_usage=include_usage)
 
 
-def _strip_stop(text: str, details: JsonObject, stop: tuple[str, ...]) -> str:
+def strip_stop(text: str, details: JsonObject, stop: tuple[str, ...]) -> str:
     # TGI keeps the stop sequence in generated_text; chat answers, like OpenAI's, end before it.
     if details.get("finish_reason") == "stop_sequence":
         for sequence in stop:
@@ -282,7 +326,7 @@ def answer_body(call: ModelCall, answer: JsonObject, config: Config, request_id:
         if call.caller_wants_details and details:
             body["details"] = details
         return body
-    content = _strip_stop(text, details, call.stop)
+    content = strip_stop(text, details, call.stop)
     finish = details.get("finish_reason")
     if call.route == CHAT:
         body = {"message": {"role": "assistant", "content": content}}
@@ -291,10 +335,6 @@ def answer_body(call: ModelCall, answer: JsonObject, config: Config, request_id:
         if call.caller_wants_details and details:
             body["details"] = details
         return body
-    counts = token_counts(details)
-    usage: JsonObject = dict(counts)
-    if "prompt_tokens" in counts and "completion_tokens" in counts:
-        usage["total_tokens"] = counts["prompt_tokens"] + counts["completion_tokens"]
     return {
         "id": f"chatcmpl-{request_id}",
         "object": "chat.completion",
@@ -308,8 +348,17 @@ def answer_body(call: ModelCall, answer: JsonObject, config: Config, request_id:
                 "logprobs": None,
             }
         ],
-        "usage": usage,
+        "usage": openai_usage(details),
     }
+
+
+def openai_usage(details: JsonObject) -> JsonObject:
+    """OpenAI's usage object, with the counts TGI's details give (a total only when both are known)."""
+    counts = token_counts(details)
+    usage: JsonObject = dict(counts)
+    if "prompt_tokens" in counts and "completion_tokens" in counts:
+        usage["total_tokens"] = counts["prompt_tokens"] + counts["completion_tokens"]
+    return usage
 
 
 def health_body(config: Config) -> JsonObject:
@@ -365,12 +414,47 @@ class Proxy:
         request_id: str,
         remaining_ms: Callable[[], int] | None = None,
     ) -> Response:
-        """Answer one request. Never raises: every failure becomes an error response without a stack trace."""
+        """Answer one request buffered: ``"stream": true`` is refused (400), as this transport cannot stream.
+
+        Never raises: every failure becomes an error response without a stack trace.
+        """
+        answer = self._serve(method, path, body, request_id, remaining_ms, can_stream=False)
+        assert isinstance(answer, Response)
+        return answer
+
+    def open(
+        self,
+        method: str,
+        path: str,
+        body: bytes,
+        request_id: str,
+        remaining_ms: Callable[[], int] | None = None,
+    ) -> Response | TokenStream:
+        """Answer one request; a ``"stream": true`` one with a ``TokenStream`` once the model's first event has
+        arrived (a failure before it is a plain error ``Response``). The transport iterates the stream's
+        events, then closes it (also when the caller goes away); the stream writes the request's log line."""
+        return self._serve(method, path, body, request_id, remaining_ms, can_stream=True)
+
+    def _serve(
+        self,
+        method: str,
+        path: str,
+        body: bytes,
+        request_id: str,
+        remaining_ms: Callable[[], int] | None,
+        *,
+        can_stream: bool,
+    ) -> Response | TokenStream:
         started = time.perf_counter()
         route = normalize_path(path)
         fields: dict[str, Any] = {"request_id": request_id, "route": route, "method": method}
         try:
-            response = self._dispatch(method, route, body, request_id, remaining_ms, fields)
+            answer = self._dispatch(
+                method, route, body, request_id, remaining_ms, fields, can_stream, started
+            )
+            if not isinstance(answer, Response):
+                return answer  # it logs the request when it ends
+            response = answer
         except ProxyError as exc:
             fields.update(exc.log_fields)
             fields["error_type"] = exc.error_type
@@ -397,7 +481,9 @@ class Proxy:
         request_id: str,
         remaining_ms: Callable[[], int] | None,
         fields: dict[str, Any],
-    ) -> Response:
+        can_stream: bool,
+        started: float,
+    ) -> Response | TokenStream:
         methods = ROUTES.get(route)
         if methods is None:
             raise ProxyError(
@@ -419,6 +505,16 @@ class Proxy:
         if self.config.log_prompts:
             fields["prompt"] = call.inputs
         fields["max_new_tokens"] = call.parameters.get("max_new_tokens")
+        if call.stream:
+            if not can_stream:
+                raise invalid(
+                    "stream true needs the streaming function URL, and this one answers buffered responses "
+                    "(deployed with streaming false). Omit stream or set it to false.",
+                    "stream",
+                )
+            from .streaming import open_stream  # only streamed requests pay for importing it
+
+            return open_stream(self, call, payload, request_id, remaining_ms, fields, started)
         model_started = time.perf_counter()
         try:
             answer, attempts = invoke(

@@ -7,7 +7,7 @@ import random
 import re
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import boto3
 from botocore.config import Config as BotoConfig
@@ -30,6 +30,7 @@ READ_TIMEOUT_SECONDS = 70
 CONTAINER_TIMEOUT_SECONDS = 60
 _CONTAINER_TIMEOUT_TEXT = "timed out while waiting for a response from container"
 MAX_ATTEMPTS = 3
+_T = TypeVar("_T")
 
 # Retried by the proxy itself (botocore's own retries are off): only errors that say the request never
 # reached the model. A read timeout is not retried: the model may still be generating, and a second 70 s wait
@@ -99,12 +100,44 @@ def invoke(
 ) -> tuple[dict[str, Any], int]:
     """Call InvokeEndpoint, retrying only what is safe to retry; returns (TGI answer, attempts)."""
     kwargs = invoke_kwargs(endpoint_name, payload, inference_component_name)
+
+    def call() -> dict[str, Any]:
+        return _parse_answer(client.invoke_endpoint(**kwargs)["Body"].read())
+
+    return _with_retries(call, endpoint_name, sleep, remaining_ms)
+
+
+def invoke_stream(
+    client: Any,
+    endpoint_name: str,
+    payload: bytes,
+    *,
+    inference_component_name: str | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    remaining_ms: Callable[[], int] | None = None,
+) -> tuple[Any, int]:
+    """Call InvokeEndpointWithResponseStream with the same retries (nothing has reached the caller yet);
+    returns (botocore's event stream of PayloadParts, attempts)."""
+    kwargs = invoke_kwargs(endpoint_name, payload, inference_component_name)
+    kwargs["Accept"] = "text/event-stream"  # what TGI streams
+
+    def call() -> Any:
+        return client.invoke_endpoint_with_response_stream(**kwargs)["Body"]
+
+    return _with_retries(call, endpoint_name, sleep, remaining_ms)
+
+
+def _with_retries(
+    call: Callable[[], _T],
+    endpoint_name: str,
+    sleep: Callable[[float], None],
+    remaining_ms: Callable[[], int] | None,
+) -> tuple[_T, int]:
     attempt = 0
     while True:
         attempt += 1
         try:
-            response = client.invoke_endpoint(**kwargs)
-            return _parse_answer(response["Body"].read()), attempt
+            return call(), attempt
         except (ClientError, BotoCoreError) as exc:
             if attempt >= MAX_ATTEMPTS or not is_retryable(exc) or not _time_for_another(remaining_ms):
                 raise map_error(exc, endpoint_name, attempt) from None

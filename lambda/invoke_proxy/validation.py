@@ -281,17 +281,26 @@ def non_empty_string(value: object, param: str) -> str:
     return value
 
 
-def check_no_stream(body: JsonObject, route: str) -> None:
+def stream_flag(body: JsonObject) -> bool:
+    """The request's ``stream`` field: true or false (absent or null is false); anything else is a 400."""
     stream = body.get("stream")
-    if stream is None or stream is False:
-        return
-    if stream is True:
+    if stream is None:
+        return False
+    return _boolean(stream, "stream")
+
+
+def check_streamable(params: JsonObject, prefix: str) -> None:
+    """TGI 1.1 refuses these with ``stream``: say so before the call, in the proxy's own words."""
+    if params.get("best_of", 1) > 1:
         raise invalid(
-            f"stream true is not offered on {route}: this function URL answers buffered responses. "
-            "Omit stream or set it to false.",
-            "stream",
+            "best_of above 1 cannot be streamed (TGI returns one sequence while streaming).",
+            f"{prefix}best_of",
         )
-    raise invalid(f"stream must be true or false, not {_json_type(stream)}.", "stream")
+    if params.get("decoder_input_details"):
+        raise invalid(
+            "decoder_input_details cannot be streamed: ask for it without stream.",
+            f"{prefix}decoder_input_details",
+        )
 
 
 def json_type(value: object) -> str:

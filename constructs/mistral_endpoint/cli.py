@@ -17,11 +17,15 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import IO, Any, Protocol, TypeVar
 
 from . import preflight
+
+# The Lambda asset's stdlib-only modules: JSON log lines (also the HTTP app's) and the server-sent events parser.
+from ._lambda.invoke_proxy.json_logs import JsonLogFormatter
+from ._lambda.invoke_proxy.sse import SseParser
 from .defaults import DEFAULTS
 
 DEFAULT_TIMEOUT_SECONDS = 90.0  # above the proxy's 70 s read timeout, so the proxy's own 504 arrives first
@@ -185,6 +189,51 @@ def signed_request(
         raise CliError(f"Could not reach {url}: {reason}") from None
 
 
+def open_signed(
+    session: Any, target: Target, method: str, path: str, body: bytes | None, timeout: float
+) -> Any:
+    """Like ``signed_request``, but returns the open response (read it as it arrives), or an ``HttpAnswer``
+    for an HTTP error."""
+    url = target.url.rstrip("/") + path
+    headers = {"Content-Type": "application/json"} if body is not None else {}
+    host = urllib.parse.urlsplit(url).hostname
+    loopback = host in LOOPBACK_HOSTS
+    if session.get_credentials() is not None and (target.region or not loopback):
+        signer = FunctionUrlSigner(target.region, session=session)
+        headers.update(signer.headers(method, url, body, headers.get("Content-Type")))
+    elif not loopback:  # the local dev server does no authentication
+        raise CliError("No AWS credentials found (profile, environment, SSO or instance role); cannot sign.")
+    headers["Accept"] = "text/event-stream, application/json"  # not signed: added after the signature
+    http_request = urllib.request.Request(url, data=body, headers=headers, method=method)
+    try:
+        return urllib.request.urlopen(http_request, timeout=timeout)
+    except urllib.error.HTTPError as exc:
+        return HttpAnswer(exc.code, dict(exc.headers.items()), exc.read())
+    except (urllib.error.URLError, TimeoutError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise CliError(f"Could not reach {url}: {reason}") from None
+
+
+def read_events(response: Any) -> Iterator[Any]:
+    """The JSON of each server-sent event as it arrives (reads of any size; ``[DONE]`` ends the stream)."""
+    parser = SseParser()
+    while True:
+        try:
+            chunk = response.read1(65536)
+        except (TimeoutError, OSError) as exc:
+            raise CliError(f"The stream broke off: {exc}") from None
+        events = parser.feed(chunk) if chunk else parser.close()
+        for data in events:
+            if data == "[DONE]":
+                return
+            try:
+                yield json.loads(data)
+            except ValueError:
+                raise CliError(f"The stream sent an event that is not JSON: {data[:200]!r}") from None
+        if not chunk:
+            return
+
+
 def explain_failure(answer: HttpAnswer, target: Target) -> str:
     payload = answer.json()
     if answer.status == 403:
@@ -337,6 +386,44 @@ class Client:
         self.sleep = sleep
         self.session = make_session(args.profile)
         self.target = resolve_target(args, self.session)
+        self.streaming = not getattr(args, "no_stream", True)
+
+    def call_streaming(self, path: str, payload: dict[str, Any], on_token: Callable[[str], None]) -> Any:
+        """POST with ``"stream": true``, handing each token's text to ``on_token`` as it arrives; returns the
+        last event (TGI's, with ``generated_text``). A proxy deployed without streaming answers 400 on stream:
+        the call is made again, buffered, and so are the next ones; a JSON answer is returned as is."""
+        if not self.streaming:
+            return self.call("POST", path, payload)
+        body = json.dumps({**payload, "stream": True}).encode()
+        response = open_signed(self.session, self.target, "POST", path, body, self.args.timeout)
+        if isinstance(response, HttpAnswer):
+            error = response.json().get("error") if isinstance(response.json(), dict) else None
+            if response.status == 400 and isinstance(error, dict) and error.get("param") == "stream":
+                self.streaming = False
+                return self.call("POST", path, payload)
+            raise CliError(explain_failure(response, self.target))
+        with response:
+            if not response.headers.get("Content-Type", "").startswith("text/event-stream"):
+                return HttpAnswer(response.status, dict(response.headers.items()), response.read()).json()
+            last: Any = None
+            for event in read_events(response):
+                if isinstance(event, dict) and isinstance(event.get("error"), dict):
+                    failure = HttpAnswer(502, {}, json.dumps(event).encode())
+                    raise CliError(
+                        "the answer broke off: " + explain_failure(failure, self.target).split(" ", 1)[1]
+                    )
+                if self.args.json:
+                    self.out.write(json.dumps(event, ensure_ascii=False) + "\n")
+                    self.out.flush()
+                token = event.get("token") if isinstance(event, dict) else None
+                if isinstance(token, dict) and not token.get("special") and not self.args.json:
+                    on_token(str(token.get("text", "")))
+                last = event
+        if not isinstance(last, dict) or last.get("generated_text") is None:
+            raise CliError(
+                f"The stream from {self.target.url} ended without its last event: is it the proxy?"
+            )
+        return last
 
     def send(self, request: Callable[[], A]) -> A:
         """Every request goes through here: while the model scales up from zero, wait (``--wait``)."""
@@ -375,6 +462,16 @@ class Client:
             value = value[key]
         return value
 
+    def printer(self, streamed: list[str]) -> Callable[[str], None]:
+        """Print each token at once, remembering what was printed."""
+
+        def write(text: str) -> None:
+            streamed.append(text)
+            self.out.write(text)
+            self.out.flush()
+
+        return write
+
     def print_json(self, value: Any) -> None:
         self.out.write(json.dumps(value, indent=2, ensure_ascii=False) + "\n")
 
@@ -401,8 +498,16 @@ def tgi_parameters(args: argparse.Namespace) -> dict[str, Any]:
 
 def cmd_generate(client: Client, args: argparse.Namespace, stdin: IO[str]) -> int:
     prompt = stdin.read() if args.prompt == "-" else args.prompt
-    answer = client.call("POST", "/generate", {"inputs": prompt, "parameters": tgi_parameters(args)})
-    if args.json:
+    payload = {"inputs": prompt, "parameters": tgi_parameters(args)}
+    streamed: list[str] = []
+    try:
+        answer = client.call_streaming("/generate", payload, client.printer(streamed))
+    finally:
+        if streamed:  # end the line of tokens, even when the answer broke off
+            client.out.write("\n")
+    if streamed or "token" in answer:  # printed as it arrived
+        pass
+    elif args.json:
         client.print_json(answer)
     else:
         client.out.write(f"{client.field(answer, 'generated_text')}\n")
@@ -419,11 +524,23 @@ def cmd_chat(client: Client, args: argparse.Namespace, stdin: IO[str]) -> int:
 
     def turn(text: str) -> None:
         messages = [*system, *history, {"role": "user", "content": text}]
-        answer = client.call("POST", "/chat", {"messages": messages, "parameters": params})
-        content = client.field(answer, "message", "content")
+        streamed: list[str] = []
+        try:
+            answer = client.call_streaming(
+                "/chat", {"messages": messages, "parameters": params}, client.printer(streamed)
+            )
+        finally:
+            if streamed:  # end the partial line, even when the answer broke off
+                client.out.write("\n")
+        if "generated_text" in answer:  # streamed: the last event holds the answer
+            content = client.field(answer, "generated_text")
+        else:
+            content = client.field(answer, "message", "content")
         # Only a turn that got an answer joins the history, so roles keep alternating after an error.
         history.extend([{"role": "user", "content": text}, {"role": "assistant", "content": content}])
-        if args.json:
+        if streamed or "token" in answer:  # printed as it arrived
+            pass
+        elif args.json:
             client.print_json(answer)
         else:
             client.out.write(f"{content}\n")
@@ -599,27 +716,6 @@ def make_local_server(host: str, port: int, handler: Callable[[dict[str, Any], A
     return ThreadingHTTPServer((host, port), Handler)
 
 
-class JsonLogFormatter:
-    """Lambda-like JSON log lines for the local server (Lambda's own runtime formats them in AWS)."""
-
-    def __init__(self) -> None:
-        import logging
-
-        self._reserved = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
-
-    def format(self, record: Any) -> str:
-        import datetime
-
-        line: dict[str, Any] = {
-            "timestamp": datetime.datetime.fromtimestamp(record.created, datetime.UTC).isoformat(),
-            "level": record.levelname,
-            "message": record.getMessage(),
-            "logger": record.name,
-        }
-        line.update({k: v for k, v in vars(record).items() if k not in self._reserved})
-        return json.dumps(line, default=str)
-
-
 def cmd_serve(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     import logging
 
@@ -634,7 +730,7 @@ def cmd_serve(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
         region = region or outputs.get("Region") or cfn_region
     if not endpoint_name:
         raise CliError("serve needs --endpoint-name NAME, or --stack STACK_NAME with an EndpointName output.")
-    # The same configuration path as in Lambda: environment variables, read by the handler module at import.
+    # The same configuration path as in Lambda: environment variables, read by load_config.
     env = {
         "ENDPOINT_NAME": endpoint_name,
         "MAX_INPUT_LENGTH": str(args.max_input_length),
@@ -652,14 +748,20 @@ def cmd_serve(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
         env["AWS_PROFILE"] = args.profile
     os.environ.update(env)
     stream = logging.StreamHandler(err)
-    stream.setFormatter(JsonLogFormatter())  # type: ignore[arg-type]
+    stream.setFormatter(JsonLogFormatter())
     logging.getLogger("invoke_proxy").addHandler(stream)
+    # The streaming function's own HTTP app (behind the Lambda Web Adapter in AWS): every route, streamed too.
+    from ._lambda.invoke_proxy.config import ConfigError, load_config
+    from ._lambda.invoke_proxy.core import Proxy
+    from ._lambda.invoke_proxy.http_server import make_server
+    from ._lambda.invoke_proxy.sagemaker import create_client as create_runtime_client
+
     try:
-        from mistral_endpoint._lambda.invoke_proxy import handler as lambda_handler
-    except ValueError as exc:  # ConfigError
+        config = load_config(os.environ)
+    except ConfigError as exc:
         raise CliError(f"Invalid configuration: {exc}") from None
-    server = make_local_server(args.host, args.port, lambda_handler.handler)
-    host, port = server.server_address[:2]
+    server = make_server(Proxy(config, create_runtime_client(config)), args.host, args.port)
+    host, port = str(server.server_address[0]), server.server_address[1]
     if args.host not in LOOPBACK_HOSTS:
         err.write("warning: serving beyond loopback: this local server does no authentication.\n")
     out.write(f"Serving the invoke proxy for endpoint {endpoint_name} on http://{host}:{port}/\n")
@@ -727,6 +829,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     generate = commands.add_parser("generate", parents=[common], help="POST /generate: complete a raw prompt")
     generate.add_argument("prompt", help="the prompt text, or - to read it from standard input")
+    generate.add_argument(
+        "--no-stream", action="store_true", help="wait for the whole answer (default: stream)"
+    )
     _add_parameters(generate, details=True)
 
     chat = commands.add_parser(
@@ -734,6 +839,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     chat.add_argument("--system", help="system prompt, prepended to the first user turn")
     chat.add_argument("-m", "--message", help="send one message and exit instead of an interactive session")
+    chat.add_argument("--no-stream", action="store_true", help="wait for each whole answer (default: stream)")
     _add_parameters(chat, details=False)
 
     commands.add_parser("health", parents=[common], help="GET /health: liveness and configured limits")

@@ -2,7 +2,7 @@
 
 TGI streams server-sent events (one ``data:`` JSON per token, the last one also carrying ``generated_text`` and
 ``details``); SageMaker cuts those bytes into PayloadParts wherever it likes, so one part can hold half an event
-or several. ``SseParser`` reassembles them; ``TokenStream`` shapes each TGI event for the route and yields only
+or several. ``SseParser`` (``sse.py``) reassembles them; ``TokenStream`` shapes each TGI event for the route and yields only
 whole events. A failure after the first event (ModelStreamError, InternalStreamFailure, TGI's own error event, a
 read timeout, a stream cut short) ends the stream with one last event holding the buffered routes' error body,
 ``{"error": {"type", "message"}, "request_id"}``. A failure before the first event is a plain JSON error.
@@ -31,47 +31,10 @@ from .core import CHAT, FINISH_REASONS_OPENAI, OPENAI_CHAT, ModelCall, Proxy, op
 from .errors import ProxyError
 from .function_url import json_text
 from .sagemaker import READ_TIMEOUT_SECONDS, invoke_stream, map_error
+from .sse import SseParser
 
 JsonObject = dict[str, Any]
 DONE = b"data: [DONE]\n\n"
-
-
-class SseParser:
-    """Server-sent events from byte chunks cut anywhere: ``feed`` returns the data of each completed event."""
-
-    def __init__(self) -> None:
-        self._pending = b""
-        self._data: list[str] = []
-
-    def feed(self, chunk: bytes) -> list[str]:
-        self._pending += chunk
-        if b"\n" not in chunk:
-            return []
-        *lines, self._pending = self._pending.split(b"\n")
-        events: list[str] = []
-        for line in lines:
-            self._line(line, events)
-        return events
-
-    def close(self) -> list[str]:
-        """At the end of the stream: an event whose blank line never came still counts (TGI ends with one)."""
-        events: list[str] = []
-        if self._pending:
-            self._line(self._pending, events)
-            self._pending = b""
-        self._line(b"", events)
-        return events
-
-    def _line(self, line: bytes, events: list[str]) -> None:
-        line = line.removesuffix(b"\r")
-        if not line:
-            if self._data:
-                events.append("\n".join(self._data))
-                self._data = []
-            return
-        name, _, value = line.partition(b":")
-        if name == b"data":  # comments (":...") and other fields (event, id, retry) carry nothing for us
-            self._data.append(value.removeprefix(b" ").decode("utf-8", "replace"))
 
 
 def sse(body: object) -> bytes:
@@ -127,7 +90,7 @@ def stream_failure(exc: Exception, endpoint_name: str) -> ProxyError:
     return ProxyError(
         502,
         "upstream_error",
-        "The stream from the model endpoint broke in the middle of the answer.",
+        "The stream from the model endpoint broke off.",
         log_fields=log,
     )
 

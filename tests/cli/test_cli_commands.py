@@ -57,6 +57,7 @@ def test_generate_sends_parameter_flags_as_tgi_parameters(run: Run, function_url
             "do_sample": True,
             "details": True,
         },
+        "stream": True,  # the CLI streams unless told --no-stream
     }
 
 

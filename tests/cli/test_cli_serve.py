@@ -128,7 +128,7 @@ def test_serve_answers_through_the_lambda_handler_against_the_endpoint(
     run: Run, served: str, sagemaker: FunctionUrl
 ) -> None:
     sagemaker.answer(200, [{"generated_text": "Paris.", "details": {"finish_reason": "eos_token"}}])
-    code, out, err = run("--url", served, "generate", "The capital of France is")
+    code, out, err = run("--url", served, "generate", "The capital of France is", "--no-stream")
     assert (code, out) == (0, "Paris.\n"), err
     assert sagemaker.requests[0].path == "/endpoints/dev-ep/invocations"
     assert sagemaker.requests[0].json()["inputs"] == "The capital of France is"

@@ -39,7 +39,7 @@ def test_the_signed_body_is_the_body_sent(run: Run, function_url: FunctionUrl) -
     function_url.answer(200, {"generated_text": "x"})
     run("--url", function_url.url, "--region", "us-east-1", "generate", "Grüß dich", "--max-new-tokens", "9")
     request = function_url.requests[0]
-    assert request.json() == {"inputs": "Grüß dich", "parameters": {"max_new_tokens": 9}}
+    assert request.json() == {"inputs": "Grüß dich", "parameters": {"max_new_tokens": 9}, "stream": True}
     assert signature_is_valid(request, function_url.url, "us-east-1")
 
 

@@ -144,7 +144,7 @@ def warm_overhead(bare_dir: str, requests: int, tokens: int) -> tuple[list[float
     from mistral_endpoint.cli import JsonLogFormatter, url_event
 
     sink = logging.StreamHandler(open(os.devnull, "w"))  # noqa: SIM115 - lives as long as the process
-    sink.setFormatter(JsonLogFormatter())  # type: ignore[arg-type]
+    sink.setFormatter(JsonLogFormatter())
     logging.getLogger().addHandler(sink)
 
     answer = tgi_answer(tokens)

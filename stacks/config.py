@@ -38,6 +38,7 @@ class StackConfig:
     business_hours: str | None = None
     monitoring: bool = DEFAULTS.monitoring
     alarm_email: str | None = None
+    streaming: bool = DEFAULTS.streaming
     region: str | None = None
 
     @classmethod

@@ -38,6 +38,7 @@ class MistralEndpointStack(Stack):
             schedule=config.schedule(),
             monitoring=config.monitoring,
             alarm_email=config.alarm_email,
+            streaming=config.streaming,
         )
         CfnOutput(self, "InvokeUrl", value=self.mistral.invoke_url, description="Function URL (IAM auth)")
         CfnOutput(self, "EndpointName", value=self.mistral.endpoint_name, description="SageMaker endpoint")

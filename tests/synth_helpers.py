@@ -115,6 +115,7 @@ VARIANTS: dict[str, tuple[Callable[[], cdk.App], str]] = {
     "byo_vpc": (_byo_vpc_app, "PlatformStack"),
     "monitoring_customised": (_customised_monitoring_app, "TunedStack"),
     "monitoring_off": (_stack_app(monitoring="false"), "MistralEndpointStack"),
+    "streaming_off": (_stack_app(streaming=False), "MistralEndpointStack"),
 }
 
 

@@ -28,6 +28,7 @@ CONTEXT_FIELDS = {
     "maxInstances": "max_capacity",
     "scaleToZero": "scale_to_zero",
     "monitoring": "monitoring",
+    "streaming": "streaming",
 }
 
 

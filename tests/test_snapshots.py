@@ -37,4 +37,4 @@ def test_masking_hides_asset_hashes_only(template: dict[str, Any]) -> None:
     assert ASSET_HASH.search(json.dumps(code))
     masked_code = masked(code)
     assert masked_code["Properties"]["Code"]["S3Key"] == "<asset-hash>.zip"
-    assert masked_code["Properties"]["Handler"] == "invoke_proxy.handler.handler"
+    assert masked_code["Properties"]["Handler"] == "run.sh"  # the streaming function's start script

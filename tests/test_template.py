@@ -10,7 +10,7 @@ from synth_helpers import acknowledgements, default_stack, only, resources_of, t
 
 from mistral_endpoint import _tgi_images
 from mistral_endpoint.hosting import VARIANT_NAME
-from mistral_endpoint.proxy import FUNCTION_TIMEOUT
+from mistral_endpoint.proxy import FUNCTION_TIMEOUT, STREAMING_FUNCTION_TIMEOUT
 
 JUMPSTART_ENVIRONMENT = {
     "HF_MODEL_ID": "/opt/ml/model",
@@ -40,7 +40,7 @@ def text(value: Any) -> str:
 
 
 def test_image_account_comes_from_a_mapping_of_every_published_region(template: dict[str, Any]) -> None:
-    (mapping,) = template["Mappings"].values()
+    (mapping,) = [v for k, v in template["Mappings"].items() if "TgiImageAccounts" in k]
     assert {region: row["account"] for region, row in mapping.items()} == _tgi_images.ECR_ACCOUNT_BY_REGION
     assert len(mapping) == 45
 
@@ -322,10 +322,11 @@ def test_proxy_runs_on_the_newest_python_runtime(template: dict[str, Any]) -> No
 def test_proxy_outlives_sagemakers_60_s_and_its_clients_70_s(template: dict[str, Any]) -> None:
     from mistral_endpoint._lambda.invoke_proxy import sagemaker as runtime_client
 
-    assert proxy(template)["Timeout"] == FUNCTION_TIMEOUT.to_seconds()
+    assert proxy(template)["Timeout"] == STREAMING_FUNCTION_TIMEOUT.to_seconds()
+    assert proxy(template_of("streaming_off"))["Timeout"] == FUNCTION_TIMEOUT.to_seconds()
     assert runtime_client.READ_TIMEOUT_SECONDS >= 70
     assert (
-        proxy(template)["Timeout"]
+        FUNCTION_TIMEOUT.to_seconds()
         > runtime_client.READ_TIMEOUT_SECONDS + runtime_client.CONNECT_TIMEOUT_SECONDS
     )
 
@@ -355,7 +356,10 @@ def test_proxy_sits_in_the_isolated_subnets(template: dict[str, Any]) -> None:
 def test_function_url_uses_iam_auth(any_template: dict[str, Any]) -> None:
     url = only(any_template, "AWS::Lambda::Url")["Properties"]
     assert url["AuthType"] == "AWS_IAM"
-    assert url["InvokeMode"] == "BUFFERED"
+    assert url["InvokeMode"] in (
+        "RESPONSE_STREAM",
+        "BUFFERED",
+    )  # streaming or not: tests/test_streaming_template.py
     assert not resources_of(any_template, "AWS::Lambda::Permission")
 
 

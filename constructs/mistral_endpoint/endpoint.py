@@ -92,6 +92,7 @@ class MistralEndpoint(EndpointMetrics, TokenMetrics, Construct):
         alarm_topic: sns.ITopic | None = None,
         alarm_email: str | None = None,
         alarm_settings: Mapping[str, AlarmSettings | None] | None = None,
+        streaming: bool = DEFAULTS.streaming,
     ) -> None:
         """
         :param model: the weights. Default: ``MistralModel.instruct()``, Mistral 7B Instruct from JumpStart.
@@ -140,6 +141,8 @@ class MistralEndpoint(EndpointMetrics, TokenMetrics, Construct):
         :param alarm_email: an address to subscribe to the alarm topic. Default: none.
         :param alarm_settings: alarm name -> ``AlarmSettings(threshold, evaluation_periods)``, or None to leave
             that alarm out. Default: ``DEFAULTS.alarms``.
+        :param streaming: the proxy answers ``"stream": true`` with server-sent events through a RESPONSE_STREAM
+            function URL (Lambda Web Adapter layer); false: a buffered function URL. Default: true.
         """
         super().__init__(scope, id)
         self.model = MistralModel.of(model)
@@ -204,6 +207,7 @@ class MistralEndpoint(EndpointMetrics, TokenMetrics, Construct):
             log_prompts=log_prompts,
             memory_size=proxy_memory_size,
             reserved_concurrent_executions=proxy_reserved_concurrent_executions,
+            streaming=streaming,
             **logging,
         )
         if proxy_in_vpc:

@@ -13,6 +13,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from . import _web_adapter
 from ._compliance import acknowledge, acknowledge_in_packs
 from ._iam import ManagedPolicyRole
 from ._logs import new_log_group
@@ -33,6 +34,12 @@ HANDLER = "invoke_proxy.handler.handler"
 # SageMaker allows the container 60 s; the proxy's client waits at least 70 s (AWS's advice) and the
 # function must outlive its client's read timeout.
 FUNCTION_TIMEOUT = Duration.seconds(90)
+#: The streaming function's handler: the Web Adapter runs it to start the proxy's HTTP app.
+STREAMING_HANDLER = "run.sh"
+# A stream has no 60 s container limit to outlive: 5 minutes is 512 tokens (the default max_new_tokens) many
+# times over, and thousands at the launch article's 32-88 ms per token. Lambda bills a stream whose caller has
+# gone until it ends, so this also caps what an abandoned request costs.
+STREAMING_FUNCTION_TIMEOUT = Duration.minutes(5)
 
 
 @jsii.implements(iam.IGrantable, ec2.IConnectable)
@@ -63,6 +70,8 @@ class InvokeProxy(TokenMetrics, Construct):
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
         log_encryption_key: kms.IKey | None = None,
         removal_policy: RemovalPolicy = RemovalPolicy.DESTROY,
+        streaming: bool = DEFAULTS.streaming,
+        web_adapter_layer: lambda_.ILayerVersion | None = None,
     ) -> None:
         """
         :param endpoint: the endpoint to call: a :class:`MistralModelEndpoint`, or one imported with
@@ -79,6 +88,12 @@ class InvokeProxy(TokenMetrics, Construct):
         :param log_retention: retention of the function's log group. Default: one year.
         :param log_encryption_key: KMS key for the log group. Default: CloudWatch Logs' encryption.
         :param removal_policy: what happens to the log group on deletion. Default: destroy.
+        :param streaming: answer ``"stream": true`` requests with server-sent events as tokens arrive: the
+            function URL's invoke mode is RESPONSE_STREAM and the function runs the proxy's HTTP app under the
+            AWS Lambda Web Adapter layer (every route, buffered ones included). False: today's buffered
+            function (invoke mode BUFFERED, ``stream`` refused with a 400). Default: true.
+        :param web_adapter_layer: the Web Adapter layer, with ``streaming``. Default: the pinned public layer
+            (LambdaAdapterLayerX86 version 26) of the deploy region; synth fails in a region without it.
         """
         super().__init__(scope, id)
         check_function_url_region(self)
@@ -171,11 +186,12 @@ class InvokeProxy(TokenMetrics, Construct):
             "Function",
             runtime=lambda_.Runtime.PYTHON_3_14,
             architecture=lambda_.Architecture.X86_64,
-            handler=HANDLER,
+            handler=STREAMING_HANDLER if streaming else HANDLER,
             code=lambda_.Code.from_asset(str(LAMBDA_SOURCE), exclude=["**/__pycache__", "**/*.pyc"]),
             description="Mistral 7B invoke proxy: validates requests and calls the SageMaker endpoint",
             role=self._grant_principal,
-            timeout=FUNCTION_TIMEOUT,
+            timeout=STREAMING_FUNCTION_TIMEOUT if streaming else FUNCTION_TIMEOUT,
+            layers=[web_adapter_layer or _web_adapter.web_adapter_layer(self)] if streaming else None,
             memory_size=memory_size,
             reserved_concurrent_executions=reserved_concurrent_executions,
             logging_format=lambda_.LoggingFormat.JSON,
@@ -196,6 +212,7 @@ class InvokeProxy(TokenMetrics, Construct):
                 "MAX_TOTAL_TOKENS": str(endpoint.max_total_tokens),
                 "DEFAULT_MAX_NEW_TOKENS": str(default_max_new_tokens),
                 "LOG_PROMPTS": "true" if log_prompts else "false",
+                **(_web_adapter.ENVIRONMENT if streaming else {}),
             },
         )
         # CreateFunction in a VPC checks the ENI permissions at once: the policy must be attached first.
@@ -224,8 +241,11 @@ class InvokeProxy(TokenMetrics, Construct):
 
         #: The function URL.
         self.function_url = self.function.add_function_url(
-            auth_type=auth_type, invoke_mode=lambda_.InvokeMode.BUFFERED
+            auth_type=auth_type,
+            invoke_mode=lambda_.InvokeMode.RESPONSE_STREAM if streaming else lambda_.InvokeMode.BUFFERED,
         )
+        #: Whether the function URL streams (``"stream": true`` answered with server-sent events).
+        self.streaming = streaming
         #: The URL applications call (ends with "/").
         self.invoke_url: str = self.function_url.url
         if auth_type == lambda_.FunctionUrlAuthType.NONE:

@@ -77,6 +77,8 @@ class Defaults(NamedTuple):
             "ProxyServerErrorRate": (5, 5),
         }
     )
+    #: Whether the proxy's function URL streams server-sent events (Lambda Web Adapter, RESPONSE_STREAM).
+    streaming: bool = True
 
 
 DEFAULTS = Defaults()

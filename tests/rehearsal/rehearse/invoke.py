@@ -3,11 +3,16 @@ SageMaker runtime it calls is the emulator's, answering queued TGI responses."""
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import os
 import sys
+import threading
+import urllib.error
+import urllib.request
 import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,7 +23,7 @@ from mistral_endpoint.cli import url_event
 
 from .common import ACCOUNT, check
 from .deploy import process_env
-from .emulator import Emulator
+from .emulator import LOOPBACK, Emulator
 from .stack import Clients, Deployed, unpack_function_code
 
 
@@ -45,6 +50,62 @@ def function_url_event(url: str, method: str, path: str, body: object | None) ->
         account_id=ACCOUNT,
         caller_arn=f"arn:aws:iam::{ACCOUNT}:user/rehearsal",
     )
+
+
+Send = Callable[[str, str, object | None], dict[str, Any]]
+
+
+@contextlib.contextmanager
+def deployed_entry_point(handler: str, url: str, context: LambdaContext, code_root: Path) -> Iterator[Send]:
+    """What Lambda runs for the deployed handler, answering (method, path, body) as {statusCode, body}.
+
+    ``run.sh`` (the streaming function): the Web Adapter forwards each request over loopback HTTP to the proxy's
+    HTTP app, which run.sh starts; here the app is started from the asset in-process. Otherwise the buffered
+    handler function, called with function URL events.
+    """
+    if handler != "run.sh":
+        module_name, function_name = handler.rsplit(".", 1)
+        module = importlib.import_module(module_name)
+        check(
+            Path(module.__file__ or "").is_relative_to(code_root),
+            f"imported {module.__file__}, not the asset",
+        )
+        entry = getattr(module, function_name)
+        yield lambda method, path, body: entry(function_url_event(url, method, path, body), context)
+        return
+    http_server = importlib.import_module("invoke_proxy.http_server")
+    check(
+        Path(http_server.__file__ or "").is_relative_to(code_root),
+        f"imported {http_server.__file__}, not the asset",
+    )
+    config = importlib.import_module("invoke_proxy.config").load_config(os.environ)
+    client = importlib.import_module("invoke_proxy.sagemaker").create_client(config)
+    server = http_server.make_server(
+        importlib.import_module("invoke_proxy.core").Proxy(config, client), "127.0.0.1", 0
+    )
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    lambda_context = json.dumps(
+        {"request_id": context.aws_request_id, "invoked_function_arn": context.invoked_function_arn}
+    )
+
+    def send(method: str, path: str, body: object | None) -> dict[str, Any]:
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{server.server_address[1]}{path}",
+            data=None if body is None else json.dumps(body).encode(),
+            method=method,
+            headers={"content-type": "application/json", "x-amzn-lambda-context": lambda_context},
+        )
+        try:
+            with LOOPBACK.open(request, timeout=30) as answer:
+                return {"statusCode": answer.status, "body": answer.read().decode()}
+        except urllib.error.HTTPError as error:
+            return {"statusCode": error.code, "body": error.read().decode()}
+
+    try:
+        yield send
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def tgi_answer(text: str, generated_tokens: int) -> str:
@@ -81,23 +142,14 @@ def invoke_proxy(
             )
             for name in [m for m in sys.modules if m == "invoke_proxy" or m.startswith("invoke_proxy.")]:
                 del sys.modules[name]  # the configuration is read at import: import the deployed code afresh
-            module = importlib.import_module("invoke_proxy.handler")
-            check(
-                Path(module.__file__ or "").is_relative_to(code_root),
-                f"imported {module.__file__}, not the asset",
-            )
             context = LambdaContext(function_name, fconfig["FunctionArn"])
-            emulator.queue_sagemaker_answers([tgi_answer(" Paris.", 3), tgi_answer(" Bonjour !", 4)])
-            health = module.handler(function_url_event(url, "GET", "/health", None), context)
-            generate = module.handler(
-                function_url_event(url, "POST", "/generate", {"inputs": "The capital of France is"}), context
-            )
-            chat = module.handler(
-                function_url_event(
-                    url, "POST", "/chat", {"messages": [{"role": "user", "content": "Say hello in French."}]}
-                ),
-                context,
-            )
+            with deployed_entry_point(fconfig["Handler"], url, context, code_root) as send:
+                emulator.queue_sagemaker_answers([tgi_answer(" Paris.", 3), tgi_answer(" Bonjour !", 4)])
+                health = send("GET", "/health", None)
+                generate = send("POST", "/generate", {"inputs": "The capital of France is"})
+                chat = send(
+                    "POST", "/chat", {"messages": [{"role": "user", "content": "Say hello in French."}]}
+                )
     finally:
         sys.path.remove(str(code_root))
         boto3.DEFAULT_SESSION = None

@@ -136,7 +136,22 @@ def verify_deployment(clients: Clients, deployed: Deployed, outputs_file: Path) 
     fconfig = function["Configuration"]
     env = fconfig.get("Environment", {}).get("Variables", {})
     check(env.get("ENDPOINT_NAME") == endpoint_name, f"proxy ENDPOINT_NAME {env.get('ENDPOINT_NAME')!r}")
-    check(fconfig["Handler"] == "invoke_proxy.handler.handler", f"handler {fconfig['Handler']}")
+    # The streaming function (the default) starts the proxy's HTTP app under the Lambda Web Adapter layer.
+    streaming = fconfig["Handler"] == "run.sh"
+    check(streaming or fconfig["Handler"] == "invoke_proxy.handler.handler", f"handler {fconfig['Handler']}")
+    if streaming:
+        adapter = {k: env.get(k) for k in ("AWS_LAMBDA_EXEC_WRAPPER", "AWS_LWA_INVOKE_MODE")}
+        check(
+            adapter
+            == {"AWS_LAMBDA_EXEC_WRAPPER": "/opt/bootstrap", "AWS_LWA_INVOKE_MODE": "response_stream"},
+            f"streaming handler run.sh without the Web Adapter's environment: {adapter}",
+        )
+        # moto 5.2.5 drops layer versions it did not publish itself (an empty list): checked when it keeps them.
+        layers = [layer.get("Arn", "") for layer in fconfig.get("Layers", [])]
+        check(
+            not layers or any(":layer:LambdaAdapterLayerX86:" in arn for arn in layers),
+            f"streaming handler run.sh without the Web Adapter layer: {layers}",
+        )
     proxy_sg = deployed.by_path("Proxy/SecurityGroup", "AWS::EC2::SecurityGroup")
     fvpc = fconfig.get("VpcConfig", {})
     check(sorted(fvpc.get("SubnetIds", [])) == subnet_ids, f"proxy subnets {fvpc}")
@@ -160,13 +175,15 @@ def verify_deployment(clients: Clients, deployed: Deployed, outputs_file: Path) 
             logging_config.get("LogGroup") == proxy_logs,
             f"the proxy logs to {logging_config.get('LogGroup')!r}, not its log group {proxy_logs!r}",
         )
-    check_code_is_the_asset(clients, deployed, fconfig)
+    check_code_is_the_asset(clients, deployed, fconfig, streaming)
     url = lam.get_function_url_config(FunctionName=function_name)
     check(
         url["FunctionUrl"].rstrip("/") == written["InvokeUrl"].rstrip("/"),
         "InvokeUrl is not the function's URL",
     )
     check(url["AuthType"] == "AWS_IAM", f"function URL auth {url['AuthType']}")
+    mode = url.get("InvokeMode")
+    check(mode in (None, "RESPONSE_STREAM" if streaming else "BUFFERED"), f"function URL invoke mode {mode}")
 
     # IAM: each managed policy is attached to its role, and the proxy's grants exactly this endpoint.
     for policy_path, role in (
@@ -200,10 +217,14 @@ def _as_list(value: object) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
-def check_code_is_the_asset(clients: Clients, deployed: Deployed, fconfig: Mapping[str, Any]) -> None:
+def check_code_is_the_asset(
+    clients: Clients, deployed: Deployed, fconfig: Mapping[str, Any], streaming: bool = False
+) -> None:
     """The function's code is the zip the CLI published to the bootstrap bucket, and holds the proxy."""
     data = asset_zip(clients, deployed)
     digest = base64.b64encode(hashlib.sha256(data).digest()).decode()
     check(fconfig["CodeSha256"] == digest, "the function's code is not the published asset")
     names = zipfile.ZipFile(io.BytesIO(data)).namelist()
     check("invoke_proxy/handler.py" in names, f"the asset has no invoke_proxy/handler.py: {names[:10]}")
+    if streaming:
+        check("run.sh" in names, f"the streaming function's asset has no run.sh: {names[:10]}")

@@ -4,4 +4,4 @@
 # it on AWS_LWA_PORT and streams the answer back (AWS_LWA_INVOKE_MODE=response_stream).
 PYTHONPATH="${LAMBDA_TASK_ROOT:-$(dirname "$0")}${PYTHONPATH:+:$PYTHONPATH}"
 export PYTHONPATH
-exec "${PYTHON:-python}" -m invoke_proxy.http_server
+exec "${PYTHON:-$(command -v python3 || command -v python)}" -m invoke_proxy.http_server

@@ -387,3 +387,28 @@ def test_the_request_id_comes_from_the_web_adapters_lambda_context(
     with pytest.raises(urllib.error.HTTPError) as raised:
         urllib.request.urlopen(request, timeout=10)
     assert json.load(raised.value)["request_id"] == "lambda-req-1"
+
+
+def test_a_read_timeout_mid_answer_ends_with_a_timeout_event(sagemaker: SageMakerRuntime) -> None:
+    import boto3
+    from botocore.config import Config as BotoConfig
+
+    # The deployed client waits 70 s for the next byte; this one waits 0.2 s, so the pause below outlasts it.
+    client = boto3.client(
+        "sagemaker-runtime",
+        region_name="us-east-1",
+        config=BotoConfig(read_timeout=0.2, retries={"total_max_attempts": 1}),
+    )
+    server = make_server(Proxy(make_config(), client), "127.0.0.1", 0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    released = threading.Event()
+    first, second = tokens_script([" Par", "is."])
+    sagemaker.stream(first, released, second)
+    try:
+        received = events(f"http://127.0.0.1:{server.server_address[1]}", {"inputs": "Hi", "stream": True})
+    finally:
+        released.set()
+        server.shutdown()
+        server.server_close()
+    assert received[0]["token"]["text"] == " Par"
+    assert (received[-1]["error"]["type"], len(received)) == ("timeout", 2)

@@ -189,11 +189,23 @@ def signed_request(
         raise CliError(f"Could not reach {url}: {reason}") from None
 
 
+@dataclass(frozen=True)
+class OpenResponse:
+    """A successful response's head, its body still to read as it arrives (``response``, a file object)."""
+
+    status: int
+    headers: dict[str, str]
+    response: Any
+
+    def json(self) -> Any:
+        return None  # the body is not read here: it is a stream
+
+
 def open_signed(
     session: Any, target: Target, method: str, path: str, body: bytes | None, timeout: float
-) -> Any:
-    """Like ``signed_request``, but returns the open response (read it as it arrives), or an ``HttpAnswer``
-    for an HTTP error."""
+) -> OpenResponse | HttpAnswer:
+    """Like ``signed_request``, but a successful response is left open (read it as it arrives); an HTTP error
+    is an ``HttpAnswer``."""
     url = target.url.rstrip("/") + path
     headers = {"Content-Type": "application/json"} if body is not None else {}
     host = urllib.parse.urlsplit(url).hostname
@@ -206,12 +218,13 @@ def open_signed(
     headers["Accept"] = "text/event-stream, application/json"  # not signed: added after the signature
     http_request = urllib.request.Request(url, data=body, headers=headers, method=method)
     try:
-        return urllib.request.urlopen(http_request, timeout=timeout)
+        response = urllib.request.urlopen(http_request, timeout=timeout)
     except urllib.error.HTTPError as exc:
         return HttpAnswer(exc.code, dict(exc.headers.items()), exc.read())
     except (urllib.error.URLError, TimeoutError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
         raise CliError(f"Could not reach {url}: {reason}") from None
+    return OpenResponse(response.status, dict(response.headers.items()), response)
 
 
 def read_events(response: Any) -> Iterator[Any]:
@@ -395,16 +408,19 @@ class Client:
         if not self.streaming:
             return self.call("POST", path, payload)
         body = json.dumps({**payload, "stream": True}).encode()
-        response = open_signed(self.session, self.target, "POST", path, body, self.args.timeout)
-        if isinstance(response, HttpAnswer):
-            error = response.json().get("error") if isinstance(response.json(), dict) else None
-            if response.status == 400 and isinstance(error, dict) and error.get("param") == "stream":
+        answer = self.send(
+            lambda: open_signed(self.session, self.target, "POST", path, body, self.args.timeout)
+        )
+        if isinstance(answer, HttpAnswer):
+            error = answer.json().get("error") if isinstance(answer.json(), dict) else None
+            if answer.status == 400 and isinstance(error, dict) and error.get("param") == "stream":
                 self.streaming = False
                 return self.call("POST", path, payload)
-            raise CliError(explain_failure(response, self.target))
-        with response:
-            if not response.headers.get("Content-Type", "").startswith("text/event-stream"):
-                return HttpAnswer(response.status, dict(response.headers.items()), response.read()).json()
+            raise CliError(explain_failure(answer, self.target))
+        with answer.response as response:
+            content_type = {k.lower(): v for k, v in answer.headers.items()}.get("content-type", "")
+            if not content_type.startswith("text/event-stream"):
+                return HttpAnswer(answer.status, answer.headers, response.read()).json()
             last: Any = None
             for event in read_events(response):
                 if isinstance(event, dict) and isinstance(event.get("error"), dict):

@@ -217,3 +217,21 @@ def test_serve_logs_each_request_as_one_json_line(sagemaker: SageMakerRuntime) -
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def test_a_streamed_call_waits_while_the_model_scales_up_from_zero(
+    app: str, sagemaker: SageMakerRuntime
+) -> None:
+    from test_cli_wake import FakeTime
+    from test_cli_wake_end_to_end import NO_CAPACITY
+
+    sagemaker.error(
+        400, "ValidationError", {"message": NO_CAPACITY}
+    )  # before the first byte: the proxy's 503
+    sagemaker.stream(*tokens_script([" Par", "is."]))
+    fake, out, err = FakeTime(), io.StringIO(), io.StringIO()
+    argv = ["--url", app, "generate", "The capital of France is"]
+    code = cli.main(argv, stdin=io.StringIO(), stdout=out, stderr=err, clock=fake.clock, sleep=fake.sleep)
+    assert (code, out.getvalue()) == (0, " Paris.\n"), err.getvalue()
+    assert fake.sleeps == [60]  # the proxy's Retry-After
+    assert [r.path.rsplit("/", 1)[1] for r in sagemaker.requests] == ["invocations-response-stream"] * 2

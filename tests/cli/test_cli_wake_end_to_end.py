@@ -65,7 +65,8 @@ def no_capacity(sagemaker: FunctionUrl) -> None:
 
 def generate(served: str, fake: FakeTime, *extra: str) -> tuple[int, str, str]:
     out, err = io.StringIO(), io.StringIO()
-    argv = ["--url", served, *extra, "generate", "The capital of France is"]
+    # Buffered: this stand-in answers InvokeEndpoint's JSON (the streamed wake: test_cli_streaming.py).
+    argv = ["--url", served, *extra, "generate", "The capital of France is", "--no-stream"]
     code = cli.main(argv, stdin=io.StringIO(), stdout=out, stderr=err, clock=fake.clock, sleep=fake.sleep)
     return code, out.getvalue(), err.getvalue()
 

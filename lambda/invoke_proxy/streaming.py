@@ -27,9 +27,10 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from .config import Config
-from .core import CHAT, FINISH_REASONS_OPENAI, OPENAI_CHAT, ModelCall, Proxy, openai_usage, strip_stop
+from .core import CHAT, FINISH_REASONS_OPENAI, OPENAI_CHAT, ROUTES, ModelCall, Proxy, openai_usage, strip_stop
 from .errors import ProxyError
 from .function_url import json_text
+from .metrics import write_request_metrics
 from .sagemaker import READ_TIMEOUT_SECONDS, invoke_stream, map_error
 from .sse import SseParser
 
@@ -386,6 +387,10 @@ class TokenStream:
         fields["latency_ms"] = round((now - self._started) * 1000, 3)
         failed = self._error is not None and self._error.status >= 500
         self._log.log(logging.ERROR if failed else logging.INFO, "request", extra=fields)
+        # The HTTP status was 200, but a caller whose answer ended in an error event got that error: the
+        # metrics count it in the error's status class, as the buffered route would have answered it.
+        measured = {**fields, "status": self._error.status} if self._error is not None else fields
+        write_request_metrics(measured, endpoint_name=self.config.endpoint_name, routes=ROUTES)
 
 
 def open_stream(

@@ -412,3 +412,30 @@ def test_a_read_timeout_mid_answer_ends_with_a_timeout_event(sagemaker: SageMake
         server.server_close()
     assert received[0]["token"]["text"] == " Par"
     assert (received[-1]["error"]["type"], len(received)) == ("timeout", 2)
+
+
+# --- metrics ------------------------------------------------------------------------------------------------
+
+
+def emf_lines(captured: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in captured.splitlines() if line.startswith('{"_aws"')]
+
+
+def test_a_streamed_request_writes_one_emf_line_with_time_to_first_token_and_tokens(
+    app: str, sagemaker: SageMakerRuntime, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sagemaker.stream(*tokens_script([" a", " b", " c"], finish_reason="length"))
+    events(app, {"inputs": "Hi", "stream": True})
+    (line,) = emf_lines(capsys.readouterr().out)
+    assert (line["Route"], line["StatusClass"], line["GeneratedTokens"]) == ("/generate", "2xx", 3)
+    assert line["TimeToFirstToken"] >= 0 and line["TokensPerSecond"] > 0
+
+
+def test_a_mid_stream_failure_counts_in_its_errors_status_class(
+    app: str, sagemaker: SageMakerRuntime, capsys: pytest.CaptureFixture[str]
+) -> None:
+    first, _ = tokens_script([" Par", "is."])
+    sagemaker.stream(first, eventstream.internal_stream_failure("boom"))
+    events(app, {"inputs": "Hi", "stream": True})
+    (line,) = emf_lines(capsys.readouterr().out)
+    assert line["StatusClass"] == "5xx"

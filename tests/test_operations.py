@@ -145,7 +145,7 @@ def test_proxy_alarms_watch_errors_throttles_and_duration_near_the_timeout(
     assert metric_of(alarms["ProxyThrottles"]) == ("AWS/Lambda", "Throttles", "Sum")
     duration = alarms["ProxyDurationP99"]
     assert metric_of(duration) == ("AWS/Lambda", "Duration", "p99")
-    assert duration["Threshold"] == 72_000  # 80% of the proxy's 90 s timeout, in ms
+    assert duration["Threshold"] == 240_000  # 80% of the streaming proxy's 300 s timeout, in ms
     assert all(alarms[n]["TreatMissingData"] == "notBreaching" for n in ("ProxyErrors", "ProxyThrottles"))
 
 

@@ -35,6 +35,12 @@ G5_INSTANCE_TYPES = frozenset(
 
 SSM_PARAMETER_TYPE_PREFIX = "AWS::SSM::Parameter::"
 
+# What RetainAllVariantProperties keeps through an endpoint update, by the VariantPropertyType that excludes it.
+RETAINED_VARIANT_KEYS = {
+    "DesiredInstanceCount": ("CurrentInstanceCount", "DesiredInstanceCount"),
+    "DesiredWeight": ("CurrentWeight", "DesiredWeight"),
+}
+
 
 @contextlib.contextmanager
 def accept_g5_instance_types() -> Iterator[None]:
@@ -656,26 +662,654 @@ def update_dependents_of_replaced_resources() -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def accept_other_accounts_layer_versions() -> Iterator[None]:
-    """moto accepts only layer versions published in its own backend: a function using a layer another account
-    publishes (the AWS Lambda Web Adapter layer, from AWS's account 753240598075) fails CreateFunction and, from a
-    template, UpdateFunctionConfiguration ("One or more LayerVersion does not exist").
+def _cloudformation_models(*models: type[Any]) -> Iterator[None]:
+    """moto's CloudFormation also finds ``models`` (duck-typed like its CloudFormationModel, see
+    ``_function_url_model``), until the context ends."""
+    from moto.cloudformation import parsing
 
-    Lambda accepts another account's layer version that the caller may use (AWS's public layers allow everyone).
-    Unknown layer versions of the function's own account are still refused.
+    original = parsing.get_model_list
+
+    def model_list() -> list[type[Any]]:
+        return [*original(), *models]
+
+    _clear_model_caches()
+    try:
+        with mock.patch.object(parsing, "get_model_list", model_list):
+            yield
+    finally:
+        _clear_model_caches()
+
+
+def _get_att_error() -> Exception:
+    from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
+
+    return UnformattedGetAttTemplateException()
+
+
+def _scaling_models() -> tuple[type[Any], type[Any]]:
+    from moto.applicationautoscaling.exceptions import AWSValidationException
+    from moto.applicationautoscaling.models import applicationautoscaling_backends
+
+    class ScalableTargetResource:
+        """``AWS::ApplicationAutoScaling::ScalableTarget`` through moto's Application Auto Scaling backend: the
+        calls CloudFormation makes (RegisterScalableTarget, PutScheduledAction, DeregisterScalableTarget)."""
+
+        def __init__(self, namespace: str, resource_id: str, dimension: str, actions: list[str]) -> None:
+            self.namespace = namespace
+            self.resource_id = resource_id
+            self.dimension = dimension
+            self.scheduled_action_names = actions
+
+        @property
+        def physical_resource_id(self) -> str:
+            # CloudFormation's id for a scalable target (what Ref returns and ScalingTargetId takes).
+            return f"{self.resource_id}|{self.dimension}|{self.namespace}"
+
+        def is_created(self) -> bool:
+            return True
+
+        @staticmethod
+        def cloudformation_name_type() -> str:
+            return ""
+
+        @staticmethod
+        def cloudformation_type() -> str:
+            return "AWS::ApplicationAutoScaling::ScalableTarget"
+
+        @classmethod
+        def has_cfn_attr(cls, attr: str) -> bool:
+            return attr == "Id"
+
+        def get_cfn_attribute(self, attribute_name: str) -> str:
+            if attribute_name == "Id":
+                return self.physical_resource_id
+            raise _get_att_error()
+
+        @classmethod
+        def create_from_cloudformation_json(
+            cls,
+            resource_name: str,
+            cloudformation_json: dict[str, Any],
+            account_id: str,
+            region_name: str,
+            **kwargs: Any,
+        ) -> ScalableTargetResource:
+            properties = cloudformation_json["Properties"]
+            backend = applicationautoscaling_backends[account_id][region_name]
+            namespace, resource_id = properties["ServiceNamespace"], properties["ResourceId"]
+            dimension = properties["ScalableDimension"]
+            backend.register_scalable_target(
+                namespace,
+                resource_id,
+                dimension,
+                min_capacity=int(properties["MinCapacity"]),
+                max_capacity=int(properties["MaxCapacity"]),
+                role_arn=properties.get("RoleARN", ""),
+                suspended_state=properties.get("SuspendedState"),
+            )
+            actions = properties.get("ScheduledActions") or []
+            for action in actions:
+                backend.put_scheduled_action(
+                    service_namespace=namespace,
+                    schedule=action["Schedule"],
+                    timezone=action.get("Timezone"),
+                    scheduled_action_name=action["ScheduledActionName"],
+                    resource_id=resource_id,
+                    scalable_dimension=dimension,
+                    start_time=action.get("StartTime"),
+                    end_time=action.get("EndTime"),
+                    scalable_target_action=action.get("ScalableTargetAction"),
+                )
+            return cls(namespace, resource_id, dimension, [a["ScheduledActionName"] for a in actions])
+
+        @classmethod
+        def update_from_cloudformation_json(
+            cls,
+            original_resource: ScalableTargetResource,
+            new_resource_name: str,
+            cloudformation_json: dict[str, Any],
+            account_id: str,
+            region_name: str,
+        ) -> ScalableTargetResource:
+            properties = cloudformation_json["Properties"]
+            same = (
+                properties["ServiceNamespace"],
+                properties["ResourceId"],
+                properties["ScalableDimension"],
+            ) == (
+                original_resource.namespace,
+                original_resource.resource_id,
+                original_resource.dimension,
+            )
+            if not same:  # another resource or dimension: CloudFormation replaces the target
+                original_resource.delete(account_id, region_name)
+            else:  # in place: drop the scheduled actions the new template no longer has
+                kept = {a["ScheduledActionName"] for a in properties.get("ScheduledActions") or []}
+                original_resource._delete_actions(account_id, region_name, keep=kept)
+            return cls.create_from_cloudformation_json(
+                new_resource_name, cloudformation_json, account_id, region_name
+            )
+
+        def _delete_actions(self, account_id: str, region_name: str, keep: set[str]) -> None:
+            backend = applicationautoscaling_backends[account_id][region_name]
+            for name in self.scheduled_action_names:
+                if name not in keep:
+                    backend.delete_scheduled_action(self.namespace, name, self.resource_id, self.dimension)
+
+        def delete(self, account_id: str, region_name: str) -> None:
+            self._delete_actions(account_id, region_name, keep=set())
+            with contextlib.suppress(AWSValidationException):  # already deregistered
+                applicationautoscaling_backends[account_id][region_name].deregister_scalable_target(
+                    self.namespace, self.resource_id, self.dimension
+                )
+
+    class ScalingPolicyResource:
+        """``AWS::ApplicationAutoScaling::ScalingPolicy`` through moto's backend (PutScalingPolicy,
+        DeleteScalingPolicy); its id (Ref) is the policy's ARN, which an alarm action names."""
+
+        def __init__(self, name: str, namespace: str, resource_id: str, dimension: str, arn: str) -> None:
+            self.name = name
+            self.namespace = namespace
+            self.resource_id = resource_id
+            self.dimension = dimension
+            self.arn = arn
+
+        @property
+        def physical_resource_id(self) -> str:
+            return self.arn
+
+        def is_created(self) -> bool:
+            return True
+
+        @staticmethod
+        def cloudformation_name_type() -> str:
+            return ""
+
+        @staticmethod
+        def cloudformation_type() -> str:
+            return "AWS::ApplicationAutoScaling::ScalingPolicy"
+
+        @classmethod
+        def has_cfn_attr(cls, attr: str) -> bool:
+            return attr == "Arn"
+
+        def get_cfn_attribute(self, attribute_name: str) -> str:
+            if attribute_name == "Arn":
+                return self.arn
+            raise _get_att_error()
+
+        @staticmethod
+        def _target(properties: Mapping[str, Any]) -> tuple[str, str, str]:
+            if properties.get("ScalingTargetId"):
+                resource_id, dimension, namespace = str(properties["ScalingTargetId"]).split("|")
+                return namespace, resource_id, dimension
+            return properties["ServiceNamespace"], properties["ResourceId"], properties["ScalableDimension"]
+
+        @classmethod
+        def create_from_cloudformation_json(
+            cls,
+            resource_name: str,
+            cloudformation_json: dict[str, Any],
+            account_id: str,
+            region_name: str,
+            **kwargs: Any,
+        ) -> ScalingPolicyResource:
+            properties = cloudformation_json["Properties"]
+            namespace, resource_id, dimension = cls._target(properties)
+            name = properties.get("PolicyName") or resource_name
+            policy = applicationautoscaling_backends[account_id][region_name].put_scaling_policy(
+                policy_name=name,
+                service_namespace=namespace,
+                resource_id=resource_id,
+                scalable_dimension=dimension,
+                policy_body=properties.get("StepScalingPolicyConfiguration")
+                or properties.get("TargetTrackingScalingPolicyConfiguration")
+                or {},
+                policy_type=properties.get("PolicyType"),
+            )
+            return cls(name, namespace, resource_id, dimension, policy.policy_arn)
+
+        @classmethod
+        def update_from_cloudformation_json(
+            cls,
+            original_resource: ScalingPolicyResource,
+            new_resource_name: str,
+            cloudformation_json: dict[str, Any],
+            account_id: str,
+            region_name: str,
+        ) -> ScalingPolicyResource:
+            properties = cloudformation_json["Properties"]
+            key = (properties.get("PolicyName") or new_resource_name, *cls._target(properties))
+            original = (
+                original_resource.name,
+                original_resource.namespace,
+                original_resource.resource_id,
+                original_resource.dimension,
+            )
+            if key != original:  # another name or target: CloudFormation replaces the policy
+                original_resource.delete(account_id, region_name)
+                return cls.create_from_cloudformation_json(
+                    new_resource_name, cloudformation_json, account_id, region_name
+                )
+            updated = cls.create_from_cloudformation_json(
+                new_resource_name, cloudformation_json, account_id, region_name
+            )
+            # PutScalingPolicy on an existing policy updates it: its ARN stays (moto mints a new one).
+            backend = applicationautoscaling_backends[account_id][region_name]
+            for policy in backend.policies.values():
+                if policy.policy_arn == updated.arn:
+                    policy.policy_arn = original_resource.arn
+            updated.arn = original_resource.arn
+            return updated
+
+        def delete(self, account_id: str, region_name: str) -> None:
+            with contextlib.suppress(AWSValidationException):  # gone with its target already
+                applicationautoscaling_backends[account_id][region_name].delete_scaling_policy(
+                    self.name, self.namespace, self.resource_id, self.dimension
+                )
+
+    return ScalableTargetResource, ScalingPolicyResource
+
+
+@contextlib.contextmanager
+def create_scaling_resources_from_templates() -> Iterator[None]:
+    """moto implements the Application Auto Scaling API but has no CloudFormation model for
+    ``AWS::ApplicationAutoScaling::ScalableTarget`` or ``AWS::ApplicationAutoScaling::ScalingPolicy``: it logs
+    "No Moto CloudFormation support", registers nothing, and the stack lists neither resource.
+
+    CloudFormation registers the target (RegisterScalableTarget with the template's ResourceId,
+    ScalableDimension, MinCapacity, MaxCapacity and ScheduledActions), puts the policy (PutScalingPolicy), updates
+    both in place, and deletes the policy and deregisters the target with the stack. This does the same through
+    moto's own Application Auto Scaling backend; a target's id is ``ResourceId|ScalableDimension|ServiceNamespace``
+    and a policy's is its ARN, as in CloudFormation.
     """
-    from moto.awslambda.models import LambdaFunction
+    target, policy = _scaling_models()
+    with (
+        _cloudformation_models(target, policy),
+        mock.patch.object(target, "delete", _loud(target.delete)),
+        mock.patch.object(policy, "delete", _loud(policy.delete)),
+    ):
+        yield
 
-    original = LambdaFunction._get_layers_data
 
-    def get_layers_data(self: Any, arns: list[str]) -> list[dict[str, Any]]:
-        foreign = [arn for arn in arns if arn.split(":")[4:5] != [self.account_id]]
-        known = original(self, [arn for arn in arns if arn not in foreign])
-        by_arn: dict[str, dict[str, Any]] = {layer["Arn"]: dict(layer) for layer in known}
-        by_arn.update({arn: {"Arn": arn, "CodeSize": 0} for arn in foreign})
-        return [by_arn[arn] for arn in arns]
+@contextlib.contextmanager
+def update_endpoints_in_place() -> Iterator[None]:
+    """moto ignores ``DeploymentConfig``, ``RetainAllVariantProperties`` and ``ExcludeRetainedVariantProperties``
+    on ``AWS::SageMaker::Endpoint``: DescribeEndpoint never returns ``LastDeploymentConfig``, and an update deletes
+    the endpoint and creates a new one (a new creation time, and every variant back at the new configuration's
+    initial instance count: an endpoint autoscaling had scaled out is reset).
 
-    with mock.patch.object(LambdaFunction, "_get_layers_data", get_layers_data):
+    CloudFormation updates an endpoint in place with UpdateEndpoint: it switches to the new configuration with the
+    template's DeploymentConfig (which DescribeEndpoint then returns as ``LastDeploymentConfig``) and, with
+    ``RetainAllVariantProperties``, keeps each variant's current instance count and weight (and the data capture
+    configuration unless ``ExcludeRetainedVariantProperties`` lists it). A new ``EndpointName`` still replaces it.
+    """
+    from moto.core.utils import utcnow
+    from moto.sagemaker.models import FakeEndpoint, sagemaker_backends
+
+    original_create = FakeEndpoint.create_from_cloudformation_json
+
+    def create(
+        cls: Any,
+        resource_name: str,
+        cloudformation_json: Any,
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> Any:
+        endpoint = original_create.__func__(  # type: ignore[attr-defined]
+            cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
+        )
+        endpoint.last_deployment_config = cloudformation_json["Properties"].get("DeploymentConfig")
+        return endpoint
+
+    def update(
+        cls: Any,
+        original_resource: Any,
+        new_resource_name: str,
+        cloudformation_json: Any,
+        account_id: str,
+        region_name: str,
+    ) -> Any:
+        properties = cloudformation_json["Properties"]
+        if properties.get("EndpointName", original_resource.endpoint_name) != original_resource.endpoint_name:
+            cls.delete_from_cloudformation_json(
+                original_resource.arn, cloudformation_json, account_id, region_name
+            )
+            return create(cls, properties["EndpointName"], cloudformation_json, account_id, region_name)
+        backend = sagemaker_backends[account_id][region_name]
+        endpoint: Any = backend.endpoints[original_resource.endpoint_name]
+        config = backend.describe_endpoint_config(properties["EndpointConfigName"])
+        variants = endpoint._process_production_variants(config["ProductionVariants"])
+        retain = str(properties.get("RetainAllVariantProperties", False)).lower() == "true"
+        excluded = {
+            p.get("VariantPropertyType") for p in properties.get("ExcludeRetainedVariantProperties") or []
+        }
+        if retain:
+            kept = [
+                key for prop, keys in RETAINED_VARIANT_KEYS.items() if prop not in excluded for key in keys
+            ]
+            current = {v["VariantName"]: v for v in endpoint.production_variants}
+            for variant in variants:
+                old = current.get(variant["VariantName"], {})
+                variant.update({key: old[key] for key in kept if key in old})
+        if not retain or "DataCaptureConfig" in excluded:
+            endpoint.data_capture_config = config.get("DataCaptureConfig")
+        endpoint.production_variants = variants
+        endpoint.endpoint_config_name = properties["EndpointConfigName"]
+        if properties.get("DeploymentConfig") is not None:
+            endpoint.last_deployment_config = properties["DeploymentConfig"]
+        elif str(properties.get("RetainDeploymentConfig", False)).lower() != "true":
+            endpoint.last_deployment_config = None
+        endpoint.last_modified_time = utcnow()
+        return endpoint
+
+    with (
+        mock.patch.object(FakeEndpoint, "create_from_cloudformation_json", classmethod(create)),
+        mock.patch.object(FakeEndpoint, "update_from_cloudformation_json", classmethod(update)),
+    ):
+        yield
+
+
+INFERENCE_COMPONENT_DIMENSION = "sagemaker:inference-component:DesiredCopyCount"
+
+
+@contextlib.contextmanager
+def accept_inference_component_scaling() -> Iterator[None]:
+    """moto's Application Auto Scaling rejects the scalable dimension
+    ``sagemaker:inference-component:DesiredCopyCount`` ("Unsupported service namespace, resource type or scalable
+    dimension"; its list predates inference components), in RegisterScalableTarget and in every call that names it.
+
+    Application Auto Scaling scales an inference component's copies on that dimension (resource id
+    ``inference-component/<name>``). Adds it to the dimensions moto accepts; the others are unchanged.
+    """
+    from enum import Enum
+
+    from moto.applicationautoscaling import models, responses
+
+    original = models.ScalableDimensionValueSet
+    members = {m.name: m.value for m in original}
+    members["SAGEMAKER_INFERENCE_COMPONENT_DESIRED_COPY_COUNT"] = INFERENCE_COMPONENT_DIMENSION
+    extended = Enum("ScalableDimensionValueSet", members)  # type: ignore[misc]
+    with (
+        mock.patch.object(models, "ScalableDimensionValueSet", extended),
+        mock.patch.object(responses, "ScalableDimensionValueSet", extended),
+    ):
+        yield
+
+
+@contextlib.contextmanager
+def accept_inference_component_endpoint_configs() -> Iterator[None]:
+    """moto's CreateEndpointConfig requires a ``ModelName`` on every production variant (a KeyError without one:
+    HTTP 500, the stack fails), and its endpoint config has no ``ExecutionRoleArn``, ``VpcConfig`` or
+    ``EnableNetworkIsolation``: a template's values are dropped and DescribeEndpointConfig never returns them.
+
+    SageMaker accepts variants without a model on a configuration for inference components (the components name
+    the models), and keeps and returns the role, network and isolation such a configuration needs. This accepts
+    those variants (a variant that names a model must still name an existing one) and keeps the three settings of
+    configurations created from templates.
+    """
+    from moto.sagemaker.models import FakeEndpointConfig, SageMakerModelBackend
+
+    original_validate = SageMakerModelBackend.validate_production_variants
+    original_create = FakeEndpointConfig.create_from_cloudformation_json
+
+    def validate_production_variants(self: Any, production_variants: list[dict[str, Any]]) -> None:
+        original_validate(self, [v for v in production_variants if "ModelName" in v])
+
+    def create(
+        cls: Any,
+        resource_name: str,
+        cloudformation_json: Any,
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> Any:
+        config = original_create.__func__(  # type: ignore[attr-defined]
+            cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
+        )
+        properties = cloudformation_json["Properties"]
+        config.execution_role_arn = properties.get("ExecutionRoleArn")
+        config.vpc_config = properties.get("VpcConfig")
+        if "EnableNetworkIsolation" in properties:
+            config.enable_network_isolation = str(properties["EnableNetworkIsolation"]).lower() == "true"
+        return config
+
+    with (
+        mock.patch.object(
+            SageMakerModelBackend, "validate_production_variants", validate_production_variants
+        ),
+        mock.patch.object(FakeEndpointConfig, "create_from_cloudformation_json", classmethod(create)),
+    ):
+        yield
+
+
+def _inference_components(backend: Any) -> dict[str, Any]:
+    """The inference components a SageMaker backend holds (kept beside moto's own collections)."""
+    components: dict[str, Any] = backend.__dict__.setdefault("rehearsal_inference_components", {})
+    return components
+
+
+def _inference_component_model() -> type[Any]:
+    from moto.core.utils import utcnow
+    from moto.sagemaker.exceptions import ValidationError
+    from moto.sagemaker.models import sagemaker_backends
+    from moto.sagemaker.utils import arn_formatter
+
+    class InferenceComponent:
+        """A SageMaker inference component, as CreateInferenceComponent makes it and DescribeInferenceComponent
+        returns it; also ``AWS::SageMaker::InferenceComponent`` (its id, Ref, is the ARN)."""
+
+        def __init__(
+            self,
+            account_id: str,
+            region_name: str,
+            name: str,
+            endpoint_name: str,
+            variant_name: str,
+            specification: dict[str, Any],
+            runtime_config: dict[str, Any],
+            deployment_config: dict[str, Any] | None,
+        ) -> None:
+            backend = sagemaker_backends[account_id][region_name]
+            if endpoint_name not in backend.endpoints:
+                arn = arn_formatter("endpoint", endpoint_name, account_id, region_name)
+                raise ValidationError(message=f"Could not find endpoint '{arn}'.")
+            model = specification.get("ModelName")
+            if model is not None and model not in backend._models:
+                raise ValidationError(message=f"Could not find model '{model}'.")
+            if name in _inference_components(backend):
+                raise ValidationError(message=f"Cannot create a duplicate inference component '{name}'.")
+            self.name = name
+            self.arn = arn_formatter("inference-component", name, account_id, region_name)
+            self.endpoint_name = endpoint_name
+            self.endpoint_arn = backend.endpoints[endpoint_name].arn
+            self.variant_name = variant_name
+            self.specification = specification
+            copies = int(runtime_config.get("CopyCount", 1))
+            self.runtime_config = {"DesiredCopyCount": copies, "CurrentCopyCount": copies}
+            self.last_deployment_config = deployment_config
+            self.creation_time = self.last_modified_time = utcnow()
+
+        def describe(self) -> dict[str, Any]:
+            answer = {
+                "InferenceComponentName": self.name,
+                "InferenceComponentArn": self.arn,
+                "EndpointName": self.endpoint_name,
+                "EndpointArn": self.endpoint_arn,
+                "VariantName": self.variant_name,
+                "Specification": self.specification,
+                "RuntimeConfig": self.runtime_config,
+                "CreationTime": self.creation_time,
+                "LastModifiedTime": self.last_modified_time,
+                "InferenceComponentStatus": "InService",
+            }
+            if self.last_deployment_config:
+                answer["LastDeploymentConfig"] = self.last_deployment_config
+            return answer
+
+        def summary(self) -> dict[str, Any]:
+            keys = (
+                "InferenceComponentName",
+                "InferenceComponentArn",
+                "EndpointName",
+                "EndpointArn",
+                "VariantName",
+                "CreationTime",
+                "LastModifiedTime",
+                "InferenceComponentStatus",
+            )
+            return {k: v for k, v in self.describe().items() if k in keys}
+
+        @property
+        def physical_resource_id(self) -> str:
+            return self.arn
+
+        def is_created(self) -> bool:
+            return True
+
+        @staticmethod
+        def cloudformation_name_type() -> str:
+            return "InferenceComponentName"
+
+        @staticmethod
+        def cloudformation_type() -> str:
+            return "AWS::SageMaker::InferenceComponent"
+
+        @classmethod
+        def has_cfn_attr(cls, attr: str) -> bool:
+            return attr in ("InferenceComponentArn", "InferenceComponentName", "InferenceComponentStatus")
+
+        def get_cfn_attribute(self, attribute_name: str) -> str:
+            values = {
+                "InferenceComponentArn": self.arn,
+                "InferenceComponentName": self.name,
+                "InferenceComponentStatus": "InService",
+            }
+            if attribute_name in values:
+                return values[attribute_name]
+            raise _get_att_error()
+
+        @classmethod
+        def create(cls, account_id: str, region_name: str, **params: Any) -> InferenceComponent:
+            component = cls(account_id, region_name, **params)
+            _inference_components(sagemaker_backends[account_id][region_name])[component.name] = component
+            return component
+
+        @classmethod
+        def create_from_cloudformation_json(
+            cls,
+            resource_name: str,
+            cloudformation_json: dict[str, Any],
+            account_id: str,
+            region_name: str,
+            **kwargs: Any,
+        ) -> InferenceComponent:
+            p = cloudformation_json["Properties"]
+            return cls.create(
+                account_id,
+                region_name,
+                name=resource_name,
+                endpoint_name=p["EndpointName"],
+                variant_name=p.get("VariantName", ""),
+                specification=p.get("Specification", {}),
+                runtime_config=p.get("RuntimeConfig", {}),
+                deployment_config=p.get("DeploymentConfig"),
+            )
+
+        @classmethod
+        def update_from_cloudformation_json(
+            cls,
+            original_resource: InferenceComponent,
+            new_resource_name: str,
+            cloudformation_json: dict[str, Any],
+            account_id: str,
+            region_name: str,
+        ) -> InferenceComponent:
+            p = cloudformation_json["Properties"]
+            name = p.get("InferenceComponentName") or original_resource.name
+            if name != original_resource.name or p["EndpointName"] != original_resource.endpoint_name:
+                original_resource.delete(account_id, region_name)  # CloudFormation replaces the component
+                return cls.create_from_cloudformation_json(name, cloudformation_json, account_id, region_name)
+            # UpdateInferenceComponent: a new specification and runtime config, in place.
+            original_resource.specification = p.get("Specification", {})
+            if p.get("RuntimeConfig"):
+                copies = int(p["RuntimeConfig"].get("CopyCount", 1))
+                original_resource.runtime_config = {"DesiredCopyCount": copies, "CurrentCopyCount": copies}
+            original_resource.last_deployment_config = p.get("DeploymentConfig")
+            original_resource.last_modified_time = utcnow()
+            return original_resource
+
+        def delete(self, account_id: str, region_name: str) -> None:
+            _inference_components(sagemaker_backends[account_id][region_name]).pop(self.name, None)
+
+    return InferenceComponent
+
+
+@contextlib.contextmanager
+def host_inference_components() -> Iterator[None]:
+    """moto has no inference components at all: CreateInferenceComponent, DescribeInferenceComponent,
+    ListInferenceComponents and DeleteInferenceComponent are not implemented, and CloudFormation has no model
+    for ``AWS::SageMaker::InferenceComponent`` ("No Moto CloudFormation support"), so nothing hosts the model of
+    a scale-to-zero endpoint.
+
+    SageMaker hosts a model on an endpoint's variant as an inference component (the endpoint and the model must
+    exist), describes and lists it, and deletes it; CloudFormation creates it, updates it in place (a new name or
+    endpoint replaces it) and deletes it with the stack. This adds those four calls and the CloudFormation
+    resource, on moto's SageMaker backend. Invocations naming a component are answered as any other (moto's
+    queued results).
+    """
+    from moto.core.responses import ActionResult, EmptyResult
+    from moto.sagemaker.exceptions import ValidationError
+    from moto.sagemaker.responses import SageMakerResponse
+
+    model = _inference_component_model()
+
+    def components(response: Any) -> dict[str, Any]:
+        return _inference_components(response.sagemaker_backend)
+
+    def find(response: Any) -> Any:
+        name = response._get_param("InferenceComponentName")
+        if name not in components(response):
+            raise ValidationError(message=f"Could not find inference component '{name}'.")
+        return components(response)[name]
+
+    def create_inference_component(self: Any) -> ActionResult:
+        component = model.create(
+            self.current_account,
+            self.region,
+            name=self._get_param("InferenceComponentName"),
+            endpoint_name=self._get_param("EndpointName"),
+            variant_name=self._get_param("VariantName"),
+            specification=self._get_param("Specification") or {},
+            runtime_config=self._get_param("RuntimeConfig") or {},
+            deployment_config=None,
+        )
+        return ActionResult({"InferenceComponentArn": component.arn})
+
+    def describe_inference_component(self: Any) -> ActionResult:
+        return ActionResult(find(self).describe())
+
+    def list_inference_components(self: Any) -> ActionResult:
+        endpoint = self._get_param("EndpointNameEquals")
+        listed = [c.summary() for c in components(self).values() if endpoint in (None, c.endpoint_name)]
+        return ActionResult({"InferenceComponents": listed})
+
+    def delete_inference_component(self: Any) -> EmptyResult:
+        components(self).pop(find(self).name)
+        return EmptyResult()
+
+    calls = {
+        "create_inference_component": create_inference_component,
+        "describe_inference_component": describe_inference_component,
+        "list_inference_components": list_inference_components,
+        "delete_inference_component": delete_inference_component,
+    }
+    with contextlib.ExitStack() as stack:
+        for name, call in calls.items():
+            stack.enter_context(mock.patch.object(SageMakerResponse, name, call, create=True))
+        stack.enter_context(_cloudformation_models(model))
+        stack.enter_context(mock.patch.object(model, "delete", _loud(model.delete)))
         yield
 
 
@@ -691,7 +1325,11 @@ EMULATOR_PATCHES: tuple[Callable[[], contextlib.AbstractContextManager[None]], .
     update_dependents_of_replaced_resources,
     delete_network_resources_with_stack,
     delete_managed_policies_with_stack,
-    accept_other_accounts_layer_versions,
+    create_scaling_resources_from_templates,
+    update_endpoints_in_place,
+    accept_inference_component_scaling,
+    accept_inference_component_endpoint_configs,
+    host_inference_components,
 )
 
 

@@ -8,6 +8,7 @@ Everything runs in-process under ``moto.mock_aws``: no server, no network.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from collections.abc import Iterator
@@ -562,52 +563,328 @@ def test_fix_managed_policies_and_roles_go_with_the_stack() -> None:
     assert iam_left() == ([], [])
 
 
-# ------------------------------------------------------------------------------ another account's layer
+# ------------------------------------------------------------------------ scaling targets and policies
 
-WEB_ADAPTER_LAYER = "arn:aws:lambda:us-east-1:753240598075:layer:LambdaAdapterLayerX86:26"
+VARIANT_RESOURCE = "endpoint/named-endpoint/variant/AllTraffic"
 
 
-def create_function_with_layer(layer: str) -> Any:
-    import io
-    import zipfile
+def scaling_template(max_capacity: int = 2, *, schedule: bool = True) -> dict[str, Any]:
+    target: dict[str, Any] = {
+        "Type": "AWS::ApplicationAutoScaling::ScalableTarget",
+        "Properties": {
+            "ServiceNamespace": "sagemaker",
+            "ResourceId": VARIANT_RESOURCE,
+            "ScalableDimension": "sagemaker:variant:DesiredInstanceCount",
+            "MinCapacity": 1,
+            "MaxCapacity": max_capacity,
+            "RoleARN": ROLE_ARN,
+        },
+    }
+    if schedule:
+        target["Properties"]["ScheduledActions"] = [
+            {
+                "ScheduledActionName": "WarmUp",
+                "Schedule": "cron(0 8 ? * MON-FRI *)",
+                "Timezone": "Europe/Paris",
+                "ScalableTargetAction": {"MinCapacity": 2, "MaxCapacity": max_capacity},
+            }
+        ]
+    return {
+        "Resources": {
+            "Target": target,
+            "Policy": {
+                "Type": "AWS::ApplicationAutoScaling::ScalingPolicy",
+                "Properties": {
+                    "PolicyName": "Concurrency",
+                    "PolicyType": "TargetTrackingScaling",
+                    "ScalingTargetId": {"Ref": "Target"},
+                    "TargetTrackingScalingPolicyConfiguration": {
+                        "PredefinedMetricSpecification": {
+                            "PredefinedMetricType": "SageMakerVariantConcurrentRequestsPerModelHighResolution"
+                        },
+                        "TargetValue": 32,
+                    },
+                },
+            },
+        },
+        "Outputs": {"PolicyArn": {"Value": {"Ref": "Policy"}}},
+    }
 
-    code = io.BytesIO()
-    with zipfile.ZipFile(code, "w") as archive:
-        archive.writestr("run.sh", "#!/bin/sh\n")
-    iam = client("iam")
-    role = iam.create_role(RoleName="fn", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-    lam = client("lambda")
-    lam.create_function(
-        FunctionName="fn",
-        Runtime="python3.12",
-        Role=role,
-        Handler="run.sh",
-        Code={"ZipFile": code.getvalue()},
-        Layers=[layer],
+
+def scaling_registered() -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+    scaling = client("application-autoscaling")
+    return (
+        scaling.describe_scalable_targets(ServiceNamespace="sagemaker")["ScalableTargets"],
+        scaling.describe_scaling_policies(ServiceNamespace="sagemaker")["ScalingPolicies"],
+        scaling.describe_scheduled_actions(ServiceNamespace="sagemaker")["ScheduledActions"],
     )
-    return lam
 
 
-def test_gap_moto_refuses_another_accounts_layer_version() -> None:
-    with pytest.raises(ClientError, match="LayerVersion does not exist"):
-        create_function_with_layer(WEB_ADAPTER_LAYER)
-
-
-def test_fix_another_accounts_layer_version_is_accepted_and_updated() -> None:
-    with corrections.accept_other_accounts_layer_versions():
-        lam = create_function_with_layer(WEB_ADAPTER_LAYER)
-        lam.update_function_configuration(FunctionName="fn", Layers=[WEB_ADAPTER_LAYER])
-    layers = lam.get_function_configuration(FunctionName="fn")["Layers"]
-    assert [layer["Arn"] for layer in layers] == [WEB_ADAPTER_LAYER]
-
-
-def test_fix_an_unknown_layer_version_of_the_own_account_is_still_refused() -> None:
-    own = "arn:aws:lambda:us-east-1:123456789012:layer:Missing:1"
-    with (
-        corrections.accept_other_accounts_layer_versions(),
-        pytest.raises(ClientError, match="does not exist"),
+def test_gap_moto_registers_no_scaling_from_templates() -> None:
+    with pytest.warns(
+        UserWarning, match="AWS::ApplicationAutoScaling::ScalableTarget but it's not supported"
     ):
-        create_function_with_layer(own)
+        create_stack(scaling_template() | {"Outputs": {}})
+    assert scaling_registered() == ([], [], [])
+
+
+def test_fix_the_target_policy_and_schedule_are_registered() -> None:
+    with corrections.create_scaling_resources_from_templates():
+        cfn = create_stack(scaling_template())
+    targets, policies, actions = scaling_registered()
+    assert [(t["ResourceId"], t["MinCapacity"], t["MaxCapacity"]) for t in targets] == [
+        (VARIANT_RESOURCE, 1, 2)
+    ]
+    assert [(p["PolicyName"], p["ResourceId"]) for p in policies] == [("Concurrency", VARIANT_RESOURCE)]
+    metric = policies[0]["TargetTrackingScalingPolicyConfiguration"]["PredefinedMetricSpecification"]
+    assert metric["PredefinedMetricType"] == "SageMakerVariantConcurrentRequestsPerModelHighResolution"
+    assert outputs(cfn)["PolicyArn"] == policies[0]["PolicyARN"]
+    assert [(a["ScheduledActionName"], a["Timezone"]) for a in actions] == [("WarmUp", "Europe/Paris")]
+    resources = cfn.describe_stack_resources(StackName="gap")["StackResources"]
+    ids = {r["LogicalResourceId"]: r["PhysicalResourceId"] for r in resources}
+    assert ids["Target"] == f"{VARIANT_RESOURCE}|sagemaker:variant:DesiredInstanceCount|sagemaker"
+
+
+def test_fix_scaling_is_updated_in_place_and_deregistered_with_the_stack() -> None:
+    with corrections.create_scaling_resources_from_templates():
+        cfn = create_stack(scaling_template())
+        arn = outputs(cfn)["PolicyArn"]
+        cfn.update_stack(StackName="gap", TemplateBody=json.dumps(scaling_template(4, schedule=False)))
+        targets, policies, actions = scaling_registered()
+        cfn.delete_stack(StackName="gap")
+    assert [t["MaxCapacity"] for t in targets] == [4]
+    assert [p["PolicyARN"] for p in policies] == [arn]
+    assert actions == []
+    assert scaling_registered() == ([], [], [])
+
+
+# ------------------------------------------------------------------------- endpoint updates in place
+
+
+def endpoint_template(environment: dict[str, str] | None = None) -> dict[str, Any]:
+    template = sagemaker_template(environment)
+    template["Resources"]["Endpoint"]["Properties"].update(
+        DeploymentConfig=DEPLOYMENT_CONFIG,
+        RetainAllVariantProperties=True,
+        ExcludeRetainedVariantProperties=[{"VariantPropertyType": "DataCaptureConfig"}],
+    )
+    return template
+
+
+DEPLOYMENT_CONFIG = {
+    "BlueGreenUpdatePolicy": {
+        "TrafficRoutingConfiguration": {"Type": "ALL_AT_ONCE", "WaitIntervalInSeconds": 600},
+        "TerminationWaitInSeconds": 300,
+        "MaximumExecutionTimeoutInSeconds": 4200,
+    }
+}
+
+
+def scale_out_and_update(*patches: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Deploy, scale the variant out to 2 (as autoscaling would), update the model; the endpoint before and
+    after."""
+    sagemaker = client("sagemaker")
+    with contextlib.ExitStack() as stack:
+        for patch in (
+            corrections.honour_sagemaker_endpoint_name,
+            corrections.update_dependents_of_replaced_resources,
+            *patches,
+        ):
+            stack.enter_context(patch())
+        cfn = create_stack(endpoint_template())
+        sagemaker.update_endpoint_weights_and_capacities(
+            EndpointName="named-endpoint",
+            DesiredWeightsAndCapacities=[
+                {"VariantName": "AllTraffic", "DesiredWeight": 1.0, "DesiredInstanceCount": 2}
+            ],
+        )
+        before = sagemaker.describe_endpoint(EndpointName="named-endpoint")
+        cfn.update_stack(StackName="gap", TemplateBody=json.dumps(endpoint_template({"A": "2"})))
+    return before, sagemaker.describe_endpoint(EndpointName="named-endpoint")
+
+
+def test_gap_moto_ignores_the_deployment_config() -> None:
+    with corrections.honour_sagemaker_endpoint_name():
+        create_stack(endpoint_template())
+    assert "LastDeploymentConfig" not in client("sagemaker").describe_endpoint(EndpointName="named-endpoint")
+
+
+def test_gap_moto_recreates_the_endpoint_on_update_and_resets_its_instances() -> None:
+    before, after = scale_out_and_update()
+    assert after["CreationTime"] > before["CreationTime"]
+    assert after["ProductionVariants"][0]["DesiredInstanceCount"] == 1
+
+
+def test_fix_the_endpoint_is_updated_in_place_with_its_deployment_config() -> None:
+    before, after = scale_out_and_update(corrections.update_endpoints_in_place)
+    assert before["LastDeploymentConfig"] == DEPLOYMENT_CONFIG
+    assert after["LastDeploymentConfig"] == DEPLOYMENT_CONFIG
+    assert after["CreationTime"] == before["CreationTime"]
+    assert after["EndpointConfigName"] != before["EndpointConfigName"]
+    variant = after["ProductionVariants"][0]
+    assert (variant["DesiredInstanceCount"], variant["CurrentInstanceCount"]) == (2, 2)
+
+
+def test_fix_without_retain_the_new_configuration_sets_the_instances() -> None:
+    template = endpoint_template({"A": "2"})
+    del template["Resources"]["Endpoint"]["Properties"]["RetainAllVariantProperties"]
+    with (
+        corrections.honour_sagemaker_endpoint_name(),
+        corrections.update_dependents_of_replaced_resources(),
+        corrections.update_endpoints_in_place(),
+    ):
+        cfn = create_stack(endpoint_template())
+        client("sagemaker").update_endpoint_weights_and_capacities(
+            EndpointName="named-endpoint",
+            DesiredWeightsAndCapacities=[
+                {"VariantName": "AllTraffic", "DesiredWeight": 1.0, "DesiredInstanceCount": 2}
+            ],
+        )
+        cfn.update_stack(StackName="gap", TemplateBody=json.dumps(template))
+    variant = client("sagemaker").describe_endpoint(EndpointName="named-endpoint")["ProductionVariants"][0]
+    assert variant["DesiredInstanceCount"] == 1
+
+
+# ---------------------------------------------------------------- inference components (scale to zero)
+
+COMPONENT_RESOURCE = "inference-component/named-endpoint"
+
+
+def register_component_target() -> None:
+    client("application-autoscaling").register_scalable_target(
+        ServiceNamespace="sagemaker",
+        ResourceId=COMPONENT_RESOURCE,
+        ScalableDimension=corrections.INFERENCE_COMPONENT_DIMENSION,
+        MinCapacity=0,
+        MaxCapacity=2,
+    )
+
+
+def test_gap_moto_cannot_scale_inference_components() -> None:
+    with pytest.raises(ClientError, match="inference-component:DesiredCopyCount"):
+        register_component_target()
+
+
+def test_fix_inference_components_scale_from_zero() -> None:
+    with corrections.accept_inference_component_scaling():
+        register_component_target()
+        targets = client("application-autoscaling").describe_scalable_targets(
+            ServiceNamespace="sagemaker", ScalableDimension=corrections.INFERENCE_COMPONENT_DIMENSION
+        )["ScalableTargets"]
+    assert [(t["ResourceId"], t["MinCapacity"]) for t in targets] == [(COMPONENT_RESOURCE, 0)]
+    with pytest.raises(ClientError, match="inference-component:DesiredCopyCount"):
+        register_component_target()  # undone after
+
+
+def component_template() -> dict[str, Any]:
+    """An inference-component endpoint: the config's variant names no model; the component does."""
+    template = sagemaker_template()
+    resources = template["Resources"]
+    resources["Config"]["Properties"] = {
+        "ProductionVariants": [
+            {
+                "VariantName": "AllTraffic",
+                "InstanceType": "ml.m5.large",
+                "InitialInstanceCount": 1,
+                "ManagedInstanceScaling": {"Status": "ENABLED", "MinInstanceCount": 0, "MaxInstanceCount": 2},
+                "RoutingConfig": {"RoutingStrategy": "LEAST_OUTSTANDING_REQUESTS"},
+            }
+        ],
+        "ExecutionRoleArn": ROLE_ARN,
+        "EnableNetworkIsolation": True,
+        "VpcConfig": {"Subnets": ["subnet-1"], "SecurityGroupIds": ["sg-1"]},
+    }
+    resources["Component"] = {
+        "Type": "AWS::SageMaker::InferenceComponent",
+        "Properties": {
+            "InferenceComponentName": "named-endpoint",
+            "EndpointName": {"Fn::GetAtt": ["Endpoint", "EndpointName"]},
+            "VariantName": "AllTraffic",
+            "Specification": {
+                "ModelName": {"Fn::GetAtt": ["Model", "ModelName"]},
+                "ComputeResourceRequirements": {
+                    "NumberOfAcceleratorDevicesRequired": 1,
+                    "MinMemoryRequiredInMb": 16384,
+                },
+            },
+            "RuntimeConfig": {"CopyCount": 1},
+        },
+    }
+    template["Outputs"] = {"ComponentArn": {"Value": {"Ref": "Component"}}}
+    return template
+
+
+def test_gap_moto_fails_an_endpoint_config_without_a_model() -> None:
+    with pytest.raises(KeyError, match="ModelName"):
+        client("sagemaker").create_endpoint_config(
+            EndpointConfigName="c",
+            ProductionVariants=[
+                {"VariantName": "v", "InstanceType": "ml.m5.large", "InitialInstanceCount": 1}
+            ],
+        )
+
+
+def test_gap_moto_drops_the_role_and_network_of_an_endpoint_config() -> None:
+    template = sagemaker_template()
+    template["Resources"]["Config"]["Properties"].update(
+        ExecutionRoleArn=ROLE_ARN,
+        EnableNetworkIsolation=True,
+        VpcConfig={"Subnets": ["s"], "SecurityGroupIds": ["g"]},
+    )
+    template["Resources"].pop("Endpoint")
+    create_stack(template)
+    sagemaker = client("sagemaker")
+    (config,) = sagemaker.list_endpoint_configs()["EndpointConfigs"]
+    described = sagemaker.describe_endpoint_config(EndpointConfigName=config["EndpointConfigName"])
+    assert not {"ExecutionRoleArn", "VpcConfig", "EnableNetworkIsolation"} & set(described)
+
+
+def test_gap_moto_has_no_inference_components() -> None:
+    with pytest.raises(NotImplementedError):
+        client("sagemaker").list_inference_components()
+
+
+def test_fix_an_inference_component_endpoint_deploys_and_goes_with_its_stack() -> None:
+    sagemaker = client("sagemaker")
+    with (
+        corrections.honour_sagemaker_endpoint_name(),
+        corrections.accept_inference_component_endpoint_configs(),
+        corrections.host_inference_components(),
+    ):
+        cfn = create_stack(component_template())
+        config_name = sagemaker.describe_endpoint(EndpointName="named-endpoint")["EndpointConfigName"]
+        config = sagemaker.describe_endpoint_config(EndpointConfigName=config_name)
+        component = sagemaker.describe_inference_component(InferenceComponentName="named-endpoint")
+        listed = sagemaker.list_inference_components(EndpointNameEquals="named-endpoint")[
+            "InferenceComponents"
+        ]
+        arn, models = (
+            outputs(cfn)["ComponentArn"],
+            [m["ModelName"] for m in sagemaker.list_models()["Models"]],
+        )
+        cfn.delete_stack(StackName="gap")
+        left = sagemaker.list_inference_components()["InferenceComponents"]
+    assert config["ExecutionRoleArn"] == ROLE_ARN
+    assert config["EnableNetworkIsolation"] is True
+    assert config["VpcConfig"] == {"Subnets": ["subnet-1"], "SecurityGroupIds": ["sg-1"]}
+    assert config["ProductionVariants"][0]["ManagedInstanceScaling"]["MinInstanceCount"] == 0
+    assert arn == component["InferenceComponentArn"]
+    assert component["EndpointName"] == "named-endpoint"
+    assert [component["Specification"]["ModelName"]] == models
+    assert component["RuntimeConfig"] == {"DesiredCopyCount": 1, "CurrentCopyCount": 1}
+    assert [c["InferenceComponentName"] for c in listed] == ["named-endpoint"]
+    assert left == []
+
+
+def test_fix_an_inference_component_needs_its_endpoint() -> None:
+    with corrections.host_inference_components(), pytest.raises(ClientError, match="Could not find endpoint"):
+        client("sagemaker").create_inference_component(
+            InferenceComponentName="ic",
+            EndpointName="missing",
+            VariantName="AllTraffic",
+            Specification={"ModelName": "m"},
+            RuntimeConfig={"CopyCount": 1},
+        )
 
 
 # ---------------------------------------------------------------------------------------- all at once
@@ -627,7 +904,11 @@ def test_every_correction_is_applied_by_the_server_and_undone_after() -> None:
         "update_dependents_of_replaced_resources",
         "delete_network_resources_with_stack",
         "delete_managed_policies_with_stack",
-        "accept_other_accounts_layer_versions",
+        "create_scaling_resources_from_templates",
+        "update_endpoints_in_place",
+        "accept_inference_component_scaling",
+        "accept_inference_component_endpoint_configs",
+        "host_inference_components",
     }
     with corrections.emulator_patches():
         create_g5_endpoint_config()

@@ -25,7 +25,7 @@ from .emulator import Emulator, port_is_open
 from .inventory import added, check_inventory_sees, inventory
 from .invoke import invoke_proxy
 from .stack import Clients, Deployed, read_stack
-from .update import UPDATE_CONTEXT, verify_update
+from .update import UPDATE_CONTEXT, scale_out, verify_deployment_config, verify_update
 from .wiring import verify_deployment
 
 DEFAULT_OUT = ROOT / "rehearsal.out"
@@ -100,11 +100,14 @@ class Rehearsal:
     def phase_update(self) -> str:
         assert self.clients is not None and self.deployed is not None
         flags = [*SYNTH_FLAGS, *context_flags(UPDATE_CONTEXT)]
+        with process_env(self.env):
+            scaled_to = scale_out(self.clients, self.deployed)
         self.deploy(flags, "3-update")
         with process_env(self.env):
             self.updated = read_stack(self.clients)
             verify_deployment(self.clients, self.updated, self.outputs_file)
             summary = verify_update(self.clients, self.deployed, self.updated)
+            summary += "; " + verify_deployment_config(self.clients, self.deployed, self.updated, scaled_to)
             new_default = int(UPDATE_CONTEXT["defaultMaxNewTokens"])
             invoke_proxy(self.emulator, self.clients, self.updated, new_default, self.out)
         return summary + "; the proxy sends the new default"

@@ -7,6 +7,7 @@ import contextlib
 from collections.abc import Mapping
 
 from .common import check
+from .scaling import SCALING_NAMESPACES
 from .stack import Clients, Deployed, every
 
 # Resource type -> the inventory kind whose ids are that type's physical ids.
@@ -25,6 +26,11 @@ INVENTORIED = {
     "AWS::SageMaker::Model": "SageMaker model",
     "AWS::SageMaker::EndpointConfig": "endpoint config",
     "AWS::SageMaker::Endpoint": "endpoint",
+    "AWS::SageMaker::InferenceComponent": "inference component",
+    "AWS::ApplicationAutoScaling::ScalableTarget": "scalable target",
+    "AWS::ApplicationAutoScaling::ScalingPolicy": "scaling policy",
+    "AWS::CloudWatch::Alarm": "alarm",
+    "AWS::CloudWatch::Dashboard": "dashboard",
 }
 
 
@@ -64,6 +70,28 @@ def inventory(clients: Clients) -> dict[str, set[str]]:
             c["EndpointConfigArn"] for c in every(sm, "list_endpoint_configs", "EndpointConfigs")
         },
         "endpoint": {e["EndpointArn"] for e in every(sm, "list_endpoints", "Endpoints")},
+        "inference component": {
+            c["InferenceComponentArn"] for c in every(sm, "list_inference_components", "InferenceComponents")
+        },
+        # CloudFormation's id of a scalable target: ResourceId|ScalableDimension|ServiceNamespace.
+        "scalable target": {
+            f"{t['ResourceId']}|{t['ScalableDimension']}|{t['ServiceNamespace']}"
+            for namespace in SCALING_NAMESPACES
+            for t in every(
+                clients.scaling, "describe_scalable_targets", "ScalableTargets", ServiceNamespace=namespace
+            )
+        },
+        "scaling policy": {
+            p["PolicyARN"]
+            for namespace in SCALING_NAMESPACES
+            for p in every(
+                clients.scaling, "describe_scaling_policies", "ScalingPolicies", ServiceNamespace=namespace
+            )
+        },
+        "alarm": {a["AlarmName"] for a in every(clients.cloudwatch, "describe_alarms", "MetricAlarms")},
+        "dashboard": {
+            d["DashboardName"] for d in every(clients.cloudwatch, "list_dashboards", "DashboardEntries")
+        },
     }
 
 

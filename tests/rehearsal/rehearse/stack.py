@@ -37,6 +37,19 @@ class Deployed:
         check(len(ids) == 1, f"expected one {resource_type}, the stack has {ids}")
         return ids[0]
 
+    def properties(self, resource_type: str) -> dict[str, dict[str, Any]]:
+        """Logical id -> template properties of every resource of that type."""
+        return {
+            k: dict(v.get("Properties", {}))
+            for k, v in self.template["Resources"].items()
+            if v["Type"] == resource_type
+        }
+
+    @property
+    def inference_component_name(self) -> str | None:
+        """The inference component serving the model (scale-to-zero mode), or None."""
+        return self.outputs.get("InferenceComponentName")
+
     def by_path(self, path_part: str, resource_type: str) -> str:
         """The physical id of the resource of that type whose CDK path contains ``path_part``."""
         matches = [
@@ -76,6 +89,8 @@ class Clients:
     logs: Any
     s3: Any
     sagemaker: Any
+    scaling: Any
+    cloudwatch: Any
 
     @classmethod
     def create(cls) -> Clients:
@@ -88,6 +103,8 @@ class Clients:
             "logs": "logs",
             "s3": "s3",
             "sagemaker": "sagemaker",
+            "scaling": "application-autoscaling",
+            "cloudwatch": "cloudwatch",
         }
         return cls(**{attr: session.client(service) for attr, service in names.items()})
 

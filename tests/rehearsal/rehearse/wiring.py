@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from .common import REGION, STACK, check
+from .scaling import verify_scaling
 from .stack import Clients, Deployed, asset_zip, every
 
 # Template resource types moto 5.2.5 does not model at all (it logs "No Moto CloudFormation support"): they
@@ -118,12 +119,22 @@ def verify_deployment(clients: Clients, deployed: Deployed, outputs_file: Path) 
     config_name = deployed.one("AWS::SageMaker::EndpointConfig").rsplit("/", 1)[-1]
     config = sm.describe_endpoint_config(EndpointConfigName=config_name)
     variants = config["ProductionVariants"]
-    check([v["ModelName"] for v in variants] == [model_name], f"endpoint config variants {variants}")
+    check(len(variants) == 1, f"endpoint config variants {variants}")
     check(variants[0]["InstanceType"] == "ml.g5.2xlarge", f"instance type {variants[0]['InstanceType']}")
     endpoint_name = written["EndpointName"]
     endpoint = sm.describe_endpoint(EndpointName=endpoint_name)
     check(endpoint["EndpointConfigName"] == config_name, "the endpoint does not use the stack's config")
     check(endpoint["EndpointStatus"] == "InService", f"endpoint status {endpoint['EndpointStatus']}")
+    component_name = deployed.inference_component_name
+    invoke_arns = [endpoint["EndpointArn"]]
+    if component_name is None:
+        check([v.get("ModelName") for v in variants] == [model_name], f"endpoint config variants {variants}")
+    else:
+        invoke_arns.append(
+            verify_inference_component(
+                clients, deployed, config, endpoint_name, model_name, execution_role, subnet_ids, hosting_sg
+            )
+        )
     endpoint_logs = clients.logs.describe_log_groups(
         logGroupNamePrefix=f"/aws/sagemaker/Endpoints/{endpoint_name}"
     )
@@ -136,22 +147,12 @@ def verify_deployment(clients: Clients, deployed: Deployed, outputs_file: Path) 
     fconfig = function["Configuration"]
     env = fconfig.get("Environment", {}).get("Variables", {})
     check(env.get("ENDPOINT_NAME") == endpoint_name, f"proxy ENDPOINT_NAME {env.get('ENDPOINT_NAME')!r}")
-    # The streaming function (the default) starts the proxy's HTTP app under the Lambda Web Adapter layer.
-    streaming = fconfig["Handler"] == "run.sh"
-    check(streaming or fconfig["Handler"] == "invoke_proxy.handler.handler", f"handler {fconfig['Handler']}")
-    if streaming:
-        adapter = {k: env.get(k) for k in ("AWS_LAMBDA_EXEC_WRAPPER", "AWS_LWA_INVOKE_MODE")}
-        check(
-            adapter
-            == {"AWS_LAMBDA_EXEC_WRAPPER": "/opt/bootstrap", "AWS_LWA_INVOKE_MODE": "response_stream"},
-            f"streaming handler run.sh without the Web Adapter's environment: {adapter}",
-        )
-        # moto 5.2.5 drops layer versions it did not publish itself (an empty list): checked when it keeps them.
-        layers = [layer.get("Arn", "") for layer in fconfig.get("Layers", [])]
-        check(
-            not layers or any(":layer:LambdaAdapterLayerX86:" in arn for arn in layers),
-            f"streaming handler run.sh without the Web Adapter layer: {layers}",
-        )
+    check(
+        env.get("INFERENCE_COMPONENT_NAME") == component_name,
+        f"proxy INFERENCE_COMPONENT_NAME {env.get('INFERENCE_COMPONENT_NAME')!r}, the stack's component "
+        f"{component_name!r}",
+    )
+    check(fconfig["Handler"] == "invoke_proxy.handler.handler", f"handler {fconfig['Handler']}")
     proxy_sg = deployed.by_path("Proxy/SecurityGroup", "AWS::EC2::SecurityGroup")
     fvpc = fconfig.get("VpcConfig", {})
     check(sorted(fvpc.get("SubnetIds", [])) == subnet_ids, f"proxy subnets {fvpc}")
@@ -203,14 +204,70 @@ def verify_deployment(clients: Clients, deployed: Deployed, outputs_file: Path) 
         document = json.loads(document)
     invoke = [s for s in document["Statement"] if "sagemaker:InvokeEndpoint" in _as_list(s.get("Action"))]
     check(
-        [_as_list(s["Resource"]) for s in invoke] == [[endpoint["EndpointArn"]]],
-        f"the proxy may invoke {[s['Resource'] for s in invoke]}, not exactly {endpoint['EndpointArn']}",
+        [sorted(_as_list(s["Resource"])) for s in invoke] == [sorted(invoke_arns)],
+        f"the proxy may invoke {[s['Resource'] for s in invoke]}, not exactly {invoke_arns}",
     )
+    scaling = verify_scaling(clients, deployed, endpoint_name)
     unchecked = "" if logging_config is not None else "; moto returns no LoggingConfig for the proxy"
+    served = f"endpoint {endpoint_name}" + (f", component {component_name}" if component_name else "")
     return (
         f"{len(deployed.physical)} of {len(template_types)} resources exist and are wired "
-        f"(not emulated: {', '.join(sorted(NOT_EMULATED))}{unchecked}); endpoint {endpoint_name}"
+        f"(not emulated: {', '.join(sorted(NOT_EMULATED))}{unchecked}); {served}; {scaling}"
     )
+
+
+def verify_inference_component(
+    clients: Clients,
+    deployed: Deployed,
+    config: Mapping[str, Any],
+    endpoint_name: str,
+    model_name: str,
+    execution_role: str,
+    subnet_ids: list[str],
+    hosting_sg: str,
+) -> str:
+    """Scale-to-zero mode: the endpoint config scales its instances (from 0) and carries the role and network
+    an inference-component endpoint needs; the component serves the stack's model on the endpoint. Returns its
+    ARN."""
+    (variant,) = config["ProductionVariants"]
+    check("ModelName" not in variant, f"an inference-component endpoint's variant names a model: {variant}")
+    (template_config,) = deployed.properties("AWS::SageMaker::EndpointConfig").values()
+    scaling = variant.get("ManagedInstanceScaling", {})
+    expected = template_config["ProductionVariants"][0]["ManagedInstanceScaling"]
+    check(
+        scaling.get("Status") == "ENABLED" and scaling.get("MinInstanceCount") == 0 and scaling == expected,
+        f"managed instance scaling {scaling}, the template's {expected}",
+    )
+    check(
+        role_name(config.get("ExecutionRoleArn", "")) == execution_role,
+        f"the endpoint config runs as {config.get('ExecutionRoleArn')!r}, not the stack's role",
+    )
+    vpc = config.get("VpcConfig", {})
+    check(
+        sorted(vpc.get("Subnets", [])) == subnet_ids and vpc.get("SecurityGroupIds") == [hosting_sg],
+        f"endpoint config VpcConfig {vpc}",
+    )
+    check(config.get("EnableNetworkIsolation") is True, "the endpoint config does not isolate the network")
+    name = deployed.inference_component_name
+    component = clients.sagemaker.describe_inference_component(InferenceComponentName=name)
+    check(component["EndpointName"] == endpoint_name, f"component {name} is on {component['EndpointName']}")
+    check(component["VariantName"] == variant["VariantName"], f"component variant {component['VariantName']}")
+    check(
+        component["Specification"].get("ModelName") == model_name,
+        f"component {name} serves {component['Specification'].get('ModelName')!r}, not {model_name!r}",
+    )
+    check(component["InferenceComponentStatus"] == "InService", f"component {component}")
+    listed = [
+        c["InferenceComponentName"]
+        for c in every(
+            clients.sagemaker,
+            "list_inference_components",
+            "InferenceComponents",
+            EndpointNameEquals=endpoint_name,
+        )
+    ]
+    check(listed == [name], f"components on {endpoint_name}: {listed}")
+    return str(component["InferenceComponentArn"])
 
 
 def _as_list(value: object) -> list[Any]:

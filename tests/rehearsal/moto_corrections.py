@@ -21,7 +21,7 @@ import os
 import signal
 import threading
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any
+from typing import Any, NamedTuple
 from unittest import mock
 
 # The moto release these corrections were written against (requirements-dev.txt pins it).
@@ -1313,6 +1313,93 @@ def host_inference_components() -> Iterator[None]:
         yield
 
 
+ENDPOINT_RESULTS_PATH = "{0}/moto-api/static/sagemaker/endpoint-results"
+
+
+class QueuedError(NamedTuple):
+    """An InvokeEndpoint error waiting in moto's results queue."""
+
+    code: str
+    message: str
+    status: int
+
+
+def queue_endpoint_results(account_id: str, region: str, results: list[dict[str, Any]]) -> None:
+    """Queue what InvokeEndpoint answers next: a result (``Body``, ``ContentType``, ...) as moto queues it, or an
+    ``Error`` (``{"Code", "Message", "StatusCode"}``)."""
+    from moto.sagemakerruntime.models import sagemakerruntime_backends
+
+    queue: list[Any] = sagemakerruntime_backends[account_id][region].results_queue
+    for result in results:
+        if "Error" in result:
+            error = result["Error"]
+            queue.append(QueuedError(error["Code"], error["Message"], int(error.get("StatusCode", 400))))
+        else:
+            queue.append(
+                (
+                    result["Body"],
+                    result.get("ContentType"),
+                    result.get("InvokedProductionVariant"),
+                    result.get("CustomAttributes"),
+                )
+            )
+
+
+@contextlib.contextmanager
+def answer_each_invocation_from_the_queue() -> Iterator[None]:
+    """moto's InvokeEndpoint answers from a queue of canned results (``POST
+    /moto-api/static/sagemaker/endpoint-results``) that holds successes only: a result without a ``Body`` fails the
+    POST (a KeyError, HTTP 500), so an invocation can never fail. And moto remembers the answer to each distinct
+    request: the same request sent again gets its first answer again, never the next queued one.
+
+    SageMaker answers every invocation anew: a client that retries one request while an inference component scales
+    up from zero gets a ValidationError ("Inference Component has no capacity to process this request ...") until a
+    copy serves, then the model's answer. With this correction a queued result may be an error, ``{"Error": {"Code":
+    "ValidationError", "Message": "...", "StatusCode": 400}}``, answered as SageMaker runtime answers errors (the code
+    in the ``x-amzn-ErrorType`` header, ``{"message": ...}`` in the body); and while the queue holds results, each
+    invocation takes the next one, repeated or not (an empty queue falls back to moto's own answers).
+    """
+    from moto.moto_api._internal import urls
+    from moto.moto_api._internal.responses import MotoAPIResponse
+    from moto.sagemakerruntime.responses import SageMakerRuntimeResponse
+
+    original_invoke = SageMakerRuntimeResponse.invoke_endpoint
+
+    def set_sagemaker_result(request: Any, full_url: str, headers: Any) -> tuple[int, dict[str, str], str]:
+        body = MotoAPIResponse()._get_body(headers, request)
+        queue_endpoint_results(
+            body.get("account_id", "123456789012"), body.get("region", "us-east-1"), body.get("results", [])
+        )
+        return 201, {}, ""
+
+    def invoke_endpoint(self: Any) -> Any:
+        queue = self.sagemakerruntime_backend.results_queue
+        if not queue:
+            return original_invoke(self)
+        answer = queue.pop(0)
+        if isinstance(answer, QueuedError):
+            # moto takes a handler's status from its "status" header.
+            headers = {
+                "x-amzn-ErrorType": answer.code,
+                "Content-Type": "application/json",
+                "status": str(answer.status),
+            }
+            return answer.status, headers, json.dumps({"message": answer.message})
+        body, content_type, variant, attributes = answer
+        headers = {"Content-Type": content_type}
+        if variant:
+            headers["x-Amzn-Invoked-Production-Variant"] = variant
+        if attributes:
+            headers["X-Amzn-SageMaker-Custom-Attributes"] = attributes
+        return 200, headers, body
+
+    with (
+        mock.patch.dict(urls.url_paths, {ENDPOINT_RESULTS_PATH: set_sagemaker_result}),
+        mock.patch.object(SageMakerRuntimeResponse, "invoke_endpoint", invoke_endpoint),
+    ):
+        yield
+
+
 EMULATOR_PATCHES: tuple[Callable[[], contextlib.AbstractContextManager[None]], ...] = (
     accept_g5_instance_types,
     honour_sagemaker_endpoint_name,
@@ -1330,6 +1417,7 @@ EMULATOR_PATCHES: tuple[Callable[[], contextlib.AbstractContextManager[None]], .
     accept_inference_component_scaling,
     accept_inference_component_endpoint_configs,
     host_inference_components,
+    answer_each_invocation_from_the_queue,
 )
 
 

@@ -9,11 +9,13 @@ Everything runs in-process under ``moto.mock_aws``: no server, no network.
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import boto3
 import moto
@@ -887,6 +889,58 @@ def test_fix_an_inference_component_needs_its_endpoint() -> None:
         )
 
 
+# ---------------------------------------------------------------------------- invocation errors, in order
+
+NO_CAPACITY = (
+    "Inference Component has no capacity to process this request. ApplicationAutoScaling may be in-progress "
+    "(if configured) or try to increase the capacity by invoking UpdateInferenceComponentRuntimeConfig API."
+)
+NO_CAPACITY_RESULT = {"Error": {"Code": "ValidationError", "Message": NO_CAPACITY, "StatusCode": 400}}
+
+
+def invoke(body: str = '{"inputs": "hi"}') -> str:
+    answer = client("sagemaker-runtime").invoke_endpoint(
+        EndpointName="ep", InferenceComponentName="ic", ContentType="application/json", Body=body
+    )
+    return str(answer["Body"].read().decode())
+
+
+def test_gap_moto_cannot_queue_an_invocation_error() -> None:
+    from moto.moto_api._internal.responses import MotoAPIResponse
+
+    payload = json.dumps({"results": [NO_CAPACITY_RESULT]}).encode()
+    request = mock.Mock(environ={"wsgi.input": io.BytesIO(payload)})
+    with pytest.raises(KeyError, match="Body"):
+        MotoAPIResponse().set_sagemaker_result(request, "", {"Content-Length": str(len(payload))})
+
+
+def test_gap_moto_answers_a_repeated_request_with_its_first_answer() -> None:
+    from moto.sagemakerruntime.models import sagemakerruntime_backends
+
+    queue: list[Any] = sagemakerruntime_backends["123456789012"][REGION].results_queue
+    queue.extend([("first", "application/json", None, None), ("second", "application/json", None, None)])
+    assert [invoke(), invoke()] == ["first", "first"]
+
+
+def test_fix_a_retried_request_sees_no_capacity_then_the_model() -> None:
+    with corrections.answer_each_invocation_from_the_queue():
+        corrections.queue_endpoint_results(
+            "123456789012", REGION, [NO_CAPACITY_RESULT, {"Body": "[{}]", "ContentType": "application/json"}]
+        )
+        with pytest.raises(ClientError) as raised:
+            invoke()
+        answer = invoke()
+    error = raised.value.response
+    assert (error["Error"]["Code"], error["Error"]["Message"]) == ("ValidationError", NO_CAPACITY)
+    assert error["ResponseMetadata"]["HTTPStatusCode"] == 400
+    assert answer == "[{}]"
+
+
+def test_fix_an_empty_queue_falls_back_to_motos_answer() -> None:
+    with corrections.answer_each_invocation_from_the_queue():
+        assert invoke() == "body"
+
+
 # ---------------------------------------------------------------------------------------- all at once
 
 
@@ -909,6 +963,7 @@ def test_every_correction_is_applied_by_the_server_and_undone_after() -> None:
         "accept_inference_component_scaling",
         "accept_inference_component_endpoint_configs",
         "host_inference_components",
+        "answer_each_invocation_from_the_queue",
     }
     with corrections.emulator_patches():
         create_g5_endpoint_config()

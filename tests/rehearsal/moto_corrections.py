@@ -483,6 +483,31 @@ def answer_missing_change_sets_like_cloudformation() -> Iterator[None]:
 
 
 @contextlib.contextmanager
+def delete_change_sets_with_their_stack() -> Iterator[None]:
+    """moto keeps a stack's change sets after DeleteStack (ListChangeSets still lists them), and change sets are
+    found by name: when a stack of the same name is created again through a change set of the same name (the CDK
+    always uses ``cdk-deploy-change-set``), DescribeChangeSet can answer with the deleted stack's one, whose
+    execution then fails (a KeyError on the deleted stack's id: HTTP 500, the deploy fails).
+
+    CloudFormation deletes a stack's change sets with the stack. This does the same.
+    """
+    from moto.cloudformation.models import CloudFormationBackend
+
+    original = CloudFormationBackend.delete_stack
+
+    def delete_stack(self: Any, name_or_stack_id: str) -> None:
+        before = set(self.stacks)
+        original(self, name_or_stack_id)
+        deleted = before - set(self.stacks)
+        for arn, change_set in list(self.change_sets.items()):
+            if change_set.stack_id in deleted:
+                del self.change_sets[arn]
+
+    with mock.patch.object(CloudFormationBackend, "delete_stack", delete_stack):
+        yield
+
+
+@contextlib.contextmanager
 def keep_ssm_parameter_names_on_update() -> Iterator[None]:
     """moto answers ``UsePreviousValue`` with the parameter's resolved value; for an SSM-typed parameter (the
     CDK's ``BootstrapVersion``, type ``AWS::SSM::Parameter::Value<String>``) it then resolves that value again
@@ -1408,6 +1433,7 @@ EMULATOR_PATCHES: tuple[Callable[[], contextlib.AbstractContextManager[None]], .
     apply_topic_policies_from_templates,
     rebuild_outputs_after_change_set,
     answer_missing_change_sets_like_cloudformation,
+    delete_change_sets_with_their_stack,
     keep_ssm_parameter_names_on_update,
     update_dependents_of_replaced_resources,
     delete_network_resources_with_stack,

@@ -325,6 +325,43 @@ def test_fix_existing_change_sets_are_still_found_and_deleted() -> None:
         assert cfn.list_change_sets(StackName="gap")["Summaries"] == []
 
 
+# ------------------------------------------------------------------- change sets of a deleted stack
+
+
+def recreate_through_a_change_set() -> Any:
+    """Create, delete and create again a stack of the same name, each time through a change set of the same
+    name (as the CDK does)."""
+    cfn = client("cloudformation")
+    execute_change_set(cfn, SIMPLE_TEMPLATE, "CREATE")
+    cfn.delete_stack(StackName="gap")
+    execute_change_set(cfn, renamed_parameter(), "CREATE")
+    return cfn
+
+
+def change_set_stacks(cfn: Any) -> list[str]:
+    """The stacks of the change sets listed for stack "gap", and of the one DescribeChangeSet finds by name (with
+    the missing-change-set correction, which the rehearsal always applies)."""
+    listed = [c["StackId"] for c in cfn.list_change_sets(StackName="gap")["Summaries"]]
+    with corrections.answer_missing_change_sets_like_cloudformation():
+        described = cfn.describe_change_set(StackName="gap", ChangeSetName="cs-create")["StackId"]
+    return [*listed, described]
+
+
+def test_gap_moto_keeps_the_change_sets_of_a_deleted_stack() -> None:
+    cfn = recreate_through_a_change_set()
+    current = cfn.describe_stacks(StackName="gap")["Stacks"][0]["StackId"]
+    stacks = change_set_stacks(cfn)
+    assert len(stacks) == 3 and stacks[-1] != current  # the deleted stack's change set is found first
+
+
+def test_fix_a_stack_created_again_has_only_its_own_change_set() -> None:
+    with corrections.delete_change_sets_with_their_stack(), corrections.rebuild_outputs_after_change_set():
+        cfn = recreate_through_a_change_set()
+    current = cfn.describe_stacks(StackName="gap")["Stacks"][0]["StackId"]
+    assert change_set_stacks(cfn) == [current, current]
+    assert outputs(cfn) == {"Name": "second"}
+
+
 # --------------------------------------------------------------------- SSM-typed parameter on update
 
 
@@ -954,6 +991,7 @@ def test_every_correction_is_applied_by_the_server_and_undone_after() -> None:
         "apply_topic_policies_from_templates",
         "rebuild_outputs_after_change_set",
         "answer_missing_change_sets_like_cloudformation",
+        "delete_change_sets_with_their_stack",
         "keep_ssm_parameter_names_on_update",
         "update_dependents_of_replaced_resources",
         "delete_network_resources_with_stack",

@@ -1,4 +1,5 @@
-"""Deploy rehearsal: cdk bootstrap, deploy, invoke, update and destroy against a local AWS emulator.
+"""Deploy rehearsal: cdk bootstrap, deploy, invoke, update and destroy against a local AWS emulator, then a
+deploy, wake-up and destroy of the scale-to-zero variant.
 
 The phases in order, each timed and reported on one line, then a one-line summary: the last line of the output;
 the exit status is 0 only if every phase passed. The emulator is stopped in every case (failure, Ctrl-C,
@@ -26,9 +27,12 @@ from .inventory import added, check_inventory_sees, inventory
 from .invoke import invoke_proxy
 from .stack import Clients, Deployed, read_stack
 from .update import UPDATE_CONTEXT, scale_out, verify_deployment_config, verify_update
+from .wake import verify_wake
 from .wiring import verify_deployment
 
 DEFAULT_OUT = ROOT / "rehearsal.out"
+# The second life of the stack: the model as an inference component that scales to zero.
+ZERO_FLAGS = (*SYNTH_FLAGS, "-c", "scaleToZero=true")
 
 
 @dataclass
@@ -42,6 +46,7 @@ class Rehearsal:
     clients: Clients | None = None
     deployed: Deployed | None = None
     updated: Deployed | None = None
+    zero: Deployed | None = None  # the scale-to-zero deployment
     baseline: dict[str, set[str]] = field(default_factory=dict)  # what the emulator holds after bootstrap
 
     @property
@@ -112,11 +117,12 @@ class Rehearsal:
             invoke_proxy(self.emulator, self.clients, self.updated, new_default, self.out)
         return summary + "; the proxy sends the new default"
 
-    def phase_destroy(self) -> str:
-        assert self.clients is not None and self.updated is not None
+    def destroy(self, deployed: Deployed, flags: Sequence[str], log_name: str) -> str:
+        """`cdk destroy`, then the emulator must hold exactly what it held after bootstrap."""
+        assert self.clients is not None
         with process_env(self.env):
-            check_inventory_sees(self.updated, inventory(self.clients))
-        cdk(["destroy", STACK, *SYNTH_FLAGS, "--force"], self.env, self.out, "4-destroy")
+            check_inventory_sees(deployed, inventory(self.clients))
+        cdk(["destroy", STACK, *flags, "--force"], self.env, self.out, log_name)
         with process_env(self.env):
             remaining = added(inventory(self.clients), self.baseline)
         check(
@@ -124,7 +130,29 @@ class Rehearsal:
             "left after destroy: "
             + "; ".join(f"{kind}: {', '.join(sorted(ids))}" for kind, ids in remaining.items()),
         )
-        return f"the emulator holds what it held after bootstrap; none of the stack's {len(self.updated.physical)} resources remains"
+        return f"the emulator holds what it held after bootstrap; none of the stack's {len(deployed.physical)} resources remains"
+
+    def phase_destroy(self) -> str:
+        assert self.updated is not None
+        return self.destroy(self.updated, SYNTH_FLAGS, "4-destroy")
+
+    def phase_zero_deploy(self) -> str:
+        """The same stack name again, now in scale-to-zero mode (the default stack is gone)."""
+        self.deploy(ZERO_FLAGS, "5-deploy-scale-to-zero")
+        assert self.clients is not None
+        with process_env(self.env):
+            self.zero = read_stack(self.clients)
+            check_inventory_sees(self.zero, inventory(self.clients))
+            return verify_deployment(self.clients, self.zero, self.outputs_file)
+
+    def phase_wake(self) -> str:
+        assert self.clients is not None and self.zero is not None
+        with process_env(self.env):
+            return verify_wake(self.emulator, self.clients, self.zero, self.out)
+
+    def phase_zero_destroy(self) -> str:
+        assert self.zero is not None
+        return self.destroy(self.zero, ZERO_FLAGS, "6-destroy-scale-to-zero")
 
     def phase_stop(self) -> str:
         port, process = self.emulator.port, self.emulator.process
@@ -163,6 +191,9 @@ def main(argv: list[str] | None = None) -> int:
         ("invoke", rehearsal.phase_invoke),
         ("update", rehearsal.phase_update),
         ("destroy", rehearsal.phase_destroy),
+        ("scale-to-zero deploy", rehearsal.phase_zero_deploy),
+        ("wake", rehearsal.phase_wake),
+        ("scale-to-zero destroy", rehearsal.phase_zero_destroy),
         ("stop", rehearsal.phase_stop),
     ]
     passed = 0

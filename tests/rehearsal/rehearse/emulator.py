@@ -106,11 +106,15 @@ class Emulator:
 
     def queue_sagemaker_answers(self, bodies: list[str]) -> None:
         """What the endpoint's InvokeEndpoint answers next (moto's static results queue)."""
-        payload = {
-            "account_id": ACCOUNT,
-            "region": REGION,
-            "results": [{"Body": body, "ContentType": "application/json"} for body in bodies],
-        }
+        self.queue_sagemaker_results([{"Body": body, "ContentType": "application/json"} for body in bodies])
+
+    def queue_sagemaker_error(self, code: str, message: str, status: int = 400) -> None:
+        """InvokeEndpoint fails next with this error (a queued error: moto_corrections.py,
+        ``answer_each_invocation_from_the_queue``)."""
+        self.queue_sagemaker_results([{"Error": {"Code": code, "Message": message, "StatusCode": status}}])
+
+    def queue_sagemaker_results(self, results: list[dict[str, object]]) -> None:
+        payload = {"account_id": ACCOUNT, "region": REGION, "results": results}
         request = urllib.request.Request(
             f"{self.url}/moto-api/static/sagemaker/endpoint-results",
             data=json.dumps(payload).encode(),

@@ -6,13 +6,14 @@ from __future__ import annotations
 import contextlib
 import importlib
 import json
+import logging
 import os
 import sys
 import threading
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -114,23 +115,47 @@ def tgi_answer(text: str, generated_tokens: int) -> str:
     return json.dumps([{"generated_text": text, "details": details}])
 
 
-def invoke_proxy(
-    emulator: Emulator, clients: Clients, deployed: Deployed, expect_max_new_tokens: int, out_dir: Path
-) -> str:
-    """Load the proxy's handler with the deployed function's environment and call it like Lambda would; the
-    SageMaker runtime it calls is the emulator's, answering queued TGI responses."""
+@dataclass
+class LoadedProxy:
+    """The deployed proxy's handler module, imported from the published asset with the function's environment,
+    and the InvokeEndpoint calls it makes (endpoint, component, body)."""
+
+    module: Any
+    context: LambdaContext
+    url: str
+    sent: list[dict[str, Any]]
+
+    def call(self, method: str, path: str, body: object | None = None) -> dict[str, Any]:
+        """One function URL request through the handler, as Lambda would deliver it."""
+        answer: dict[str, Any] = self.module.handler(
+            function_url_event(self.url, method, path, body), self.context
+        )
+        return answer
+
+
+@contextlib.contextmanager
+def loaded_proxy(clients: Clients, deployed: Deployed, out_dir: Path) -> Iterator[LoadedProxy]:
+    """Load the proxy's handler with the deployed function's environment, as Lambda loads it; the SageMaker
+    runtime it calls is the emulator's. The environment (and boto3's default session) is restored after."""
     function_name = deployed.one("AWS::Lambda::Function")
     fconfig = clients.lam.get_function_configuration(FunctionName=function_name)
     variables = fconfig.get("Environment", {}).get("Variables", {})
-    endpoint_name = deployed.outputs["EndpointName"]
-    url = deployed.outputs["InvokeUrl"]
-
     code_root = unpack_function_code(clients, deployed, out_dir / f"function-code-{uuid.uuid4().hex[:8]}")
     sys.path.insert(0, str(code_root))  # the deployed code, unpacked from the published asset, as Lambda does
     sent: list[dict[str, Any]] = []
+    # The proxy's own log lines (one per request, warnings for refused calls) go to a file, as to CloudWatch.
+    log_handler = logging.FileHandler(out_dir / "proxy.log")
+    proxy_logger = logging.getLogger("invoke_proxy")
+    proxy_logger.addHandler(log_handler)
 
     def record(params: dict[str, Any], **_: Any) -> None:
-        sent.append({"EndpointName": params["EndpointName"], "Body": json.loads(params["Body"])})
+        sent.append(
+            {
+                "EndpointName": params["EndpointName"],
+                "InferenceComponentName": params.get("InferenceComponentName"),
+                "Body": json.loads(params["Body"]),
+            }
+        )
 
     try:
         with process_env({**os.environ, **variables, "AWS_LAMBDA_FUNCTION_NAME": function_name}):
@@ -143,16 +168,28 @@ def invoke_proxy(
             for name in [m for m in sys.modules if m == "invoke_proxy" or m.startswith("invoke_proxy.")]:
                 del sys.modules[name]  # the configuration is read at import: import the deployed code afresh
             context = LambdaContext(function_name, fconfig["FunctionArn"])
-            with deployed_entry_point(fconfig["Handler"], url, context, code_root) as send:
-                emulator.queue_sagemaker_answers([tgi_answer(" Paris.", 3), tgi_answer(" Bonjour !", 4)])
-                health = send("GET", "/health", None)
-                generate = send("POST", "/generate", {"inputs": "The capital of France is"})
-                chat = send(
-                    "POST", "/chat", {"messages": [{"role": "user", "content": "Say hello in French."}]}
-                )
+            yield LoadedProxy(module, context, deployed.outputs["InvokeUrl"], sent)
     finally:
         sys.path.remove(str(code_root))
         boto3.DEFAULT_SESSION = None
+        proxy_logger.removeHandler(log_handler)
+        log_handler.close()
+
+
+def invoke_proxy(
+    emulator: Emulator, clients: Clients, deployed: Deployed, expect_max_new_tokens: int, out_dir: Path
+) -> str:
+    """Call the deployed proxy's handler like Lambda would; the SageMaker runtime it calls is the emulator's,
+    answering queued TGI responses."""
+    endpoint_name = deployed.outputs["EndpointName"]
+    with loaded_proxy(clients, deployed, out_dir) as proxy:
+        emulator.queue_sagemaker_answers([tgi_answer(" Paris.", 3), tgi_answer(" Bonjour !", 4)])
+        health = proxy.call("GET", "/health")
+        generate = proxy.call("POST", "/generate", {"inputs": "The capital of France is"})
+        chat = proxy.call(
+            "POST", "/chat", {"messages": [{"role": "user", "content": "Say hello in French."}]}
+        )
+        sent = proxy.sent
 
     for name, answer in (("GET /health", health), ("POST /generate", generate), ("POST /chat", chat)):
         check(

@@ -143,8 +143,10 @@ def loaded_proxy(clients: Clients, deployed: Deployed, out_dir: Path) -> Iterato
     code_root = unpack_function_code(clients, deployed, out_dir / f"function-code-{uuid.uuid4().hex[:8]}")
     sys.path.insert(0, str(code_root))  # the deployed code, unpacked from the published asset, as Lambda does
     sent: list[dict[str, Any]] = []
-    # The proxy's own log lines (one per request, warnings for refused calls) go to a file, as to CloudWatch.
-    log_handler = logging.FileHandler(out_dir / "proxy.log")
+    # The proxy's log lines (one per request, warnings for refused calls) and its embedded-metric lines (stdout in
+    # Lambda) go to a file, as to CloudWatch, not to the rehearsal's output.
+    log_file = (out_dir / "proxy.log").open("a")
+    log_handler = logging.StreamHandler(log_file)
     proxy_logger = logging.getLogger("invoke_proxy")
     proxy_logger.addHandler(log_handler)
 
@@ -158,7 +160,10 @@ def loaded_proxy(clients: Clients, deployed: Deployed, out_dir: Path) -> Iterato
         )
 
     try:
-        with process_env({**os.environ, **variables, "AWS_LAMBDA_FUNCTION_NAME": function_name}):
+        with (
+            process_env({**os.environ, **variables, "AWS_LAMBDA_FUNCTION_NAME": function_name}),
+            contextlib.redirect_stdout(log_file),
+        ):
             # The proxy creates its client from boto3's default session at import: watch its calls there.
             boto3.setup_default_session()
             assert boto3.DEFAULT_SESSION is not None
@@ -173,7 +178,7 @@ def loaded_proxy(clients: Clients, deployed: Deployed, out_dir: Path) -> Iterato
         sys.path.remove(str(code_root))
         boto3.DEFAULT_SESSION = None
         proxy_logger.removeHandler(log_handler)
-        log_handler.close()
+        log_file.close()
 
 
 def invoke_proxy(

@@ -282,10 +282,13 @@ def _metric_alarm_model() -> type[Any]:
             account_id: str,
             region_name: str,
         ) -> MetricAlarmResource:
-            # PutMetricAlarm on the same name replaces the alarm's settings, as CloudFormation's update does.
-            return cls.create_from_cloudformation_json(
-                new_resource_name, cloudformation_json, account_id, region_name
-            )
+            # An alarm without AlarmName keeps the name CloudFormation generated for it (moto generates a new one
+            # on every update); a new AlarmName replaces the alarm. PutMetricAlarm on the same name replaces the
+            # alarm's settings, as CloudFormation's update does.
+            name = cloudformation_json["Properties"].get("AlarmName") or original_resource.name
+            if name != original_resource.name:
+                original_resource.delete(account_id, region_name)
+            return cls.create_from_cloudformation_json(name, cloudformation_json, account_id, region_name)
 
         def delete(self, account_id: str, region_name: str) -> None:
             cloudwatch_backends[account_id][region_name].delete_alarms([self.name])

@@ -660,9 +660,7 @@ def scaling_registered() -> tuple[list[dict[str, Any]], list[dict[str, Any]], li
 
 
 def test_gap_moto_registers_no_scaling_from_templates() -> None:
-    with pytest.warns(
-        UserWarning, match=r"AWS::ApplicationAutoScaling::Scal\w+ but it.s not supported"
-    ):
+    with pytest.warns(UserWarning, match=r"AWS::ApplicationAutoScaling::Scal\w+ but it.s not supported"):
         create_stack(scaling_template() | {"Outputs": {}})
     assert scaling_registered() == ([], [], [])
 
@@ -1066,6 +1064,21 @@ def alarm_template(threshold: float = 1) -> dict[str, Any]:
 
 def alarms() -> dict[str, Any]:
     return {a["AlarmName"]: a for a in client("cloudwatch").describe_alarms()["MetricAlarms"]}
+
+
+def test_fix_an_unnamed_alarm_keeps_its_generated_name_through_an_update() -> None:
+    def unnamed(threshold: float) -> dict[str, Any]:
+        template = alarm_template(threshold)
+        del template["Resources"]["Alarm"]["Properties"]["AlarmName"]
+        return template
+
+    with corrections.create_metric_alarms_from_templates():
+        cfn = create_stack(unnamed(1))
+        before = set(alarms())
+        cfn.update_stack(StackName="gap", TemplateBody=json.dumps(unnamed(4)))
+        after = alarms()
+    assert set(after) == before
+    assert sorted(a["Threshold"] for a in after.values()) == [4.0, 5.0]
 
 
 def test_gap_moto_creates_no_alarm_from_templates() -> None:

@@ -1428,6 +1428,30 @@ def answer_each_invocation_from_the_queue() -> Iterator[None]:
         yield
 
 
+@contextlib.contextmanager
+def accept_other_accounts_layer_versions() -> Iterator[None]:
+    """moto accepts only layer versions published in its own backend: a function using a layer another account
+    publishes (the AWS Lambda Web Adapter layer, from AWS's account 753240598075) fails CreateFunction and, from a
+    template, UpdateFunctionConfiguration ("One or more LayerVersion does not exist").
+
+    Lambda accepts another account's layer version that the caller may use (AWS's public layers allow everyone).
+    Unknown layer versions of the function's own account are still refused.
+    """
+    from moto.awslambda.models import LambdaFunction
+
+    original = LambdaFunction._get_layers_data
+
+    def get_layers_data(self: Any, arns: list[str]) -> list[dict[str, Any]]:
+        foreign = [arn for arn in arns if arn.split(":")[4:5] != [self.account_id]]
+        known = original(self, [arn for arn in arns if arn not in foreign])
+        by_arn: dict[str, dict[str, Any]] = {layer["Arn"]: dict(layer) for layer in known}
+        by_arn.update({arn: {"Arn": arn, "CodeSize": 0} for arn in foreign})
+        return [by_arn[arn] for arn in arns]
+
+    with mock.patch.object(LambdaFunction, "_get_layers_data", get_layers_data):
+        yield
+
+
 EMULATOR_PATCHES: tuple[Callable[[], contextlib.AbstractContextManager[None]], ...] = (
     accept_g5_instance_types,
     honour_sagemaker_endpoint_name,
@@ -1447,6 +1471,7 @@ EMULATOR_PATCHES: tuple[Callable[[], contextlib.AbstractContextManager[None]], .
     accept_inference_component_endpoint_configs,
     host_inference_components,
     answer_each_invocation_from_the_queue,
+    accept_other_accounts_layer_versions,
 )
 
 

@@ -976,6 +976,54 @@ def test_fix_an_empty_queue_falls_back_to_motos_answer() -> None:
         assert invoke() == "body"
 
 
+# ------------------------------------------------------------------------------ another account's layer
+
+WEB_ADAPTER_LAYER = "arn:aws:lambda:us-east-1:753240598075:layer:LambdaAdapterLayerX86:26"
+
+
+def create_function_with_layer(layer: str) -> Any:
+    import io
+    import zipfile
+
+    code = io.BytesIO()
+    with zipfile.ZipFile(code, "w") as archive:
+        archive.writestr("run.sh", "#!/bin/sh\n")
+    iam = client("iam")
+    role = iam.create_role(RoleName="fn", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    lam = client("lambda")
+    lam.create_function(
+        FunctionName="fn",
+        Runtime="python3.12",
+        Role=role,
+        Handler="run.sh",
+        Code={"ZipFile": code.getvalue()},
+        Layers=[layer],
+    )
+    return lam
+
+
+def test_gap_moto_refuses_another_accounts_layer_version() -> None:
+    with pytest.raises(ClientError, match="LayerVersion does not exist"):
+        create_function_with_layer(WEB_ADAPTER_LAYER)
+
+
+def test_fix_another_accounts_layer_version_is_accepted_and_updated() -> None:
+    with corrections.accept_other_accounts_layer_versions():
+        lam = create_function_with_layer(WEB_ADAPTER_LAYER)
+        lam.update_function_configuration(FunctionName="fn", Layers=[WEB_ADAPTER_LAYER])
+    layers = lam.get_function_configuration(FunctionName="fn")["Layers"]
+    assert [layer["Arn"] for layer in layers] == [WEB_ADAPTER_LAYER]
+
+
+def test_fix_an_unknown_layer_version_of_the_own_account_is_still_refused() -> None:
+    own = "arn:aws:lambda:us-east-1:123456789012:layer:Missing:1"
+    with (
+        corrections.accept_other_accounts_layer_versions(),
+        pytest.raises(ClientError, match="does not exist"),
+    ):
+        create_function_with_layer(own)
+
+
 # ---------------------------------------------------------------------------------------- all at once
 
 
@@ -1000,6 +1048,7 @@ def test_every_correction_is_applied_by_the_server_and_undone_after() -> None:
         "accept_inference_component_endpoint_configs",
         "host_inference_components",
         "answer_each_invocation_from_the_queue",
+        "accept_other_accounts_layer_versions",
     }
     with corrections.emulator_patches():
         create_g5_endpoint_config()

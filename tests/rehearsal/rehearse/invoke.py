@@ -13,7 +13,7 @@ import threading
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -58,7 +58,7 @@ Send = Callable[[str, str, object | None], dict[str, Any]]
 
 @contextlib.contextmanager
 def deployed_entry_point(handler: str, url: str, context: LambdaContext, code_root: Path) -> Iterator[Send]:
-    """What Lambda runs for the deployed handler, answering (method, path, body) as {statusCode, body}.
+    """What Lambda runs for the deployed handler, answering (method, path, body) as {statusCode, headers, body}.
 
     ``run.sh`` (the streaming function): the Web Adapter forwards each request over loopback HTTP to the proxy's
     HTTP app, which run.sh starts; here the app is started from the asset in-process. Otherwise the buffered
@@ -98,9 +98,13 @@ def deployed_entry_point(handler: str, url: str, context: LambdaContext, code_ro
         )
         try:
             with LOOPBACK.open(request, timeout=30) as answer:
-                return {"statusCode": answer.status, "body": answer.read().decode()}
+                return {
+                    "statusCode": answer.status,
+                    "headers": dict(answer.headers),
+                    "body": answer.read().decode(),
+                }
         except urllib.error.HTTPError as error:
-            return {"statusCode": error.code, "body": error.read().decode()}
+            return {"statusCode": error.code, "headers": dict(error.headers), "body": error.read().decode()}
 
     try:
         yield send
@@ -117,20 +121,15 @@ def tgi_answer(text: str, generated_tokens: int) -> str:
 
 @dataclass
 class LoadedProxy:
-    """The deployed proxy's handler module, imported from the published asset with the function's environment,
-    and the InvokeEndpoint calls it makes (endpoint, component, body)."""
+    """The deployed proxy, run as Lambda runs its handler (from the published asset, with the function's
+    environment), and the InvokeEndpoint calls it makes (endpoint, component, body)."""
 
-    module: Any
-    context: LambdaContext
-    url: str
+    send: Send
     sent: list[dict[str, Any]]
 
     def call(self, method: str, path: str, body: object | None = None) -> dict[str, Any]:
-        """One function URL request through the handler, as Lambda would deliver it."""
-        answer: dict[str, Any] = self.module.handler(
-            function_url_event(self.url, method, path, body), self.context
-        )
-        return answer
+        """One function URL request through the deployed entry point: {statusCode, headers, body}."""
+        return self.send(method, path, body)
 
 
 @contextlib.contextmanager
@@ -173,7 +172,9 @@ def loaded_proxy(clients: Clients, deployed: Deployed, out_dir: Path) -> Iterato
             for name in [m for m in sys.modules if m == "invoke_proxy" or m.startswith("invoke_proxy.")]:
                 del sys.modules[name]  # the configuration is read at import: import the deployed code afresh
             context = LambdaContext(function_name, fconfig["FunctionArn"])
-            yield LoadedProxy(module, context, deployed.outputs["InvokeUrl"], sent)
+            url = deployed.outputs["InvokeUrl"]
+            with deployed_entry_point(fconfig["Handler"], url, context, code_root) as send:
+                yield LoadedProxy(send, sent)
     finally:
         sys.path.remove(str(code_root))
         boto3.DEFAULT_SESSION = None

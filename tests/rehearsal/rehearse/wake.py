@@ -4,10 +4,12 @@ copy, SageMaker refuses invocations with a ValidationError ("... no capacity ...
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import threading
 from pathlib import Path
+from typing import Any
 
 from mistral_endpoint import cli
 
@@ -77,22 +79,31 @@ def _proxy_refuses_while_scaling_up(emulator: Emulator, proxy: LoadedProxy) -> s
     return f"503 model_scaling_up, Retry-After {retry_after} s"
 
 
+def _forward(proxy: LoadedProxy, event: dict[str, Any]) -> dict[str, Any]:
+    """A request the local server received, sent to the deployed entry point (as the function URL would)."""
+    body = event.get("body")
+    if body and event.get("isBase64Encoded"):
+        body = base64.b64decode(body).decode()
+    return proxy.call(
+        event["requestContext"]["http"]["method"], event["rawPath"], json.loads(body) if body else None
+    )
+
+
 def _cli_waits_then_answers(emulator: Emulator, proxy: LoadedProxy) -> tuple[list[float], str]:
     """``mistral-invoke generate`` against a local server around the deployed handler: two refusals, then the
-    model's answer."""
+    model's answer. Buffered (``--no-stream``): the emulator has no InvokeEndpointWithResponseStream."""
     emulator.queue_sagemaker_error("ValidationError", NO_CAPACITY)
     emulator.queue_sagemaker_error("ValidationError", NO_CAPACITY)
     emulator.queue_sagemaker_answers([tgi_answer(" Paris.", 3)])
-    server = cli.make_local_server(
-        "127.0.0.1", 0, lambda event, _context: proxy.module.handler(event, proxy.context)
-    )
+    server = cli.make_local_server("127.0.0.1", 0, lambda event, _context: _forward(proxy, event))
+
     thread = threading.Thread(target=server.serve_forever, name="local-proxy", daemon=True)
     thread.start()
     try:
         url = f"http://127.0.0.1:{server.server_address[1]}/"
         out, err, fake = io.StringIO(), io.StringIO(), FakeTime()
         code = cli.main(
-            ["--url", url, "generate", PROMPT],
+            ["--url", url, "generate", "--no-stream", PROMPT],
             stdin=io.StringIO(),
             stdout=out,
             stderr=err,

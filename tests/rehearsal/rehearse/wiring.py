@@ -152,7 +152,22 @@ def verify_deployment(clients: Clients, deployed: Deployed, outputs_file: Path) 
         f"proxy INFERENCE_COMPONENT_NAME {env.get('INFERENCE_COMPONENT_NAME')!r}, the stack's component "
         f"{component_name!r}",
     )
-    check(fconfig["Handler"] == "invoke_proxy.handler.handler", f"handler {fconfig['Handler']}")
+    # The streaming function (the default) starts the proxy's HTTP app under the Lambda Web Adapter layer.
+    streaming = fconfig["Handler"] == "run.sh"
+    check(streaming or fconfig["Handler"] == "invoke_proxy.handler.handler", f"handler {fconfig['Handler']}")
+    if streaming:
+        adapter = {k: env.get(k) for k in ("AWS_LAMBDA_EXEC_WRAPPER", "AWS_LWA_INVOKE_MODE")}
+        check(
+            adapter
+            == {"AWS_LAMBDA_EXEC_WRAPPER": "/opt/bootstrap", "AWS_LWA_INVOKE_MODE": "response_stream"},
+            f"streaming handler run.sh without the Web Adapter's environment: {adapter}",
+        )
+        # moto 5.2.5 drops layer versions it did not publish itself (an empty list): checked when it keeps them.
+        layers = [layer.get("Arn", "") for layer in fconfig.get("Layers", [])]
+        check(
+            not layers or any(":layer:LambdaAdapterLayerX86:" in arn for arn in layers),
+            f"streaming handler run.sh without the Web Adapter layer: {layers}",
+        )
     proxy_sg = deployed.by_path("Proxy/SecurityGroup", "AWS::EC2::SecurityGroup")
     fvpc = fconfig.get("VpcConfig", {})
     check(sorted(fvpc.get("SubnetIds", [])) == subnet_ids, f"proxy subnets {fvpc}")

@@ -23,7 +23,6 @@ from .proxy import InvokeProxy
 from .scaling import ScalingSchedule
 
 if TYPE_CHECKING:  # types only: importing the module costs synth time
-    from aws_cdk import aws_cloudwatch as cloudwatch
     from aws_cdk import aws_kms as kms
     from aws_cdk import aws_sns as sns
 

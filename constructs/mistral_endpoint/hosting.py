@@ -24,7 +24,8 @@ from .defaults import DEFAULTS
 from .model import MISTRAL_7B_MAX_TOTAL_TOKENS, MistralModel
 from .network import ISOLATED_SUBNETS, select_subnets
 from .regions import check_inference_component_region, check_tgi_region
-from .scaling import EndpointScaling, ScalingSchedule, ScalingTarget
+from .scaling import EndpointScaling, ScalingSchedule, ScalingTarget, check_capacity, target_concurrency
+from .updates import blue_green_update, rolling_update
 
 if TYPE_CHECKING:  # types only: importing the module costs synth time
     from aws_cdk import aws_kms as kms
@@ -456,10 +457,10 @@ class MistralModelEndpoint(_ModelEndpointBase):
             max_input_length, max_total_tokens, max_batch_prefill_tokens
         )
         name = _endpoint_name(self, endpoint_name)
-        min_capacity, max_capacity = _check_capacity(
+        min_capacity, max_capacity = check_capacity(
             initial_instance_count, min_capacity, max_capacity, scale_to_zero=scale_to_zero
         )
-        target = _target_concurrency(target_concurrent_requests, max_concurrent_requests)
+        target = target_concurrency(target_concurrent_requests, max_concurrent_requests)
         baking = require_seconds(
             "deployment_baking_time",
             deployment_baking_time or Duration.seconds(DEFAULTS.deployment_baking_seconds),
@@ -661,10 +662,10 @@ class MistralModelEndpoint(_ModelEndpointBase):
                 runtime_config=sagemaker.CfnInferenceComponent.InferenceComponentRuntimeConfigProperty(
                     copy_count=1
                 ),
-                deployment_config=_rolling_update(baking, rollback_alarms),
+                deployment_config=rolling_update(baking, rollback_alarms),
             )
         else:
-            self.cfn_endpoint.deployment_config = _blue_green(
+            self.cfn_endpoint.deployment_config = blue_green_update(
                 baking, rollback_alarms, canary=min_capacity >= 2
             )
             # Keep the instance count autoscaling reached (not initial_instance_count) through an update, and
@@ -855,95 +856,6 @@ def _check_token_limits(max_input: int, max_total: int, max_prefill: int | None)
 def component_memory_mb(instance_type: str) -> int:
     """Memory an inference component reserves on ``instance_type``: half the host's, in MiB."""
     return MEMORY_GIB_BY_INSTANCE_TYPE[instance_type] * 1024 // 2
-
-
-def _check_capacity(
-    initial: int, min_capacity: int | None, max_capacity: int, *, scale_to_zero: bool
-) -> tuple[int, int]:
-    """The autoscaling bounds: a variant keeps at least one instance; a component scales from zero."""
-    require_int("max_capacity", max_capacity, minimum=1)
-    if scale_to_zero:
-        if min_capacity not in (None, 0):
-            raise ConfigurationError(
-                f"scale_to_zero scales the model down to zero copies, got min_capacity={min_capacity}: leave "
-                "min_capacity unset, or keep copies warm in a window with schedule"
-            )
-        return 0, max_capacity
-    floor = DEFAULTS.min_capacity if min_capacity is None else min_capacity
-    require_int(
-        "min_capacity",
-        floor,
-        minimum=1,
-        hint="An endpoint variant cannot scale below one instance; scale_to_zero=True can.",
-    )
-    if floor > max_capacity:
-        raise ConfigurationError(f"min_capacity ({floor}) must not exceed max_capacity ({max_capacity})")
-    if not is_unresolved(initial) and not floor <= initial <= max_capacity:
-        raise ConfigurationError(
-            f"initial_instance_count ({initial}) must be between min_capacity ({floor}) and max_capacity "
-            f"({max_capacity})"
-        )
-    return floor, max_capacity
-
-
-def _target_concurrency(target: int | None, max_concurrent_requests: int | None) -> int:
-    if target is not None:
-        return require_int("target_concurrent_requests", target, minimum=1)
-    if max_concurrent_requests is None:
-        return DEFAULTS.target_concurrent_requests
-    return max(1, min(DEFAULTS.target_concurrent_requests, max_concurrent_requests // 2))
-
-
-def _blue_green(
-    baking: int, alarms: Sequence[cloudwatch.IAlarm], *, canary: bool
-) -> sagemaker.CfnEndpoint.DeploymentConfigProperty:
-    """Blue/green: the new fleet comes up beside the old one, takes traffic, bakes, then the old one goes.
-
-    A canary must be at most half of the new fleet, so it needs two instances: with one, all traffic shifts
-    at once and the baking period (with the alarms) still decides between keeping and rolling back.
-    """
-    routing = sagemaker.CfnEndpoint.TrafficRoutingConfigProperty(
-        type="CANARY" if canary else "ALL_AT_ONCE",
-        wait_interval_in_seconds=baking,
-        canary_size=sagemaker.CfnEndpoint.CapacitySizeProperty(type="INSTANCE_COUNT", value=1)
-        if canary
-        else None,
-    )
-    return sagemaker.CfnEndpoint.DeploymentConfigProperty(
-        blue_green_update_policy=sagemaker.CfnEndpoint.BlueGreenUpdatePolicyProperty(
-            traffic_routing_configuration=routing,
-            termination_wait_in_seconds=DEFAULTS.deployment_termination_wait_seconds,
-            # Room for a new fleet to download 14 GB and load it (up to 15 + 15 minutes), plus baking.
-            maximum_execution_timeout_in_seconds=3600 + baking,
-        ),
-        auto_rollback_configuration=sagemaker.CfnEndpoint.AutoRollbackConfigProperty(
-            alarms=[sagemaker.CfnEndpoint.AlarmProperty(alarm_name=a.alarm_name) for a in alarms]
-        )
-        if alarms
-        else None,
-    )
-
-
-def _rolling_update(
-    baking: int, alarms: Sequence[cloudwatch.IAlarm]
-) -> sagemaker.CfnInferenceComponent.InferenceComponentDeploymentConfigProperty:
-    """A component's update: one copy at a time, baked, rolled back one copy at a time on an alarm."""
-    one_copy = sagemaker.CfnInferenceComponent.InferenceComponentCapacitySizeProperty(
-        type="COPY_COUNT", value=1
-    )
-    return sagemaker.CfnInferenceComponent.InferenceComponentDeploymentConfigProperty(
-        rolling_update_policy=sagemaker.CfnInferenceComponent.InferenceComponentRollingUpdatePolicyProperty(
-            maximum_batch_size=one_copy,
-            wait_interval_in_seconds=baking,
-            maximum_execution_timeout_in_seconds=3600 + baking,
-            rollback_maximum_batch_size=one_copy,
-        ),
-        auto_rollback_configuration=sagemaker.CfnInferenceComponent.AutoRollbackConfigurationProperty(
-            alarms=[sagemaker.CfnInferenceComponent.AlarmProperty(alarm_name=a.alarm_name) for a in alarms]
-        )
-        if alarms
-        else None,
-    )
 
 
 def _check_extra_environment(extra: Mapping[str, str]) -> dict[str, str]:

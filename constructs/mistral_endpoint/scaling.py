@@ -26,7 +26,8 @@ from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_iam as iam
 from constructs import Construct, IDependable
 
-from ._validation import ConfigurationError, require_int
+from ._validation import ConfigurationError, is_unresolved, require_int
+from .defaults import DEFAULTS
 
 SAGEMAKER_NAMESPACE = "AWS/SageMaker"
 _DAYS = re.compile(
@@ -231,3 +232,40 @@ class EndpointScaling(Construct):
             min_capacity=floor,
             max_capacity=max_capacity,
         )
+
+
+def check_capacity(
+    initial: int, min_capacity: int | None, max_capacity: int, *, scale_to_zero: bool
+) -> tuple[int, int]:
+    """The autoscaling bounds: a variant keeps at least one instance; a component scales from zero."""
+    require_int("max_capacity", max_capacity, minimum=1)
+    if scale_to_zero:
+        if min_capacity not in (None, 0):
+            raise ConfigurationError(
+                f"scale_to_zero scales the model down to zero copies, got min_capacity={min_capacity}: leave "
+                "min_capacity unset, or keep copies warm in a window with schedule"
+            )
+        return 0, max_capacity
+    floor = DEFAULTS.min_capacity if min_capacity is None else min_capacity
+    require_int(
+        "min_capacity",
+        floor,
+        minimum=1,
+        hint="An endpoint variant cannot scale below one instance; scale_to_zero=True can.",
+    )
+    if floor > max_capacity:
+        raise ConfigurationError(f"min_capacity ({floor}) must not exceed max_capacity ({max_capacity})")
+    if not is_unresolved(initial) and not floor <= initial <= max_capacity:
+        raise ConfigurationError(
+            f"initial_instance_count ({initial}) must be between min_capacity ({floor}) and max_capacity "
+            f"({max_capacity})"
+        )
+    return floor, max_capacity
+
+
+def target_concurrency(target: int | None, max_concurrent_requests: int | None) -> int:
+    if target is not None:
+        return require_int("target_concurrent_requests", target, minimum=1)
+    if max_concurrent_requests is None:
+        return DEFAULTS.target_concurrent_requests
+    return max(1, min(DEFAULTS.target_concurrent_requests, max_concurrent_requests // 2))

@@ -66,3 +66,29 @@ def test_the_proxys_429_reaches_the_benchmark_as_a_429(
     )
     assert (outcome.kind, outcome.status) == ("429", 429)
     assert "Retry-After: 2" in outcome.message
+
+
+def test_a_streamed_cell_through_the_streaming_proxy_measures_time_to_first_token(
+    stand_in_factory: StandInFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The function URL target with --stream, through the HTTP app the Lambda Web Adapter runs."""
+    from mistral_endpoint._lambda.invoke_proxy.http_server import make_server
+
+    stand_in = stand_in_factory(FAST)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME", stand_in.url)
+    config = load_config({"ENDPOINT_NAME": stand_in.endpoint_name, "AWS_REGION": "us-east-1"})
+    server = make_server(Proxy(config, create_client(config)), port=0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/"
+        target = FunctionUrlTarget(url, "us-east-1", botocore.session.Session(), timeout=10)
+        sweep = SweepConfig(output_tokens=6, requests_per_user=2, warmup=1, stream=True)
+        cell = run_cell(target, sweep, users=2, input_words=32)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert cell.figures.errors == 0, cell.figures.errors_by_message
+    measured = [r for r in cell.records if not r.warmup]
+    assert len(measured) == 4 and all(r.generated_tokens == 6 for r in measured)
+    assert all(r.ttft_s is not None and 0 < r.ttft_s < r.latency_s for r in measured)
+    assert cell.figures.ttft_ms_p50 is not None

@@ -15,38 +15,16 @@ from typing import Any
 
 import pytest
 from cli_helpers import ACCESS_KEY, SECRET_KEY, FunctionUrl, Run
-from sagemaker_stand_in import SageMakerRuntime, sse_bytes, tokens_script
+from sagemaker_stand_in import SageMakerRuntime, proxy_app, sse_bytes, tokens_script
 
 from mistral_endpoint import cli, eventstream
 from mistral_endpoint._lambda.invoke_proxy.config import load_config
-from mistral_endpoint._lambda.invoke_proxy.core import Proxy
-from mistral_endpoint._lambda.invoke_proxy.http_server import make_server
-from mistral_endpoint._lambda.invoke_proxy.sagemaker import create_client
-
-
-@pytest.fixture(scope="module")
-def runtime() -> Iterator[SageMakerRuntime]:
-    server = SageMakerRuntime().start()
-    yield server
-    server.shutdown()
-    server.server_close()
-
-
-@pytest.fixture
-def sagemaker(runtime: SageMakerRuntime, monkeypatch: pytest.MonkeyPatch) -> SageMakerRuntime:
-    runtime.reset()
-    monkeypatch.setenv("AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME", runtime.url)
-    return runtime
 
 
 @pytest.fixture
 def app(sagemaker: SageMakerRuntime) -> Iterator[str]:
-    config = load_config({"ENDPOINT_NAME": "ep", "AWS_REGION": "us-east-1"})
-    server = make_server(Proxy(config, create_client(config)), "127.0.0.1", 0)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/"
-    server.shutdown()
-    server.server_close()
+    with proxy_app(load_config({"ENDPOINT_NAME": "ep", "AWS_REGION": "us-east-1"})) as url:
+        yield f"{url}/"
 
 
 class Terminal(io.StringIO):

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import base64
 import json
-import os
-import subprocess
-import sys
 import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from cli_helpers import ACCESS_KEY, SECRET_KEY, FunctionUrl, Run
+from cli_helpers import FunctionUrl, Run, serve_subprocess
 
 from mistral_endpoint import cli
 
@@ -100,28 +97,8 @@ def sagemaker() -> Iterator[FunctionUrl]:
 @pytest.fixture
 def served(sagemaker: FunctionUrl) -> Iterator[str]:
     """``mistral-invoke serve`` in a subprocess, its SageMaker runtime a loopback stand-in."""
-    env = {
-        **os.environ,
-        "AWS_ACCESS_KEY_ID": ACCESS_KEY,
-        "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
-        "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME": sagemaker.url.rstrip("/"),
-    }
-    command = [sys.executable, "-m", "mistral_endpoint.cli", "serve", "--endpoint-name", "dev-ep"]
-    process = subprocess.Popen(
-        [*command, "--port", "0", "--region", "us-east-1"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        line = process.stdout.readline()
-        assert "Serving the invoke proxy for endpoint dev-ep on " in line, line
-        yield line.rsplit(" ", 1)[1].strip()
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    with serve_subprocess(sagemaker.url.rstrip("/")) as (url, _):
+        yield url
 
 
 def test_serve_answers_through_the_lambda_handler_against_the_endpoint(

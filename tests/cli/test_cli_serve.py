@@ -10,8 +10,7 @@ from typing import Any
 
 import pytest
 from cli_helpers import FunctionUrl, Run, serve_subprocess
-
-from mistral_endpoint import cli
+from function_url_server import make_local_server
 
 
 @pytest.fixture
@@ -22,7 +21,7 @@ def local_server() -> Iterator[tuple[str, list[dict[str, Any]]]]:
         events.append(event)
         return {"statusCode": 201, "headers": {"x-answer": "yes"}, "body": json.dumps({"ok": True})}
 
-    server = cli.make_local_server("127.0.0.1", 0, handler)
+    server = make_local_server("127.0.0.1", 0, handler)
     import threading
 
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -68,7 +67,7 @@ def test_the_local_server_answers_an_error_echoing_a_lone_surrogate_in_utf8() ->
 
     # Validation answers before any SageMaker call, so the proxy needs no client here.
     proxy = Proxy(load_config({"ENDPOINT_NAME": "dev-ep", "AWS_REGION": "us-east-1"}), client=None)
-    server = cli.make_local_server("127.0.0.1", 0, lambda event, context: handle_event(proxy, event, context))
+    server = make_local_server("127.0.0.1", 0, lambda event, context: handle_event(proxy, event, context))
     import threading
 
     threading.Thread(target=server.serve_forever, daemon=True).start()

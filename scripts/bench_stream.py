@@ -36,23 +36,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-LAMBDA_ROOT = ROOT / "lambda"
+# The buffered benchmark beside this file: the same asset, dummy-credential environment and summary line.
+from bench_proxy import ENV as BUFFERED_ENV
+from bench_proxy import LAMBDA_ROOT, ROOT, describe
+
 sys.path.insert(0, str(ROOT / "constructs"))
 
-from mistral_endpoint import eventstream  # noqa: E402 - after the path to the source tree
+from mistral_endpoint import eventstream  # after the path to the source tree
 
-ENV = {
-    "ENDPOINT_NAME": "bench-endpoint",
-    "AWS_REGION": "us-east-1",
-    "AWS_DEFAULT_REGION": "us-east-1",
-    "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE",
-    "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
-    "AWS_EC2_METADATA_DISABLED": "true",
-    "AWS_CONFIG_FILE": os.devnull,
-    "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-    "AWS_LAMBDA_LOG_LEVEL": "WARNING",  # the request log lines would only load the pipe
-}
+ENV = BUFFERED_ENV | {"AWS_LAMBDA_LOG_LEVEL": "WARNING"}  # the request log lines would only load the pipe
 
 
 class StandIn(ThreadingHTTPServer):
@@ -220,12 +212,6 @@ def cold_starts(asset: Path, env: dict[str, str], runs: int) -> tuple[list[float
             buffered.append(elapsed_buffered)
             streaming.append(elapsed_streaming)
     return buffered, streaming
-
-
-def describe(samples: list[float]) -> str:
-    ordered = sorted(samples)
-    p90 = ordered[int(len(ordered) * 0.9)]
-    return f"median {statistics.median(ordered):8.3f} ms   p90 {p90:8.3f} ms   (n={len(ordered)})"
 
 
 def main() -> int:

@@ -1,10 +1,13 @@
-"""Fixtures for the stack tests: each variant is synthesized once per session, compliance packs on."""
+"""Fixtures for the stack tests (each variant is synthesized once per session, compliance packs on) and for the
+streaming tests (the loopback SageMaker runtime stand-in)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from sagemaker_stand_in import SageMakerRuntime
 from synth_helpers import VARIANTS, template_of
 
 
@@ -18,3 +21,20 @@ def template() -> dict[str, Any]:
 def any_template(request: pytest.FixtureRequest) -> dict[str, Any]:
     """Every variant's template, for rules that must hold in all of them."""
     return template_of(request.param)
+
+
+@pytest.fixture(scope="module")
+def runtime() -> Iterator[SageMakerRuntime]:
+    """The streaming SageMaker runtime stand-in on loopback, one per test module."""
+    server = SageMakerRuntime().start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def sagemaker(runtime: SageMakerRuntime, monkeypatch: pytest.MonkeyPatch) -> SageMakerRuntime:
+    """The stand-in, reset, as the SageMaker runtime of every client the test creates."""
+    runtime.reset()
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME", runtime.url)
+    return runtime

@@ -9,6 +9,7 @@ sends it. Each answer is a script: bytes are written (and leave at once), a ``th
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import threading
@@ -19,6 +20,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from mistral_endpoint import eventstream
+from mistral_endpoint._lambda.invoke_proxy.config import Config
+from mistral_endpoint._lambda.invoke_proxy.core import Proxy
+from mistral_endpoint._lambda.invoke_proxy.http_server import ProxyHTTPServer, make_server
+from mistral_endpoint._lambda.invoke_proxy.sagemaker import create_client
 
 Step = bytes | threading.Event | float
 
@@ -179,3 +184,16 @@ def endless_tokens(pause: float = 0.02, limit: int = 1500) -> Iterator[Step]:
     for index in range(1, limit + 1):
         yield eventstream.payload_part(sse_bytes(tgi_token(" word", index)))
         yield pause
+
+
+@contextlib.contextmanager
+def proxy_app(config: Config) -> Iterator[str]:
+    """The proxy's HTTP app (as behind the Lambda Web Adapter) on loopback, its SageMaker runtime whatever
+    ``AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME`` names (the stand-in); yields its base URL."""
+    server: ProxyHTTPServer = make_server(Proxy(config, create_client(config)), "127.0.0.1", 0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()

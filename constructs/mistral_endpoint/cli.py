@@ -637,10 +637,10 @@ def url_event(
 ) -> dict[str, Any]:
     """An API Gateway payload format 2.0 event, as a function URL delivers it to the function.
 
-    The one builder of these events: the local server below, the deploy rehearsal, the proxy benchmark and the
-    tests use it. ``body`` as bytes arrives base64-encoded (``isBase64Encoded``), as Lambda delivers a binary
-    body; as str it arrives as is, as Lambda delivers a text one; ``None`` or no bytes leaves ``body`` out, as
-    for a GET. ``headers`` default to a JSON request to ``domain`` and are lower-cased, as Lambda does.
+    The one builder of these events: the tests' local server (tests/function_url_server.py), the deploy
+    rehearsal, the proxy benchmark and the tests use it. ``body`` as bytes arrives base64-encoded
+    (``isBase64Encoded``), as Lambda delivers a binary body; as str it arrives as is, as Lambda delivers a text
+    one; ``None`` or no bytes leaves ``body`` out, as for a GET. ``headers`` default to a JSON request to ``domain`` and are lower-cased, as Lambda does.
     ``account_id`` is the function owner's account; ``caller_arn`` adds the ``authorizer.iam`` block of a
     SigV4-signed (AWS_IAM) call.
     """
@@ -689,47 +689,6 @@ def url_event(
     elif body is not None:
         event["body"] = body
     return event
-
-
-def make_local_server(host: str, port: int, handler: Callable[[dict[str, Any], Any], dict[str, Any]]) -> Any:
-    """A loopback HTTP server that turns each request into a function URL event for ``handler``."""
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-    max_bytes = 6 * 1024 * 1024  # what a function URL accepts
-
-    class LocalContext:
-        def __init__(self, request_id: str) -> None:
-            self.aws_request_id = request_id
-
-    class Handler(BaseHTTPRequestHandler):
-        def _serve(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            if length > max_bytes:
-                self._reply(413, {}, b'{"message":"Request must be smaller than 6291456 bytes"}')
-                return
-            body = self.rfile.read(length) if length else b""
-            parts = urllib.parse.urlsplit(self.path)
-            event = url_event(self.command, parts.path, parts.query, dict(self.headers.items()), body)
-            result = handler(event, LocalContext(event["requestContext"]["requestId"]))
-            payload = result.get("body") or ""
-            data = payload.encode() if isinstance(payload, str) else bytes(payload)
-            self._reply(int(result.get("statusCode", 200)), result.get("headers") or {}, data)
-
-        def _reply(self, status: int, headers: dict[str, str], data: bytes) -> None:
-            self.send_response(status)
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            if self.command != "HEAD":
-                self.wfile.write(data)
-
-        do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = _serve
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass  # the proxy logs each request itself
-
-    return ThreadingHTTPServer((host, port), Handler)
 
 
 def cmd_serve(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:

@@ -39,3 +39,21 @@ class ProxyError(Exception):
 def invalid(message: str, param: str | None = None) -> ProxyError:
     """A 400 for a request the caller must fix."""
     return ProxyError(400, "invalid_request_error", message, param=param)
+
+
+def model_rejected_input(message: str, log_fields: dict[str, Any]) -> ProxyError:
+    """A 422: TGI refused the input (its validation error), buffered or streamed."""
+    return ProxyError(
+        422, "model_validation_error", message or "The model rejected the input.", log_fields=log_fields
+    )
+
+
+def model_overloaded(log_fields: dict[str, Any]) -> ProxyError:
+    """A 429: TGI is at its concurrent request limit (MAX_CONCURRENT_REQUESTS), buffered or streamed."""
+    return ProxyError(
+        429,
+        "model_overloaded",
+        "The model is serving as many requests as it can; retry after a short wait.",
+        headers={"Retry-After": "2"},
+        log_fields=log_fields,
+    )

@@ -22,7 +22,7 @@ from botocore.exceptions import (
 )
 
 from .config import Config
-from .errors import ProxyError
+from .errors import ProxyError, model_overloaded, model_rejected_input
 
 CONNECT_TIMEOUT_SECONDS = 2
 # The container must answer within 60 s; AWS advises a client read timeout of at least 70 s.
@@ -227,17 +227,9 @@ def map_error(exc: Exception, endpoint_name: str, attempts: int = 1) -> ProxyErr
                 f"The model did not answer within SageMaker's {CONTAINER_TIMEOUT_SECONDS} s limit.", log
             )
         if original_status == 422:
-            return ProxyError(
-                422, "model_validation_error", message or "The model rejected the input.", log_fields=log
-            )
+            return model_rejected_input(message, log)
         if original_status == 429:
-            return ProxyError(
-                429,
-                "model_overloaded",
-                "The model is serving as many requests as it can; retry after a short wait.",
-                headers={"Retry-After": "2"},
-                log_fields=log,
-            )
+            return model_overloaded(log)
         log["upstream_message"] = message
         return ProxyError(
             502,

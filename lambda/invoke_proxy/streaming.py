@@ -28,7 +28,7 @@ from botocore.exceptions import ClientError
 
 from .config import Config
 from .core import CHAT, FINISH_REASONS_OPENAI, OPENAI_CHAT, ROUTES, ModelCall, Proxy, openai_usage, strip_stop
-from .errors import ProxyError
+from .errors import ProxyError, model_overloaded, model_rejected_input
 from .function_url import json_text
 from .metrics import write_request_metrics
 from .sagemaker import READ_TIMEOUT_SECONDS, invoke_stream, map_error
@@ -107,17 +107,9 @@ def tgi_error(event: JsonObject) -> ProxyError:
     message, error_type = str(event.get("error", "")), str(event.get("error_type", ""))
     log = {"upstream_message": message[:1000], "tgi_error_type": error_type}
     if error_type == "validation":
-        return ProxyError(
-            422, "model_validation_error", message or "The model rejected the input.", log_fields=log
-        )
+        return model_rejected_input(message, log)
     if error_type == "overloaded":
-        return ProxyError(
-            429,
-            "model_overloaded",
-            "The model is serving as many requests as it can; retry after a short wait.",
-            headers={"Retry-After": "2"},
-            log_fields=log,
-        )
+        return model_overloaded(log)
     return ProxyError(
         502,
         "model_error",

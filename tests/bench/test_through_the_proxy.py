@@ -11,8 +11,8 @@ from collections.abc import Iterator
 import botocore.session
 import pytest
 from conftest import FAST, StandInFactory
+from function_url_server import make_local_server
 
-from mistral_endpoint import cli as invoke_cli
 from mistral_endpoint._lambda.invoke_proxy.config import load_config
 from mistral_endpoint._lambda.invoke_proxy.core import Proxy
 from mistral_endpoint._lambda.invoke_proxy.function_url import handle_event
@@ -30,9 +30,7 @@ def proxy_url(
     monkeypatch.setenv("AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME", stand_in.url)
     config = load_config({"ENDPOINT_NAME": stand_in.endpoint_name, "AWS_REGION": "us-east-1"})
     proxy = Proxy(config, create_client(config))
-    server = invoke_cli.make_local_server(
-        "127.0.0.1", 0, lambda event, context: handle_event(proxy, event, context)
-    )
+    server = make_local_server("127.0.0.1", 0, lambda event, context: handle_event(proxy, event, context))
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_address[1]}/", stand_in
     server.shutdown()

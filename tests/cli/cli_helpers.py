@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import re
+import subprocess
+import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -91,3 +95,34 @@ def signature_is_valid(request: Recorded, url: str, region: str, service: str = 
     auth = SigV4Auth(Credentials(ACCESS_KEY, SECRET_KEY), service, region)
     expected = auth.signature(auth.string_to_sign(rebuilt, auth.canonical_request(rebuilt)), rebuilt)
     return expected == match["signature"]
+
+
+@contextlib.contextmanager
+def serve_subprocess(
+    runtime_url: str, *options: str, stderr: int = subprocess.PIPE
+) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    """``mistral-invoke serve --endpoint-name dev-ep [options]`` in a subprocess on a free loopback port, with
+    static credentials, its SageMaker runtime at ``runtime_url``; yields its URL (once it serves) and the process.
+    """
+    env = {
+        **os.environ,
+        "AWS_ACCESS_KEY_ID": ACCESS_KEY,
+        "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
+        "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME": runtime_url,
+    }
+    command = [sys.executable, "-m", "mistral_endpoint.cli", "serve", "--endpoint-name", "dev-ep"]
+    process = subprocess.Popen(
+        [*command, *options, "--port", "0", "--region", "us-east-1"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=stderr,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        assert "Serving the invoke proxy for endpoint dev-ep on " in line, line
+        yield line.rsplit(" ", 1)[1].strip(), process
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

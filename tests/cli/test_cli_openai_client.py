@@ -17,6 +17,7 @@ import pytest
 from botocore.response import StreamingBody
 from botocore.stub import Stubber
 from cli_helpers import Recorded, signature_is_valid
+from function_url_server import make_local_server
 
 from mistral_endpoint import cli
 from mistral_endpoint._lambda.invoke_proxy.config import load_config
@@ -41,7 +42,7 @@ def proxy_url() -> Iterator[tuple[str, Stubber, list[dict[str, Any]]]]:
         events.append(event)
         return handle_event(proxy, event, context)
 
-    server = cli.make_local_server("127.0.0.1", 0, handler)
+    server = make_local_server("127.0.0.1", 0, handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_address[1]}/", stubber, events
     server.shutdown()

@@ -4,17 +4,13 @@ from __future__ import annotations
 
 import base64
 import json
-import os
-import subprocess
-import sys
 import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from cli_helpers import ACCESS_KEY, SECRET_KEY, FunctionUrl, Run
-
-from mistral_endpoint import cli
+from cli_helpers import FunctionUrl, Run, serve_subprocess
+from function_url_server import make_local_server
 
 
 @pytest.fixture
@@ -25,7 +21,7 @@ def local_server() -> Iterator[tuple[str, list[dict[str, Any]]]]:
         events.append(event)
         return {"statusCode": 201, "headers": {"x-answer": "yes"}, "body": json.dumps({"ok": True})}
 
-    server = cli.make_local_server("127.0.0.1", 0, handler)
+    server = make_local_server("127.0.0.1", 0, handler)
     import threading
 
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -71,7 +67,7 @@ def test_the_local_server_answers_an_error_echoing_a_lone_surrogate_in_utf8() ->
 
     # Validation answers before any SageMaker call, so the proxy needs no client here.
     proxy = Proxy(load_config({"ENDPOINT_NAME": "dev-ep", "AWS_REGION": "us-east-1"}), client=None)
-    server = cli.make_local_server("127.0.0.1", 0, lambda event, context: handle_event(proxy, event, context))
+    server = make_local_server("127.0.0.1", 0, lambda event, context: handle_event(proxy, event, context))
     import threading
 
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -100,28 +96,8 @@ def sagemaker() -> Iterator[FunctionUrl]:
 @pytest.fixture
 def served(sagemaker: FunctionUrl) -> Iterator[str]:
     """``mistral-invoke serve`` in a subprocess, its SageMaker runtime a loopback stand-in."""
-    env = {
-        **os.environ,
-        "AWS_ACCESS_KEY_ID": ACCESS_KEY,
-        "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
-        "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME": sagemaker.url.rstrip("/"),
-    }
-    command = [sys.executable, "-m", "mistral_endpoint.cli", "serve", "--endpoint-name", "dev-ep"]
-    process = subprocess.Popen(
-        [*command, "--port", "0", "--region", "us-east-1"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        line = process.stdout.readline()
-        assert "Serving the invoke proxy for endpoint dev-ep on " in line, line
-        yield line.rsplit(" ", 1)[1].strip()
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    with serve_subprocess(sagemaker.url.rstrip("/")) as (url, _):
+        yield url
 
 
 def test_serve_answers_through_the_lambda_handler_against_the_endpoint(

@@ -6,47 +6,23 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from cli_helpers import ACCESS_KEY, SECRET_KEY, FunctionUrl, Run
-from sagemaker_stand_in import SageMakerRuntime, sse_bytes, tokens_script
+from cli_helpers import FunctionUrl, Run, serve_subprocess
+from sagemaker_stand_in import SageMakerRuntime, proxy_app, sse_bytes, tokens_script
 
 from mistral_endpoint import cli, eventstream
 from mistral_endpoint._lambda.invoke_proxy.config import load_config
-from mistral_endpoint._lambda.invoke_proxy.core import Proxy
-from mistral_endpoint._lambda.invoke_proxy.http_server import make_server
-from mistral_endpoint._lambda.invoke_proxy.sagemaker import create_client
-
-
-@pytest.fixture(scope="module")
-def runtime() -> Iterator[SageMakerRuntime]:
-    server = SageMakerRuntime().start()
-    yield server
-    server.shutdown()
-    server.server_close()
-
-
-@pytest.fixture
-def sagemaker(runtime: SageMakerRuntime, monkeypatch: pytest.MonkeyPatch) -> SageMakerRuntime:
-    runtime.reset()
-    monkeypatch.setenv("AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME", runtime.url)
-    return runtime
 
 
 @pytest.fixture
 def app(sagemaker: SageMakerRuntime) -> Iterator[str]:
-    config = load_config({"ENDPOINT_NAME": "ep", "AWS_REGION": "us-east-1"})
-    server = make_server(Proxy(config, create_client(config)), "127.0.0.1", 0)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/"
-    server.shutdown()
-    server.server_close()
+    with proxy_app(load_config({"ENDPOINT_NAME": "ep", "AWS_REGION": "us-east-1"})) as url:
+        yield f"{url}/"
 
 
 class Terminal(io.StringIO):
@@ -164,28 +140,8 @@ def test_events_split_across_reads_are_parsed_whole(size: int) -> None:
 @pytest.fixture
 def served(sagemaker: SageMakerRuntime) -> Iterator[str]:
     """``mistral-invoke serve`` in a subprocess, its SageMaker runtime the streaming stand-in."""
-    env = {
-        **os.environ,
-        "AWS_ACCESS_KEY_ID": ACCESS_KEY,
-        "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
-        "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME": sagemaker.url,
-    }
-    command = [sys.executable, "-m", "mistral_endpoint.cli", "serve", "--endpoint-name", "dev-ep"]
-    process = subprocess.Popen(
-        [*command, "--port", "0", "--region", "us-east-1"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        line = process.stdout.readline()
-        assert "Serving the invoke proxy for endpoint dev-ep on " in line, line
-        yield line.rsplit(" ", 1)[1].strip()
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    with serve_subprocess(sagemaker.url, stderr=subprocess.DEVNULL) as (url, _):
+        yield url
 
 
 def test_serve_streams(run: Run, served: str, sagemaker: SageMakerRuntime) -> None:
@@ -197,26 +153,12 @@ def test_serve_streams(run: Run, served: str, sagemaker: SageMakerRuntime) -> No
 
 def test_serve_logs_each_request_as_one_json_line(sagemaker: SageMakerRuntime) -> None:
     # The serve subprocess writes JSON log lines on stderr with the streamed request's fields.
-    env = {**os.environ, "AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": SECRET_KEY}
-    env["AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME"] = sagemaker.url
-    command = [sys.executable, "-m", "mistral_endpoint.cli", "serve", "--endpoint-name", "dev-ep"]
-    process = subprocess.Popen(
-        [*command, "--port", "0", "--region", "us-east-1"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None and process.stderr is not None
-        url = process.stdout.readline().rsplit(" ", 1)[1].strip()
+    with serve_subprocess(sagemaker.url) as (url, process):
+        assert process.stderr is not None
         sagemaker.stream(*tokens_script([" a", " b"]))
         assert cli.main(["--url", url, "generate", "Hi"], stdout=io.StringIO(), stderr=io.StringIO()) == 0
         line: dict[str, Any] = json.loads(process.stderr.readline())
         assert (line["message"], line["streamed"], line["completion_tokens"]) == ("request", True, 2)
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 def test_a_streamed_call_waits_while_the_model_scales_up_from_zero(

@@ -7,13 +7,10 @@ client runs in-process with a fake clock, so nothing really waits.
 from __future__ import annotations
 
 import io
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 
 import pytest
-from cli_helpers import ACCESS_KEY, SECRET_KEY, FunctionUrl
+from cli_helpers import FunctionUrl, serve_subprocess
 from test_cli_wake import FakeTime
 
 from mistral_endpoint import cli
@@ -34,28 +31,8 @@ def sagemaker() -> Iterator[FunctionUrl]:
 
 @pytest.fixture
 def served(sagemaker: FunctionUrl) -> Iterator[str]:
-    env = {
-        **os.environ,
-        "AWS_ACCESS_KEY_ID": ACCESS_KEY,
-        "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
-        "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME": sagemaker.url.rstrip("/"),
-    }
-    command = [sys.executable, "-m", "mistral_endpoint.cli", "serve", "--endpoint-name", "dev-ep"]
-    process = subprocess.Popen(
-        [*command, "--inference-component-name", "dev-ic", "--port", "0", "--region", "us-east-1"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        line = process.stdout.readline()
-        assert "Serving the invoke proxy for endpoint dev-ep on " in line, line
-        yield line.rsplit(" ", 1)[1].strip()
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    with serve_subprocess(sagemaker.url.rstrip("/"), "--inference-component-name", "dev-ic") as (url, _):
+        yield url
 
 
 def no_capacity(sagemaker: FunctionUrl) -> None:

@@ -11,41 +11,28 @@ from typing import Any
 
 import pytest
 from proxy_helpers import ENDPOINT, LOG_STREAM_ARN, make_config
-from sagemaker_stand_in import SageMakerRuntime, endless_tokens, sse_bytes, tgi_token, tokens_script
+from sagemaker_stand_in import (
+    SageMakerRuntime,
+    endless_tokens,
+    proxy_app,
+    sse_bytes,
+    tgi_token,
+    tokens_script,
+)
 from sse_client import SseResponse
 
 from mistral_endpoint import eventstream
 from mistral_endpoint._lambda.invoke_proxy.core import Proxy
-from mistral_endpoint._lambda.invoke_proxy.http_server import ProxyHTTPServer, make_server
-from mistral_endpoint._lambda.invoke_proxy.sagemaker import create_client
+from mistral_endpoint._lambda.invoke_proxy.http_server import make_server
 
 CHAT = {"messages": [{"role": "user", "content": "Hi"}], "stream": True}
 OPENAI = {"model": "m", "messages": [{"role": "user", "content": "Hi"}], "stream": True}
 
 
-@pytest.fixture(scope="module")
-def runtime() -> Iterator[SageMakerRuntime]:
-    server = SageMakerRuntime().start()
-    yield server
-    server.shutdown()
-    server.server_close()
-
-
-@pytest.fixture
-def sagemaker(runtime: SageMakerRuntime, monkeypatch: pytest.MonkeyPatch) -> SageMakerRuntime:
-    runtime.reset()
-    monkeypatch.setenv("AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME", runtime.url)
-    return runtime
-
-
 @pytest.fixture
 def app(sagemaker: SageMakerRuntime) -> Iterator[str]:
-    config = make_config()
-    server: ProxyHTTPServer = make_server(Proxy(config, create_client(config)), "127.0.0.1", 0)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with proxy_app(make_config()) as url:
+        yield url
 
 
 def stream(app: str, body: dict[str, Any], path: str = "/generate") -> SseResponse:

@@ -3,48 +3,25 @@ itself (``stream=True``) over real HTTP through the proxy's HTTP app, its SageMa
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from proxy_helpers import make_config
-from sagemaker_stand_in import SageMakerRuntime, tokens_script
+from sagemaker_stand_in import SageMakerRuntime, proxy_app, tokens_script
 from sse_client import SseResponse
 
 from mistral_endpoint import eventstream
-from mistral_endpoint._lambda.invoke_proxy.core import Proxy
-from mistral_endpoint._lambda.invoke_proxy.http_server import make_server
-from mistral_endpoint._lambda.invoke_proxy.sagemaker import create_client
 
 openai = pytest.importorskip("openai")
 
 MESSAGES = [{"role": "user", "content": "Hi"}]
 
 
-@pytest.fixture(scope="module")
-def runtime() -> Iterator[SageMakerRuntime]:
-    server = SageMakerRuntime().start()
-    yield server
-    server.shutdown()
-    server.server_close()
-
-
-@pytest.fixture
-def sagemaker(runtime: SageMakerRuntime, monkeypatch: pytest.MonkeyPatch) -> SageMakerRuntime:
-    runtime.reset()
-    monkeypatch.setenv("AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME", runtime.url)
-    return runtime
-
-
 @pytest.fixture
 def app(sagemaker: SageMakerRuntime) -> Iterator[str]:
-    config = make_config()
-    server = make_server(Proxy(config, create_client(config)), "127.0.0.1", 0)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with proxy_app(make_config()) as url:
+        yield url
 
 
 @pytest.fixture

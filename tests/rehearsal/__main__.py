@@ -7,6 +7,10 @@ which wins over this repository's ``tests`` folder (it has no ``__init__.py``).
 """
 
 import sys
+from pathlib import Path
+
+# The tests' shared helpers (the wake's local server, tests/function_url_server.py), as pytest's pythonpath has them.
+sys.path.insert(1, str(Path(__file__).resolve().parent.parent))
 
 from rehearse.driver import main
 

@@ -21,7 +21,7 @@ import os
 import signal
 import threading
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 from unittest import mock
 
 # The moto release these corrections were written against (requirements-dev.txt pins it).
@@ -74,92 +74,88 @@ def honour_sagemaker_endpoint_name() -> Iterator[None]:
         yield
 
 
-def _function_url_model() -> type[Any]:
-    from moto.awslambda.models import lambda_backends
+def _get_att_error() -> Exception:
+    from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
 
-    # Duck-typed like moto's CloudFormationModel rather than a subclass: moto finds models through
-    # CloudFormationModel.__subclasses__() and keeps every model class alive, so a subclass could never be
-    # removed again (the gap tests must see moto as it is).
-    class FunctionUrlResource:
-        """``AWS::Lambda::Url`` through moto's own Lambda backend (the same call as CreateFunctionUrlConfig)."""
+    return UnformattedGetAttTemplateException()
 
-        def __init__(self, function_arn: str, url: str) -> None:
-            self.function_arn = function_arn
-            self.url = url
 
-        @property
-        def physical_resource_id(self) -> str:
-            return self.function_arn
+class _TemplateResource:
+    """What moto's CloudFormation asks of a resource model, for the models these corrections add.
 
-        def is_created(self) -> bool:
-            return True
+    Duck-typed like moto's CloudFormationModel rather than a subclass: moto finds models through
+    CloudFormationModel.__subclasses__() and keeps every model class alive, so a subclass could never be
+    removed again (the gap tests must see moto as it is). A model names its type, the property that names it
+    (none: CloudFormation generates the name) and its ``Fn::GetAtt`` attributes (each the instance attribute that
+    holds it), and creates and updates itself from the template's ``Properties``.
+    """
 
-        @staticmethod
-        def cloudformation_name_type() -> str:
-            return ""
+    CFN_TYPE: ClassVar[str]
+    NAME_PROPERTY: ClassVar[str] = ""
+    CFN_ATTRIBUTES: ClassVar[Mapping[str, str]] = {}
 
-        @staticmethod
-        def cloudformation_type() -> str:
-            return "AWS::Lambda::Url"
+    def is_created(self) -> bool:
+        return True
 
-        @classmethod
-        def has_cfn_attr(cls, attr: str) -> bool:
-            return attr in ("FunctionUrl", "FunctionArn")
+    @classmethod
+    def cloudformation_name_type(cls) -> str:
+        return cls.NAME_PROPERTY
 
-        def get_cfn_attribute(self, attribute_name: str) -> str:
-            from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
+    @classmethod
+    def cloudformation_type(cls) -> str:
+        return cls.CFN_TYPE
 
-            if attribute_name == "FunctionUrl":
-                return self.url
-            if attribute_name == "FunctionArn":
-                return self.function_arn
-            raise UnformattedGetAttTemplateException()
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return attr in cls.CFN_ATTRIBUTES
 
-        @classmethod
-        def create_from_cloudformation_json(
-            cls,
-            resource_name: str,
-            cloudformation_json: dict[str, Any],
-            account_id: str,
-            region_name: str,
-            **kwargs: Any,
-        ) -> FunctionUrlResource:
-            properties = dict(cloudformation_json["Properties"])
-            function_arn = properties.pop("TargetFunctionArn")
-            config = lambda_backends[account_id][region_name].create_function_url_config(
-                function_arn, properties
-            )
-            return cls(function_arn, config.url)
+    def get_cfn_attribute(self, attribute_name: str) -> Any:
+        if attribute_name in self.CFN_ATTRIBUTES:
+            return getattr(self, self.CFN_ATTRIBUTES[attribute_name])
+        raise _get_att_error()
 
-        @classmethod
-        def update_from_cloudformation_json(
-            cls,
-            original_resource: FunctionUrlResource,
-            new_resource_name: str,
-            cloudformation_json: dict[str, Any],
-            account_id: str,
-            region_name: str,
-        ) -> FunctionUrlResource:
-            properties = dict(cloudformation_json["Properties"])
-            function_arn = properties.pop("TargetFunctionArn")
-            if function_arn != original_resource.function_arn:
-                # Another function: CloudFormation replaces the URL.
-                original_resource.delete(account_id, region_name)
-                return cls.create_from_cloudformation_json(
-                    new_resource_name, cloudformation_json, account_id, region_name
-                )
-            # Same function: updated in place, the URL stays (UpdateFunctionUrlConfig).
-            lambda_backends[account_id][region_name].update_function_url_config(function_arn, properties)
-            return original_resource
+    @classmethod
+    def create_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> Any:
+        properties = cloudformation_json["Properties"]
+        return cls.create_from_properties(resource_name, properties, account_id, region_name)
 
-        def delete(self, account_id: str, region_name: str) -> None:
-            from moto.awslambda.exceptions import UnknownFunctionException
+    @classmethod
+    def update_from_cloudformation_json(
+        cls,
+        original_resource: Any,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> Any:
+        properties = cloudformation_json["Properties"]
+        return cls.update_from_properties(
+            original_resource, new_resource_name, properties, account_id, region_name
+        )
 
-            # When the function went first, its URL went with it (as in Lambda).
-            with contextlib.suppress(UnknownFunctionException):
-                lambda_backends[account_id][region_name].delete_function_url_config(self.function_arn)
+    @classmethod
+    def create_from_properties(
+        cls, resource_name: str, properties: dict[str, Any], account_id: str, region_name: str
+    ) -> Any:
+        raise NotImplementedError
 
-    return FunctionUrlResource
+    @classmethod
+    def update_from_properties(
+        cls,
+        original_resource: Any,
+        new_resource_name: str,
+        properties: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> Any:
+        raise NotImplementedError
 
 
 def _clear_model_caches() -> None:
@@ -173,20 +169,15 @@ def _clear_model_caches() -> None:
 
 
 @contextlib.contextmanager
-def create_function_urls_from_templates() -> Iterator[None]:
-    """moto has no CloudFormation model for ``AWS::Lambda::Url``: it logs "No Moto CloudFormation support",
-    creates nothing, and ``Fn::GetAtt [Url, FunctionUrl]`` in an output cannot resolve.
-
-    Registers a model that creates the URL config through moto's Lambda backend, resolves ``FunctionUrl`` and
-    ``FunctionArn``, and deletes the config with the stack.
-    """
+def _cloudformation_models(*models: type[Any]) -> Iterator[None]:
+    """moto's CloudFormation also finds ``models`` (duck-typed like its CloudFormationModel, see
+    ``_TemplateResource``), until the context ends."""
     from moto.cloudformation import parsing
 
-    model = _function_url_model()
     original = parsing.get_model_list
 
     def model_list() -> list[type[Any]]:
-        return [*original(), model]
+        return [*original(), *models]
 
     _clear_model_caches()
     try:
@@ -196,11 +187,84 @@ def create_function_urls_from_templates() -> Iterator[None]:
         _clear_model_caches()
 
 
+def _function_url_model() -> type[Any]:
+    from moto.awslambda.models import lambda_backends
+
+    class FunctionUrlResource(_TemplateResource):
+        """``AWS::Lambda::Url`` through moto's own Lambda backend (the same call as CreateFunctionUrlConfig)."""
+
+        CFN_TYPE = "AWS::Lambda::Url"
+        CFN_ATTRIBUTES: ClassVar[Mapping[str, str]] = {"FunctionUrl": "url", "FunctionArn": "function_arn"}
+
+        def __init__(self, function_arn: str, url: str) -> None:
+            self.function_arn = function_arn
+            self.url = url
+
+        @property
+        def physical_resource_id(self) -> str:
+            return self.function_arn
+
+        @classmethod
+        def create_from_properties(
+            cls, resource_name: str, properties: dict[str, Any], account_id: str, region_name: str
+        ) -> FunctionUrlResource:
+            settings = dict(properties)
+            function_arn = settings.pop("TargetFunctionArn")
+            config = lambda_backends[account_id][region_name].create_function_url_config(
+                function_arn, settings
+            )
+            return cls(function_arn, config.url)
+
+        @classmethod
+        def update_from_properties(
+            cls,
+            original_resource: FunctionUrlResource,
+            new_resource_name: str,
+            properties: dict[str, Any],
+            account_id: str,
+            region_name: str,
+        ) -> FunctionUrlResource:
+            settings = dict(properties)
+            function_arn = settings.pop("TargetFunctionArn")
+            if function_arn != original_resource.function_arn:
+                # Another function: CloudFormation replaces the URL.
+                original_resource.delete(account_id, region_name)
+                return cls.create_from_properties(new_resource_name, properties, account_id, region_name)
+            # Same function: updated in place, the URL stays (UpdateFunctionUrlConfig).
+            lambda_backends[account_id][region_name].update_function_url_config(function_arn, settings)
+            return original_resource
+
+        def delete(self, account_id: str, region_name: str) -> None:
+            from moto.awslambda.exceptions import UnknownFunctionException
+
+            # When the function went first, its URL went with it (as in Lambda).
+            with contextlib.suppress(UnknownFunctionException):
+                lambda_backends[account_id][region_name].delete_function_url_config(self.function_arn)
+
+    return FunctionUrlResource
+
+
+@contextlib.contextmanager
+def create_function_urls_from_templates() -> Iterator[None]:
+    """moto has no CloudFormation model for ``AWS::Lambda::Url``: it logs "No Moto CloudFormation support",
+    creates nothing, and ``Fn::GetAtt [Url, FunctionUrl]`` in an output cannot resolve.
+
+    Registers a model that creates the URL config through moto's Lambda backend, resolves ``FunctionUrl`` and
+    ``FunctionArn``, and deletes the config with the stack.
+    """
+    with _cloudformation_models(_function_url_model()):
+        yield
+
+
 def _metric_alarm_model() -> type[Any]:
     from moto.cloudwatch.models import MetricDataQuery, cloudwatch_backends
 
-    class MetricAlarmResource:
+    class MetricAlarmResource(_TemplateResource):
         """``AWS::CloudWatch::Alarm`` through moto's own CloudWatch backend (the PutMetricAlarm call)."""
+
+        CFN_TYPE = "AWS::CloudWatch::Alarm"
+        NAME_PROPERTY = "AlarmName"
+        CFN_ATTRIBUTES: ClassVar[Mapping[str, str]] = {"Arn": "arn"}
 
         def __init__(self, name: str, arn: str) -> None:
             self.name = name
@@ -210,38 +274,10 @@ def _metric_alarm_model() -> type[Any]:
         def physical_resource_id(self) -> str:
             return self.name
 
-        def is_created(self) -> bool:
-            return True
-
-        @staticmethod
-        def cloudformation_name_type() -> str:
-            return "AlarmName"
-
-        @staticmethod
-        def cloudformation_type() -> str:
-            return "AWS::CloudWatch::Alarm"
-
         @classmethod
-        def has_cfn_attr(cls, attr: str) -> bool:
-            return attr == "Arn"
-
-        def get_cfn_attribute(self, attribute_name: str) -> str:
-            from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
-
-            if attribute_name == "Arn":
-                return self.arn
-            raise UnformattedGetAttTemplateException()
-
-        @classmethod
-        def create_from_cloudformation_json(
-            cls,
-            resource_name: str,
-            cloudformation_json: dict[str, Any],
-            account_id: str,
-            region_name: str,
-            **kwargs: Any,
+        def create_from_properties(
+            cls, resource_name: str, p: dict[str, Any], account_id: str, region_name: str
         ) -> MetricAlarmResource:
-            p = cloudformation_json["Properties"]
             # Metric math alarms keep their queries' ids, expressions and periods (moto does not evaluate them).
             queries = [
                 MetricDataQuery(
@@ -274,21 +310,21 @@ def _metric_alarm_model() -> type[Any]:
             return cls(alarm.name, alarm.alarm_arn)
 
         @classmethod
-        def update_from_cloudformation_json(
+        def update_from_properties(
             cls,
             original_resource: MetricAlarmResource,
             new_resource_name: str,
-            cloudformation_json: dict[str, Any],
+            properties: dict[str, Any],
             account_id: str,
             region_name: str,
         ) -> MetricAlarmResource:
             # An alarm without AlarmName keeps the name CloudFormation generated for it (moto generates a new one
             # on every update); a new AlarmName replaces the alarm. PutMetricAlarm on the same name replaces the
             # alarm's settings, as CloudFormation's update does.
-            name = cloudformation_json["Properties"].get("AlarmName") or original_resource.name
+            name = properties.get("AlarmName") or original_resource.name
             if name != original_resource.name:
                 original_resource.delete(account_id, region_name)
-            return cls.create_from_cloudformation_json(name, cloudformation_json, account_id, region_name)
+            return cls.create_from_properties(name, properties, account_id, region_name)
 
         def delete(self, account_id: str, region_name: str) -> None:
             cloudwatch_backends[account_id][region_name].delete_alarms([self.name])
@@ -305,27 +341,17 @@ def create_metric_alarms_from_templates() -> Iterator[None]:
     Registers a model that creates the alarm through moto's CloudWatch backend, resolves ``Arn`` and deletes
     the alarm with the stack.
     """
-    from moto.cloudformation import parsing
-
-    model = _metric_alarm_model()
-    original = parsing.get_model_list
-
-    def model_list() -> list[type[Any]]:
-        return [*original(), model]
-
-    _clear_model_caches()
-    try:
-        with mock.patch.object(parsing, "get_model_list", model_list):
-            yield
-    finally:
-        _clear_model_caches()
+    with _cloudformation_models(_metric_alarm_model()):
+        yield
 
 
 def _topic_policy_model() -> type[Any]:
     from moto.sns.models import sns_backends
 
-    class TopicPolicyResource:
+    class TopicPolicyResource(_TemplateResource):
         """``AWS::SNS::TopicPolicy`` through moto's own SNS backend (SetTopicAttributes ``Policy``)."""
+
+        CFN_TYPE = "AWS::SNS::TopicPolicy"
 
         def __init__(self, physical_id: str, topic_arns: list[str]) -> None:
             self.physical_id = physical_id
@@ -335,31 +361,10 @@ def _topic_policy_model() -> type[Any]:
         def physical_resource_id(self) -> str:
             return self.physical_id
 
-        def is_created(self) -> bool:
-            return True
-
-        @staticmethod
-        def cloudformation_name_type() -> str:
-            return ""
-
-        @staticmethod
-        def cloudformation_type() -> str:
-            return "AWS::SNS::TopicPolicy"
-
         @classmethod
-        def has_cfn_attr(cls, attr: str) -> bool:
-            return False
-
-        @classmethod
-        def create_from_cloudformation_json(
-            cls,
-            resource_name: str,
-            cloudformation_json: dict[str, Any],
-            account_id: str,
-            region_name: str,
-            **kwargs: Any,
+        def create_from_properties(
+            cls, resource_name: str, properties: dict[str, Any], account_id: str, region_name: str
         ) -> TopicPolicyResource:
-            properties = cloudformation_json["Properties"]
             topics = list(properties["Topics"])
             backend = sns_backends[account_id][region_name]
             for arn in topics:
@@ -367,17 +372,15 @@ def _topic_policy_model() -> type[Any]:
             return cls(f"{resource_name}-{abs(hash(tuple(topics))) % 10**8}", topics)
 
         @classmethod
-        def update_from_cloudformation_json(
+        def update_from_properties(
             cls,
             original_resource: TopicPolicyResource,
             new_resource_name: str,
-            cloudformation_json: dict[str, Any],
+            properties: dict[str, Any],
             account_id: str,
             region_name: str,
         ) -> TopicPolicyResource:
-            return cls.create_from_cloudformation_json(
-                new_resource_name, cloudformation_json, account_id, region_name
-            )
+            return cls.create_from_properties(new_resource_name, properties, account_id, region_name)
 
         def delete(self, account_id: str, region_name: str) -> None:
             from moto.sns.exceptions import TopicNotFound
@@ -403,20 +406,8 @@ def apply_topic_policies_from_templates() -> Iterator[None]:
     Registers a model that sets the topics' ``Policy`` attribute through moto's SNS backend and restores the
     default policy on delete.
     """
-    from moto.cloudformation import parsing
-
-    model = _topic_policy_model()
-    original = parsing.get_model_list
-
-    def model_list() -> list[type[Any]]:
-        return [*original(), model]
-
-    _clear_model_caches()
-    try:
-        with mock.patch.object(parsing, "get_model_list", model_list):
-            yield
-    finally:
-        _clear_model_caches()
+    with _cloudformation_models(_topic_policy_model()):
+        yield
 
 
 @contextlib.contextmanager
@@ -689,38 +680,16 @@ def update_dependents_of_replaced_resources() -> Iterator[None]:
         yield
 
 
-@contextlib.contextmanager
-def _cloudformation_models(*models: type[Any]) -> Iterator[None]:
-    """moto's CloudFormation also finds ``models`` (duck-typed like its CloudFormationModel, see
-    ``_function_url_model``), until the context ends."""
-    from moto.cloudformation import parsing
-
-    original = parsing.get_model_list
-
-    def model_list() -> list[type[Any]]:
-        return [*original(), *models]
-
-    _clear_model_caches()
-    try:
-        with mock.patch.object(parsing, "get_model_list", model_list):
-            yield
-    finally:
-        _clear_model_caches()
-
-
-def _get_att_error() -> Exception:
-    from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
-
-    return UnformattedGetAttTemplateException()
-
-
 def _scaling_models() -> tuple[type[Any], type[Any]]:
     from moto.applicationautoscaling.exceptions import AWSValidationException
     from moto.applicationautoscaling.models import applicationautoscaling_backends
 
-    class ScalableTargetResource:
+    class ScalableTargetResource(_TemplateResource):
         """``AWS::ApplicationAutoScaling::ScalableTarget`` through moto's Application Auto Scaling backend: the
         calls CloudFormation makes (RegisterScalableTarget, PutScheduledAction, DeregisterScalableTarget)."""
+
+        CFN_TYPE = "AWS::ApplicationAutoScaling::ScalableTarget"
+        CFN_ATTRIBUTES: ClassVar[Mapping[str, str]] = {"Id": "physical_resource_id"}
 
         def __init__(self, namespace: str, resource_id: str, dimension: str, actions: list[str]) -> None:
             self.namespace = namespace
@@ -733,36 +702,10 @@ def _scaling_models() -> tuple[type[Any], type[Any]]:
             # CloudFormation's id for a scalable target (what Ref returns and ScalingTargetId takes).
             return f"{self.resource_id}|{self.dimension}|{self.namespace}"
 
-        def is_created(self) -> bool:
-            return True
-
-        @staticmethod
-        def cloudformation_name_type() -> str:
-            return ""
-
-        @staticmethod
-        def cloudformation_type() -> str:
-            return "AWS::ApplicationAutoScaling::ScalableTarget"
-
         @classmethod
-        def has_cfn_attr(cls, attr: str) -> bool:
-            return attr == "Id"
-
-        def get_cfn_attribute(self, attribute_name: str) -> str:
-            if attribute_name == "Id":
-                return self.physical_resource_id
-            raise _get_att_error()
-
-        @classmethod
-        def create_from_cloudformation_json(
-            cls,
-            resource_name: str,
-            cloudformation_json: dict[str, Any],
-            account_id: str,
-            region_name: str,
-            **kwargs: Any,
+        def create_from_properties(
+            cls, resource_name: str, properties: dict[str, Any], account_id: str, region_name: str
         ) -> ScalableTargetResource:
-            properties = cloudformation_json["Properties"]
             backend = applicationautoscaling_backends[account_id][region_name]
             namespace, resource_id = properties["ServiceNamespace"], properties["ResourceId"]
             dimension = properties["ScalableDimension"]
@@ -773,7 +716,8 @@ def _scaling_models() -> tuple[type[Any], type[Any]]:
                 min_capacity=int(properties["MinCapacity"]),
                 max_capacity=int(properties["MaxCapacity"]),
                 role_arn=properties.get("RoleARN", ""),
-                suspended_state=properties.get("SuspendedState"),
+                # None without SuspendedState, as before (moto annotates str but takes None).
+                suspended_state=properties.get("SuspendedState"),  # type: ignore[arg-type]
             )
             actions = properties.get("ScheduledActions") or []
             for action in actions:
@@ -791,15 +735,14 @@ def _scaling_models() -> tuple[type[Any], type[Any]]:
             return cls(namespace, resource_id, dimension, [a["ScheduledActionName"] for a in actions])
 
         @classmethod
-        def update_from_cloudformation_json(
+        def update_from_properties(
             cls,
             original_resource: ScalableTargetResource,
             new_resource_name: str,
-            cloudformation_json: dict[str, Any],
+            properties: dict[str, Any],
             account_id: str,
             region_name: str,
         ) -> ScalableTargetResource:
-            properties = cloudformation_json["Properties"]
             same = (
                 properties["ServiceNamespace"],
                 properties["ResourceId"],
@@ -814,9 +757,7 @@ def _scaling_models() -> tuple[type[Any], type[Any]]:
             else:  # in place: drop the scheduled actions the new template no longer has
                 kept = {a["ScheduledActionName"] for a in properties.get("ScheduledActions") or []}
                 original_resource._delete_actions(account_id, region_name, keep=kept)
-            return cls.create_from_cloudformation_json(
-                new_resource_name, cloudformation_json, account_id, region_name
-            )
+            return cls.create_from_properties(new_resource_name, properties, account_id, region_name)
 
         def _delete_actions(self, account_id: str, region_name: str, keep: set[str]) -> None:
             backend = applicationautoscaling_backends[account_id][region_name]
@@ -831,9 +772,12 @@ def _scaling_models() -> tuple[type[Any], type[Any]]:
                     self.namespace, self.resource_id, self.dimension
                 )
 
-    class ScalingPolicyResource:
+    class ScalingPolicyResource(_TemplateResource):
         """``AWS::ApplicationAutoScaling::ScalingPolicy`` through moto's backend (PutScalingPolicy,
         DeleteScalingPolicy); its id (Ref) is the policy's ARN, which an alarm action names."""
+
+        CFN_TYPE = "AWS::ApplicationAutoScaling::ScalingPolicy"
+        CFN_ATTRIBUTES: ClassVar[Mapping[str, str]] = {"Arn": "arn"}
 
         def __init__(self, name: str, namespace: str, resource_id: str, dimension: str, arn: str) -> None:
             self.name = name
@@ -846,26 +790,6 @@ def _scaling_models() -> tuple[type[Any], type[Any]]:
         def physical_resource_id(self) -> str:
             return self.arn
 
-        def is_created(self) -> bool:
-            return True
-
-        @staticmethod
-        def cloudformation_name_type() -> str:
-            return ""
-
-        @staticmethod
-        def cloudformation_type() -> str:
-            return "AWS::ApplicationAutoScaling::ScalingPolicy"
-
-        @classmethod
-        def has_cfn_attr(cls, attr: str) -> bool:
-            return attr == "Arn"
-
-        def get_cfn_attribute(self, attribute_name: str) -> str:
-            if attribute_name == "Arn":
-                return self.arn
-            raise _get_att_error()
-
         @staticmethod
         def _target(properties: Mapping[str, Any]) -> tuple[str, str, str]:
             if properties.get("ScalingTargetId"):
@@ -874,15 +798,9 @@ def _scaling_models() -> tuple[type[Any], type[Any]]:
             return properties["ServiceNamespace"], properties["ResourceId"], properties["ScalableDimension"]
 
         @classmethod
-        def create_from_cloudformation_json(
-            cls,
-            resource_name: str,
-            cloudformation_json: dict[str, Any],
-            account_id: str,
-            region_name: str,
-            **kwargs: Any,
+        def create_from_properties(
+            cls, resource_name: str, properties: dict[str, Any], account_id: str, region_name: str
         ) -> ScalingPolicyResource:
-            properties = cloudformation_json["Properties"]
             namespace, resource_id, dimension = cls._target(properties)
             name = properties.get("PolicyName") or resource_name
             policy = applicationautoscaling_backends[account_id][region_name].put_scaling_policy(
@@ -898,15 +816,14 @@ def _scaling_models() -> tuple[type[Any], type[Any]]:
             return cls(name, namespace, resource_id, dimension, policy.policy_arn)
 
         @classmethod
-        def update_from_cloudformation_json(
+        def update_from_properties(
             cls,
             original_resource: ScalingPolicyResource,
             new_resource_name: str,
-            cloudformation_json: dict[str, Any],
+            properties: dict[str, Any],
             account_id: str,
             region_name: str,
         ) -> ScalingPolicyResource:
-            properties = cloudformation_json["Properties"]
             key = (properties.get("PolicyName") or new_resource_name, *cls._target(properties))
             original = (
                 original_resource.name,
@@ -916,12 +833,8 @@ def _scaling_models() -> tuple[type[Any], type[Any]]:
             )
             if key != original:  # another name or target: CloudFormation replaces the policy
                 original_resource.delete(account_id, region_name)
-                return cls.create_from_cloudformation_json(
-                    new_resource_name, cloudformation_json, account_id, region_name
-                )
-            updated = cls.create_from_cloudformation_json(
-                new_resource_name, cloudformation_json, account_id, region_name
-            )
+                return cls.create_from_properties(new_resource_name, properties, account_id, region_name)
+            updated = cls.create_from_properties(new_resource_name, properties, account_id, region_name)
             # PutScalingPolicy on an existing policy updates it: its ARN stays (moto mints a new one).
             backend = applicationautoscaling_backends[account_id][region_name]
             for policy in backend.policies.values():
@@ -1124,9 +1037,19 @@ def _inference_component_model() -> type[Any]:
     from moto.sagemaker.models import sagemaker_backends
     from moto.sagemaker.utils import arn_formatter
 
-    class InferenceComponent:
+    class InferenceComponent(_TemplateResource):
         """A SageMaker inference component, as CreateInferenceComponent makes it and DescribeInferenceComponent
         returns it; also ``AWS::SageMaker::InferenceComponent`` (its id, Ref, is the ARN)."""
+
+        CFN_TYPE = "AWS::SageMaker::InferenceComponent"
+        NAME_PROPERTY = "InferenceComponentName"
+        CFN_ATTRIBUTES: ClassVar[Mapping[str, str]] = {
+            "InferenceComponentArn": "arn",
+            "InferenceComponentName": "name",
+            "InferenceComponentStatus": "status",
+        }
+        # A component serves as soon as it is created (moto deploys nothing).
+        status = "InService"
 
         def __init__(
             self,
@@ -1170,7 +1093,7 @@ def _inference_component_model() -> type[Any]:
                 "RuntimeConfig": self.runtime_config,
                 "CreationTime": self.creation_time,
                 "LastModifiedTime": self.last_modified_time,
-                "InferenceComponentStatus": "InService",
+                "InferenceComponentStatus": self.status,
             }
             if self.last_deployment_config:
                 answer["LastDeploymentConfig"] = self.last_deployment_config
@@ -1193,31 +1116,6 @@ def _inference_component_model() -> type[Any]:
         def physical_resource_id(self) -> str:
             return self.arn
 
-        def is_created(self) -> bool:
-            return True
-
-        @staticmethod
-        def cloudformation_name_type() -> str:
-            return "InferenceComponentName"
-
-        @staticmethod
-        def cloudformation_type() -> str:
-            return "AWS::SageMaker::InferenceComponent"
-
-        @classmethod
-        def has_cfn_attr(cls, attr: str) -> bool:
-            return attr in ("InferenceComponentArn", "InferenceComponentName", "InferenceComponentStatus")
-
-        def get_cfn_attribute(self, attribute_name: str) -> str:
-            values = {
-                "InferenceComponentArn": self.arn,
-                "InferenceComponentName": self.name,
-                "InferenceComponentStatus": "InService",
-            }
-            if attribute_name in values:
-                return values[attribute_name]
-            raise _get_att_error()
-
         @classmethod
         def create(cls, account_id: str, region_name: str, **params: Any) -> InferenceComponent:
             component = cls(account_id, region_name, **params)
@@ -1225,15 +1123,9 @@ def _inference_component_model() -> type[Any]:
             return component
 
         @classmethod
-        def create_from_cloudformation_json(
-            cls,
-            resource_name: str,
-            cloudformation_json: dict[str, Any],
-            account_id: str,
-            region_name: str,
-            **kwargs: Any,
+        def create_from_properties(
+            cls, resource_name: str, p: dict[str, Any], account_id: str, region_name: str
         ) -> InferenceComponent:
-            p = cloudformation_json["Properties"]
             return cls.create(
                 account_id,
                 region_name,
@@ -1246,19 +1138,18 @@ def _inference_component_model() -> type[Any]:
             )
 
         @classmethod
-        def update_from_cloudformation_json(
+        def update_from_properties(
             cls,
             original_resource: InferenceComponent,
             new_resource_name: str,
-            cloudformation_json: dict[str, Any],
+            p: dict[str, Any],
             account_id: str,
             region_name: str,
         ) -> InferenceComponent:
-            p = cloudformation_json["Properties"]
             name = p.get("InferenceComponentName") or original_resource.name
             if name != original_resource.name or p["EndpointName"] != original_resource.endpoint_name:
                 original_resource.delete(account_id, region_name)  # CloudFormation replaces the component
-                return cls.create_from_cloudformation_json(name, cloudformation_json, account_id, region_name)
+                return cls.create_from_properties(name, p, account_id, region_name)
             # UpdateInferenceComponent: a new specification and runtime config, in place.
             original_resource.specification = p.get("Specification", {})
             if p.get("RuntimeConfig"):

@@ -11,6 +11,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from function_url_server import make_local_server
+
 from mistral_endpoint import cli
 
 from .common import check
@@ -95,7 +97,7 @@ def _cli_waits_then_answers(emulator: Emulator, proxy: LoadedProxy) -> tuple[lis
     emulator.queue_sagemaker_error("ValidationError", NO_CAPACITY)
     emulator.queue_sagemaker_error("ValidationError", NO_CAPACITY)
     emulator.queue_sagemaker_answers([tgi_answer(" Paris.", 3)])
-    server = cli.make_local_server("127.0.0.1", 0, lambda event, _context: _forward(proxy, event))
+    server = make_local_server("127.0.0.1", 0, lambda event, _context: _forward(proxy, event))
 
     thread = threading.Thread(target=server.serve_forever, name="local-proxy", daemon=True)
     thread.start()

@@ -112,6 +112,10 @@ VARIANTS: dict[str, tuple[Callable[[], cdk.App], str]] = {
     "base_model": (_stack_app(model="base"), "MistralEndpointStack"),
     "pinned_region": (_stack_app(region="eu-west-1"), "MistralEndpointStack"),
     "scale_to_zero": (_stack_app(scaleToZero="true"), "MistralEndpointStack"),
+    "business_hours": (
+        _stack_app(scaleToZero="true", businessHours="Europe/Paris 8-19 MON-FRI"),
+        "MistralEndpointStack",
+    ),
     "byo_vpc": (_byo_vpc_app, "PlatformStack"),
     "monitoring_customised": (_customised_monitoring_app, "TunedStack"),
     "monitoring_off": (_stack_app(monitoring="false"), "MistralEndpointStack"),

@@ -13,7 +13,8 @@ from synth_helpers import VARIANTS, template_of
 REGIONS = ["us-east-1", "af-south-1", "eu-west-1"]
 # Scale-to-zero templates refuse regions without inference components (af-south-1 among them): check them
 # where they deploy, me-south-1 standing in for a region with another ECR account.
-REGIONS_BY_VARIANT = {"scale_to_zero": ["us-east-1", "me-south-1", "eu-west-1"]}
+COMPONENT_REGIONS = ["us-east-1", "me-south-1", "eu-west-1"]
+REGIONS_BY_VARIANT = {"scale_to_zero": COMPONENT_REGIONS, "business_hours": COMPONENT_REGIONS}
 
 
 @pytest.mark.parametrize("variant", sorted(VARIANTS))

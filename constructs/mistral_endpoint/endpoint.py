@@ -164,6 +164,9 @@ class MistralEndpoint(EndpointMetrics, TokenMetrics, Construct):
         monitored_rollback = (
             rollback_alarm_references(self, alarm_settings=alarm_settings) if monitoring else []
         )
+        #: The alarms an update of the endpoint rolls back on: ``rollback_alarms`` and the monitoring's 5xx and
+        #: p90 latency alarms (by name).
+        self.rollback_alarms: list[cloudwatch.IAlarm] = [*rollback_alarms, *monitored_rollback]
         #: The SageMaker model, endpoint configuration and endpoint.
         self.endpoint = MistralModelEndpoint(
             self,
@@ -189,7 +192,7 @@ class MistralEndpoint(EndpointMetrics, TokenMetrics, Construct):
             scale_in_cooldown=scale_in_cooldown,
             scale_to_zero=scale_to_zero,
             schedule=schedule,
-            rollback_alarms=[*rollback_alarms, *monitored_rollback],
+            rollback_alarms=self.rollback_alarms,
             deployment_baking_time=deployment_baking_time,
             **logging,
         )
@@ -259,9 +262,6 @@ class MistralEndpoint(EndpointMetrics, TokenMetrics, Construct):
         self.dashboard: cloudwatch.Dashboard | None = self.monitoring.dashboard if self.monitoring else None
         #: The topic alarm and OK notifications go to (None with ``monitoring=False``).
         self.alarm_topic: sns.ITopic | None = self.monitoring.alarm_topic if self.monitoring else None
-        #: The alarms an update of the endpoint rolls back on: ``rollback_alarms`` and the monitoring's 5xx and
-        #: p90 latency alarms (by name).
-        self.rollback_alarms: list[cloudwatch.IAlarm] = [*rollback_alarms, *monitored_rollback]
 
     def grant_invoke_url(self, grantee: iam.IGrantable) -> iam.Grant:
         """Allow ``grantee`` to call the function URL; see :meth:`InvokeProxy.grant_invoke_url`."""

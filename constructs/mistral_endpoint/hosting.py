@@ -702,7 +702,10 @@ class MistralModelEndpoint(_ModelEndpointBase):
                 scale_out_cooldown=scale_out_cooldown
                 or Duration.seconds(DEFAULTS.scale_out_cooldown_seconds),
                 scale_in_cooldown=scale_in_cooldown or Duration.seconds(DEFAULTS.scale_in_cooldown_seconds),
-                inference_component_name=self.inference_component_name,
+                # Scale-to-zero mode: the wake-up signal (AWS's recipe reads its maximum over a minute).
+                no_capacity_metric=self.metric_no_capacity_invocation_failures(statistic="Maximum")
+                if self.inference_component_name is not None
+                else None,
                 schedule=schedule,
                 depends_on=scaled,
             )

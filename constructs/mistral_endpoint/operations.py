@@ -190,7 +190,7 @@ class MistralMonitoring(Construct):
             }
             errors = "FILL(errors, 0)"
             if ic:  # a wake from zero refuses requests for minutes: that is WakeUpNotCompleting's business
-                using["nocapacity"] = _no_capacity(endpoint)
+                using["nocapacity"] = endpoint.metric_no_capacity_invocation_failures(period=ALARM_PERIOD)
                 errors = "(FILL(errors, 0) - FILL(nocapacity, 0))"
             metric = cloudwatch.MathExpression(
                 expression=f"IF(invocations > 0, 100 * {errors} / invocations, 0)",
@@ -221,7 +221,7 @@ class MistralMonitoring(Construct):
         elif name == "WakeUpNotCompleting":
             if not ic:
                 return
-            metric = _no_capacity(endpoint)
+            metric = endpoint.metric_no_capacity_invocation_failures(period=ALARM_PERIOD)
             spec = (
                 threshold,
                 at_least,
@@ -405,7 +405,7 @@ class MistralMonitoring(Construct):
             endpoint.metric_concurrent_requests(label="concurrent requests per instance (max)"),
         ]
         if self.inference_component_name:
-            capacity.append(_no_capacity(endpoint))
+            capacity.append(endpoint.metric_no_capacity_invocation_failures(period=ALARM_PERIOD))
         dashboard.add_widgets(
             cloudwatch.GraphWidget(
                 title="Invocations and model errors",
@@ -575,11 +575,6 @@ def _resolve_settings(given: Mapping[str, AlarmSettings | None] | None) -> dict[
             setting = AlarmSettings(threshold, periods)
         settings[name] = setting
     return settings
-
-
-def _no_capacity(endpoint: EndpointMetrics) -> cloudwatch.Metric:
-    # Requests refused while the inference component has no copy (scale-to-zero mode's invocation dimensions).
-    return endpoint.metric("NoCapacityInvocationFailures", statistic="Sum", period=ALARM_PERIOD)
 
 
 def _check_dashboard_name(name: str) -> str:

@@ -29,7 +29,6 @@ from constructs import Construct, IDependable
 from ._validation import ConfigurationError, is_unresolved, require_int
 from .defaults import DEFAULTS
 
-SAGEMAKER_NAMESPACE = "AWS/SageMaker"
 _DAYS = re.compile(
     r"^(MON|TUE|WED|THU|FRI|SAT|SUN)(-(MON|TUE|WED|THU|FRI|SAT|SUN))?(,(MON|TUE|WED|THU|FRI|SAT|SUN))*$"
 )
@@ -129,7 +128,7 @@ class EndpointScaling(Construct):
         target_concurrent_requests: int,
         scale_out_cooldown: Duration,
         scale_in_cooldown: Duration,
-        inference_component_name: str | None,
+        no_capacity_metric: cloudwatch.IMetric | None,
         schedule: ScalingSchedule | None,
         depends_on: IDependable,
     ) -> None:
@@ -171,7 +170,7 @@ class EndpointScaling(Construct):
         #: Scale-to-zero mode: the alarm that wakes the component and the step policy it triggers.
         self.wake_alarm: cloudwatch.Alarm | None = None
         self.wake_policy: appscaling.StepScalingAction | None = None
-        if inference_component_name is not None:
+        if no_capacity_metric is not None:
             self.wake_policy = appscaling.StepScalingAction(
                 self,
                 "WakeFromZero",
@@ -185,13 +184,7 @@ class EndpointScaling(Construct):
                 self,
                 "NoCapacityAlarm",
                 alarm_description="A request found no copy of the model: add one (scale out from zero)",
-                metric=cloudwatch.Metric(
-                    namespace=SAGEMAKER_NAMESPACE,
-                    metric_name="NoCapacityInvocationFailures",
-                    dimensions_map={"InferenceComponentName": inference_component_name},
-                    statistic="Maximum",
-                    period=Duration.minutes(1),
-                ),
+                metric=no_capacity_metric,
                 threshold=1,
                 comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
                 evaluation_periods=1,

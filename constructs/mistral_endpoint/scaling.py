@@ -34,6 +34,10 @@ _DAYS = re.compile(
 )
 
 
+#: Copies a wake from zero asks for (an exact count, not an increment: see EndpointScaling).
+WAKE_COPIES = 1
+
+
 @dataclass(frozen=True)
 class ScalingSchedule:
     """Keep capacity warm inside a weekly window, in a named time zone; allow the floor outside it.
@@ -171,19 +175,25 @@ class EndpointScaling(Construct):
         self.wake_alarm: cloudwatch.Alarm | None = None
         self.wake_policy: appscaling.StepScalingAction | None = None
         if no_capacity_metric is not None:
+            # One wake, one copy. NoCapacityInvocationFailures goes on while the first copy's instance starts
+            # (5-10 minutes), so the alarm stays in ALARM and Application Auto Scaling runs the policy again
+            # at every evaluation once its cooldown is over (Application Auto Scaling guide, "Step scaling
+            # policies"). "+1 copy" would then add a copy a minute, up to max_capacity instances for one
+            # wake. ExactCapacity 1 asks for one copy however often it runs; more copies are target
+            # tracking's business once the first one serves and publishes concurrency.
             self.wake_policy = appscaling.StepScalingAction(
                 self,
                 "WakeFromZero",
                 scaling_target=self.scalable_target,
-                adjustment_type=appscaling.AdjustmentType.CHANGE_IN_CAPACITY,
+                adjustment_type=appscaling.AdjustmentType.EXACT_CAPACITY,
                 metric_aggregation_type=appscaling.MetricAggregationType.MAXIMUM,
                 cooldown=Duration.minutes(1),
             )
-            self.wake_policy.add_adjustment(adjustment=1, lower_bound=0)
+            self.wake_policy.add_adjustment(adjustment=WAKE_COPIES, lower_bound=0)
             self.wake_alarm = cloudwatch.Alarm(
                 self,
                 "NoCapacityAlarm",
-                alarm_description="A request found no copy of the model: add one (scale out from zero)",
+                alarm_description="A request found no copy of the model: ask for one (scale out from zero)",
                 metric=no_capacity_metric,
                 threshold=1,
                 comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,

@@ -79,6 +79,8 @@ _ENDPOINT_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
 SAGEMAKER_NAMESPACE = "AWS/SageMaker"
 INVOKE_ENDPOINT_ACTIONS = ["sagemaker:InvokeEndpoint", "sagemaker:InvokeEndpointWithResponseStream"]
 INSTANCE_METRICS_NAMESPACE = "/aws/sagemaker/Endpoints"
+#: Where an inference component's containers log (its name follows).
+INFERENCE_COMPONENT_LOG_GROUP_PREFIX = "/aws/sagemaker/InferenceComponents/"
 
 
 class IMistralModelEndpoint(sagemaker.IEndpoint, Protocol):
@@ -519,14 +521,27 @@ class MistralModelEndpoint(_ModelEndpointBase):
         self.security_group.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "HTTPS to the S3 gateway")
         self._connections = ec2.Connections(security_groups=[self.security_group])
 
-        self.log_group = new_log_group(
-            self,
-            "Logs",
-            log_group_name=f"/aws/sagemaker/Endpoints/{self.endpoint_name}",
-            retention=log_retention,
-            encryption_key=log_encryption_key,
-            removal_policy=removal_policy,
-        )
+        def log_group(id: str, name: str) -> logs.LogGroup:
+            return new_log_group(
+                self,
+                id,
+                log_group_name=name,
+                retention=log_retention,
+                encryption_key=log_encryption_key,
+                removal_policy=removal_policy,
+            )
+
+        #: The endpoint's log group (``/aws/sagemaker/Endpoints/<endpoint>``).
+        self.log_group = log_group("Logs", f"/aws/sagemaker/Endpoints/{self.endpoint_name}")
+        #: Scale-to-zero mode: the inference component's log group, where TGI's own lines go
+        #: (``/aws/sagemaker/InferenceComponents/<component>``); None otherwise.
+        self.component_log_group: logs.LogGroup | None = None
+        if self.inference_component_name is not None:
+            # Containers of an inference component log to a group named after the component, not the endpoint
+            # (see INFERENCE_COMPONENT_LOG_GROUP_PREFIX for the source).
+            self.component_log_group = log_group(
+                "ComponentLogs", f"{INFERENCE_COMPONENT_LOG_GROUP_PREFIX}{self.inference_component_name}"
+            )
 
         image_account = CfnMapping(
             self,
@@ -549,7 +564,7 @@ class MistralModelEndpoint(_ModelEndpointBase):
             self,
             "ExecutionPolicy",
             description="Mistral 7B TGI model: exactly what SageMaker needs to run this endpoint",
-            statements=self._execution_statements(vpc, subnets.subnet_ids, image_account),
+            statements=self._execution_statements(vpc, subnets.subnet_ids, image_account, rollback_alarms),
             roles=[self.role],
         )
         acknowledge(self.policy, "AwsSolutions::AwsSolutions-IAM5[Resource::*]", _WILDCARD_REASON)
@@ -664,6 +679,9 @@ class MistralModelEndpoint(_ModelEndpointBase):
                 ),
                 deployment_config=rolling_update(baking, rollback_alarms),
             )
+            # The component's copies log to its own group from their first start: create it before, delete
+            # it after, so SageMaker never creates one the stack does not own.
+            self.cfn_inference_component.node.add_dependency(cast(logs.LogGroup, self.component_log_group))
         else:
             self.cfn_endpoint.deployment_config = blue_green_update(
                 baking, rollback_alarms, canary=min_capacity >= 2
@@ -721,7 +739,11 @@ class MistralModelEndpoint(_ModelEndpointBase):
         return self._connections
 
     def _execution_statements(
-        self, vpc: ec2.IVpc, subnet_ids: list[str], image_account: str
+        self,
+        vpc: ec2.IVpc,
+        subnet_ids: list[str],
+        image_account: str,
+        rollback_alarms: Sequence[cloudwatch.IAlarm],
     ) -> list[iam.PolicyStatement]:
         stack = Stack.of(self)
         repository_arn = stack.format_arn(
@@ -754,8 +776,12 @@ class MistralModelEndpoint(_ModelEndpointBase):
                     "logs:PutLogEvents",
                     "logs:DescribeLogStreams",
                 ],
-                resources=[self.log_group.log_group_arn],
+                resources=[
+                    self.log_group.log_group_arn,
+                    *([self.component_log_group.log_group_arn] if self.component_log_group else []),
+                ],
             ),
+            *_watch_rollback_alarms(rollback_alarms),
             iam.PolicyStatement(
                 sid="PublishEndpointMetrics",
                 actions=["cloudwatch:PutMetricData"],
@@ -804,6 +830,23 @@ class MistralModelEndpoint(_ModelEndpointBase):
                 },
             ),
         ]
+
+
+def _watch_rollback_alarms(alarms: Sequence[cloudwatch.IAlarm]) -> list[iam.PolicyStatement]:
+    """An update with auto-rollback reads its alarms with the role SageMaker uses for the endpoint: the
+    model's execution role, or the endpoint config's ExecutionRoleArn for inference components (SageMaker
+    guide, "Auto-Rollback Configuration and Monitoring": the execution role needs cloudwatch:DescribeAlarms
+    on the alarms it names). DescribeAlarms takes alarm ARNs as resources (Service Authorization
+    Reference, Amazon CloudWatch)."""
+    if not alarms:
+        return []
+    return [
+        iam.PolicyStatement(
+            sid="ReadRollbackAlarms",
+            actions=["cloudwatch:DescribeAlarms"],
+            resources=[alarm.alarm_arn for alarm in alarms],
+        )
+    ]
 
 
 _WILDCARD_REASON = (

@@ -34,10 +34,10 @@ from .validation import (
     U64_MAX,
     JsonObject,
     as_f32,
-    check_keys,
     check_streamable,
     f32_note,
     json_type,
+    known_fields,
     non_empty_string,
     parse_json_object,
     stop_list,
@@ -157,7 +157,7 @@ def _with_details(
 
 
 def _prepare_generate(data: JsonObject, config: Config) -> ModelCall:
-    check_keys(data, ("inputs", "parameters", "stream"), "field")
+    data = known_fields(data, ("inputs", "parameters", "stream"), "field")
     stream = stream_flag(data)
     if "inputs" not in data:
         raise invalid("inputs is required: the prompt text.", "inputs")
@@ -169,7 +169,7 @@ def _prepare_generate(data: JsonObject, config: Config) -> ModelCall:
 
 
 def _prepare_chat(data: JsonObject, config: Config) -> ModelCall:
-    check_keys(data, ("messages", "parameters", "stream"), "field")
+    data = known_fields(data, ("messages", "parameters", "stream"), "field")
     stream = stream_flag(data)
     if "messages" not in data:
         raise invalid("messages is required: an array of {role, content} objects.", "messages")
@@ -190,8 +190,10 @@ def _include_usage(data: JsonObject, stream: bool) -> bool:
         raise invalid("stream_options is only allowed when stream is true.", "stream_options")
     if not isinstance(options, dict):
         raise invalid(f"stream_options must be an object, not {json_type(options)}.", "stream_options")
-    check_keys(options, ("include_usage",), "stream option", "stream_options.")
-    usage = options.get("include_usage", False)
+    options = known_fields(options, ("include_usage",), "stream option", "stream_options.")
+    usage = options.get("include_usage")
+    if usage is None:
+        return False
     if not isinstance(usage, bool):
         raise invalid(
             f"stream_options.include_usage must be true or false, not {json_type(usage)}.",
@@ -210,7 +212,9 @@ def _optional_number(data: JsonObject, name: str) -> float | None:
 
 
 def _prepare_openai(data: JsonObject, config: Config) -> ModelCall:
-    check_keys(data, OPENAI_FIELDS, "field")
+    # OpenAI's API takes null for every optional field as "not set", as TGI does: a field this proxy does not
+    # implement (frequency_penalty, tools, user...) is dropped when null and refused with a value.
+    data = known_fields(data, OPENAI_FIELDS, "field")
     stream = stream_flag(data)
     include_usage = _include_usage(data, stream)
     if "model" in data and not isinstance(data["model"], str):

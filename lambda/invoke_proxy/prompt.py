@@ -7,7 +7,7 @@ system text is prepended to the first user turn, separated by a blank line.
 from __future__ import annotations
 
 from .errors import invalid
-from .validation import json_type
+from .validation import json_type, known_fields
 
 Message = tuple[str, str]  # (role, content)
 
@@ -19,7 +19,8 @@ def parse_messages(raw: object, *, openai: bool = False) -> list[Message]:
     """Check the shape of a ``messages`` array; returns (role, content) pairs.
 
     The OpenAI form also takes ``developer`` (OpenAI's new name for system), content given as text parts, and
-    a ``name`` field, which has no meaning to Mistral and is ignored.
+    a ``name`` field, which has no meaning to Mistral and is ignored. A field neither form knows is dropped when
+    it is null and refused otherwise, as in the rest of the request (``validation.known_fields``).
     """
     if not isinstance(raw, list):
         raise invalid(f"messages must be an array of messages, not {json_type(raw)}.", "messages")
@@ -32,11 +33,7 @@ def parse_messages(raw: object, *, openai: bool = False) -> list[Message]:
         path = f"messages[{index}]"
         if not isinstance(item, dict):
             raise invalid(f"{path} must be an object with role and content, not {json_type(item)}.", path)
-        for key in item:
-            if key not in keys:
-                raise invalid(
-                    f"Unknown field {key!r} in {path}. Allowed: {', '.join(keys)}.", f"{path}.{key}"
-                )
+        item = known_fields(item, keys, "field", f"{path}.")
         role = item.get("role")
         if not isinstance(role, str) or role not in roles:
             shown = repr(role) if isinstance(role, str) else json_type(role)
@@ -44,7 +41,7 @@ def parse_messages(raw: object, *, openai: bool = False) -> list[Message]:
         if "content" not in item:
             raise invalid(f"{path} has no content.", f"{path}.content")
         content = _content(item["content"], f"{path}.content", openai)
-        if openai and "name" in item and not isinstance(item["name"], str):
+        if openai and item.get("name") is not None and not isinstance(item["name"], str):
             raise invalid(f"{path}.name must be a string.", f"{path}.name")
         messages.append(("system" if role == "developer" else role, content))
     return messages

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from .config import MAX_BEST_OF, MAX_STOP_SEQUENCES, MAX_TOP_N_TOKENS, Config
-from .errors import invalid
+from .errors import ProxyError, invalid
 
 F32_MAX = 3.4028234663852886e38
 F32_BELOW_ONE = 0.99999994  # the largest 32-bit float below 1
@@ -81,14 +81,37 @@ def _json_type(value: object) -> str:
     return "an object"
 
 
-def check_keys(obj: JsonObject, allowed: tuple[str, ...], where: str, path: str = "") -> None:
-    """Reject unknown keys, naming the allowed ones."""
-    for key in obj:
-        if key not in allowed:
-            raise invalid(
-                f"Unknown {where} {key!r}. Allowed: {', '.join(sorted(allowed))}.",
-                param=f"{path}{key}",
-            )
+def known_fields(obj: JsonObject, allowed: tuple[str, ...], what: str, path: str = "") -> JsonObject:
+    """``obj`` without the fields this proxy does not know whose value is null; any other unknown field is a 400.
+
+    TGI 1.1 deserializes requests without serde's ``deny_unknown_fields``, so it ignores fields it does not know
+    (huggingface/text-generation-inference, v1.1.0, router/src/lib.rs: ``GenerateRequest`` and
+    ``GenerateParameters`` derive ``Deserialize`` only). Newer clients send every parameter they know, with null
+    for those they leave unset (``frequency_penalty``, ``grammar``, ``adapter_id``...): null means "not set", so
+    those are dropped here and never reach the model. An unknown field with a value would be ignored by TGI as
+    silently, which hides typos (``temprature``), so it is refused with its name. ``path`` prefixes the
+    error's ``param`` (``parameters.``, ``messages[0].``).
+    """
+    kept: JsonObject = {}
+    for key, value in obj.items():
+        if key in allowed:
+            kept[key] = value
+        elif value is not None:
+            raise _unknown(key, allowed, what, path)
+    return kept
+
+
+def _unknown(key: str, allowed: tuple[str, ...], what: str, path: str) -> ProxyError:
+    import difflib  # the error path only: not on every request's cold start
+
+    where = f" in {path.rstrip('.')}" if path else ""
+    close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.75)
+    hint = f"Did you mean {close[0]!r}? " if close else ""
+    return invalid(
+        f"Unknown {what} {key!r}{where}. {hint}Allowed: {', '.join(sorted(allowed))}. A {what} this proxy "
+        "does not know is accepted only as null (not set).",
+        param=f"{path}{key}",
+    )
 
 
 # --- TGI 1.1 generation parameters -----------------------------------------------------------------------
@@ -239,7 +262,7 @@ def validate_parameters(raw: object, config: Config, allowed: tuple[str, ...]) -
         raw = {}
     if not isinstance(raw, dict):
         raise invalid(f"parameters must be an object, not {_json_type(raw)}.", "parameters")
-    check_keys(raw, allowed, "parameter", "parameters.")
+    raw = known_fields(raw, allowed, "parameter", "parameters.")
     params: JsonObject = {}
     for name, value in raw.items():
         spec = TGI_PARAMETERS[name]

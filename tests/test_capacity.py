@@ -120,7 +120,7 @@ def test_rollback_alarms_reach_the_deployment_config() -> None:
         "Alarms": [
             {"AlarmName": {"Ref": alarm_id}},
             {"AlarmName": "Rollback-Mistral-Invocation5XXErrors"},
-            {"AlarmName": "Rollback-Mistral-ModelLatencyP90"},
+            {"AlarmName": "Rollback-Mistral-MsPerTokenP90"},
         ]
     }
 
@@ -220,7 +220,7 @@ def test_a_request_that_finds_no_copy_wakes_the_component(zero: dict[str, Any]) 
     ]
     assert rest == []
     config = step["StepScalingPolicyConfiguration"]
-    assert config["AdjustmentType"] == "ChangeInCapacity"
+    assert config["AdjustmentType"] == "ExactCapacity"  # one copy per wake, however often the alarm fires
     assert config["StepAdjustments"] == [{"MetricIntervalLowerBound": 0, "ScalingAdjustment": 1}]
     # The scaling alarm (the monitoring's alarms notify a topic instead).
     (alarm,) = [

@@ -33,6 +33,7 @@ DEFAULT_ALARMS = {
     "ProxyThrottles",
     "ProxyDurationP99",
     "ProxyServerErrorRate",
+    "MsPerTokenP90",
 }
 
 
@@ -62,7 +63,7 @@ def alarms(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return alarms_of(template)
 
 
-def test_the_default_stack_has_the_nine_instance_mode_alarms(alarms: dict[str, dict[str, Any]]) -> None:
+def test_the_default_stack_has_the_ten_instance_mode_alarms(alarms: dict[str, dict[str, Any]]) -> None:
     assert set(alarms) == DEFAULT_ALARMS
 
 
@@ -84,6 +85,17 @@ def test_model_latency_p90_alarms_above_45_seconds_in_microseconds(alarms: dict[
     alarm = alarms["ModelLatencyP90"]
     assert metric_of(alarm) == ("AWS/SageMaker", "ModelLatency", "p90")
     assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (45_000_000, "GreaterThanThreshold")
+    assert alarm["TreatMissingData"] == "notBreaching"
+
+
+def test_the_rollback_latency_alarm_is_time_per_generated_token_not_whole_answers(
+    alarms: dict[str, dict[str, Any]],
+) -> None:
+    """A long healthy stream takes minutes in all, but not more time per token: only a slower model trips it."""
+    alarm = alarms["MsPerTokenP90"]
+    assert metric_of(alarm) == ("MistralEndpoint", "MsPerToken", "p90")
+    assert {d["Name"]: d["Value"] for d in alarm["Dimensions"]}["StatusClass"] == "2xx"
+    assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (500, "GreaterThanThreshold")
     assert alarm["TreatMissingData"] == "notBreaching"
 
 
@@ -134,7 +146,7 @@ def test_the_endpoint_is_created_after_its_rollback_alarms(template: dict[str, A
     }
     assert names == {
         "MistralEndpointStack-Mistral-Invocation5XXErrors",
-        "MistralEndpointStack-Mistral-ModelLatencyP90",
+        "MistralEndpointStack-Mistral-MsPerTokenP90",
     }
 
 
@@ -271,7 +283,7 @@ def test_the_construct_exposes_alarms_dashboard_topic_and_token_metrics() -> Non
     assert mistral.dashboard is not None and mistral.alarm_topic is not None
     assert [a.alarm_name for a in mistral.rollback_alarms] == [
         "S-Mistral-Invocation5XXErrors",
-        "S-Mistral-ModelLatencyP90",
+        "S-Mistral-MsPerTokenP90",
     ]
     for owner in (mistral, mistral.proxy):
         metric = owner.metric_ms_per_token()
@@ -331,7 +343,8 @@ def test_an_imported_endpoint_without_a_proxy_gets_the_endpoint_alarms_only() ->
     stack = cdk.Stack(new_app(), "S")
     endpoint = MistralModelEndpoint.from_endpoint_attributes(stack, "Imported", endpoint_name="e")
     monitoring = MistralMonitoring(stack, "Monitoring", endpoint=endpoint)
-    assert set(monitoring.alarms) == {n for n in DEFAULT_ALARMS if not n.startswith("Proxy")}
+    proxy_alarms = {n for n in DEFAULT_ALARMS if n.startswith("Proxy")} | {"MsPerTokenP90"}
+    assert set(monitoring.alarms) == DEFAULT_ALARMS - proxy_alarms
 
 
 def test_scale_to_zero_mode_alarms_on_wake_ups_that_do_not_complete_instead_of_silent_gpus() -> None:
@@ -347,10 +360,10 @@ def test_scale_to_zero_mode_alarms_on_wake_ups_that_do_not_complete_instead_of_s
     assert {d["Name"] for d in alarms["ModelLatencyP90"]["Dimensions"]} == {"InferenceComponentName"}
 
 
-def test_updates_roll_back_on_the_5xx_and_latency_alarms_in_both_modes() -> None:
+def test_updates_roll_back_on_the_5xx_and_per_token_latency_alarms_in_both_modes() -> None:
     expected = [
         "MistralEndpointStack-Mistral-Invocation5XXErrors",
-        "MistralEndpointStack-Mistral-ModelLatencyP90",
+        "MistralEndpointStack-Mistral-MsPerTokenP90",
     ]
     endpoint = only(template_of("default"), "AWS::SageMaker::Endpoint")["Properties"]
     rollback = endpoint["DeploymentConfig"]["AutoRollbackConfiguration"]["Alarms"]

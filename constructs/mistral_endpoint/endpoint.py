@@ -121,7 +121,7 @@ class MistralEndpoint(EndpointMetrics, TokenMetrics, Construct):
             Default: false.
         :param schedule: keep capacity warm in a weekly window. Default: none.
         :param rollback_alarms: alarms that roll an update back while it bakes, besides the monitoring's
-            ``Invocation5XXErrors`` and ``ModelLatencyP90``. Default: none.
+            ``Invocation5XXErrors`` and ``MsPerTokenP90``. Default: none.
         :param deployment_baking_time: how long an update watches the new fleet. Default: 10 minutes.
         :param proxy_in_vpc: run the proxy in ``vpc_subnets``. Default: true.
         :param proxy_role: the proxy function's role (its managed policy is attached to it). Default: a new role.

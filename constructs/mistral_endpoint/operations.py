@@ -246,6 +246,20 @@ class MistralMonitoring(Construct):
                 quiet,
                 f"proxy Duration p99 above {threshold:g}% of its {timeout_ms / 1000:g} s timeout",
             )
+        elif name == "MsPerTokenP90":
+            # The update's latency signal. Whether ModelLatency covers a whole InvokeEndpointWithResponseStream
+            # answer is not documented (its definition, "the time taken to complete the inference in the
+            # container", fits either reading), and a healthy streamed answer of 2,000 tokens takes over a
+            # minute: a p90 on ModelLatency could roll back a healthy model. Time per generated token does not
+            # grow with the answer's length.
+            metric = proxy.metric_ms_per_token(statistic="p90", period=ALARM_PERIOD)
+            spec = (
+                threshold,
+                greater,
+                quiet,
+                f"model time per generated token p90 above {threshold:g} ms (the article's slowest healthy p50 "
+                "is 213 ms, at 128 concurrent users)",
+            )
         elif name == "ProxyServerErrorRate":
             total = "(FILL(r2, 0) + FILL(r4, 0) + FILL(r5, 0))"
             metric = cloudwatch.MathExpression(
@@ -523,7 +537,7 @@ class MistralMonitoring(Construct):
 
 
 #: The alarms an endpoint update rolls back on (SageMaker's AutoRollbackConfiguration).
-ROLLBACK_ALARMS = ("Invocation5XXErrors", "ModelLatencyP90")
+ROLLBACK_ALARMS = ("Invocation5XXErrors", "MsPerTokenP90")
 
 
 def name_prefix(scope: Construct) -> str:
@@ -539,7 +553,7 @@ def name_prefix(scope: Construct) -> str:
 def rollback_alarm_references(
     scope: Construct, *, alarm_settings: Mapping[str, AlarmSettings | None] | None = None
 ) -> list[cloudwatch.IAlarm]:
-    """The Invocation5XXErrors and ModelLatencyP90 alarms a MistralMonitoring created in ``scope`` (with the
+    """The Invocation5XXErrors and MsPerTokenP90 alarms a MistralMonitoring created in ``scope`` (with the
     same ``alarm_settings``) will have, referenced by name: for ``MistralModelEndpoint(rollback_alarms=...)``,
     which is built before the alarms that watch it. MistralMonitoring makes the endpoint depend on them, so
     CloudFormation creates the alarms first."""

@@ -60,7 +60,7 @@ class Defaults(NamedTuple):
     #: Whether MistralEndpoint (and the app) create the alarms, alarm topic and dashboard.
     monitoring: bool = True
     #: Each alarm's (threshold, evaluation periods of one minute); the README's Operations section says why.
-    #: Units: ModelLatencyP90 seconds; Invocation4XXErrorRate, ProxyServerErrorRate percent of requests;
+    #: Units: ModelLatencyP90 seconds; MsPerTokenP90 milliseconds per generated token; Invocation4XXErrorRate, ProxyServerErrorRate percent of requests;
     #: GPUMemoryUtilization percent per GPU; NoHealthyCapacity percent GPU memory (below it, no model is
     #: loaded); ProxyDurationP99 percent of the function's timeout; the others counts per minute.
     alarms: Mapping[str, tuple[float, int]] = MappingProxyType(
@@ -75,6 +75,7 @@ class Defaults(NamedTuple):
             "ProxyThrottles": (1, 1),
             "ProxyDurationP99": (80, 3),
             "ProxyServerErrorRate": (5, 5),
+            "MsPerTokenP90": (500, 5),
         }
     )
     #: Whether the proxy's function URL streams server-sent events (Lambda Web Adapter, RESPONSE_STREAM).

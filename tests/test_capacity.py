@@ -11,7 +11,7 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from synth_helpers import new_app, only, resources_of, template_of
 
 from mistral_endpoint import ConfigurationError, MistralEndpoint, ScalingSchedule
-from mistral_endpoint.hosting import component_memory_mb
+from mistral_endpoint.hosting import GPUS_BY_INSTANCE_TYPE, component_memory_mb
 
 SLR = (
     "role/aws-service-role/sagemaker.application-autoscaling.amazonaws.com/"
@@ -155,7 +155,7 @@ def test_scale_to_zero_hosts_the_model_as_an_inference_component(zero: dict[str,
     assert spec["ModelName"] == {"Fn::GetAtt": [model_id, "ModelName"]}
     assert spec["ComputeResourceRequirements"] == {
         "NumberOfAcceleratorDevicesRequired": 1,
-        "MinMemoryRequiredInMb": 16384,
+        "MinMemoryRequiredInMb": 1024,
     }
     assert spec["StartupParameters"] == {
         "ContainerStartupHealthCheckTimeoutInSeconds": 900,
@@ -166,9 +166,20 @@ def test_scale_to_zero_hosts_the_model_as_an_inference_component(zero: dict[str,
     assert component["VariantName"] == "AllTraffic"
 
 
-def test_the_components_memory_leaves_the_host_half_of_it() -> None:
-    assert component_memory_mb("ml.g5.2xlarge") == 16 * 1024
-    assert component_memory_mb("ml.g5.12xlarge") == 96 * 1024
+def test_the_component_reserves_a_gigabyte_of_host_memory_per_tgi_shard() -> None:
+    assert component_memory_mb("ml.g5.2xlarge") == 1024
+    assert component_memory_mb("ml.g5.16xlarge") == 1024  # one GPU, one shard, whatever the host's size
+    assert component_memory_mb("ml.g5.12xlarge") == 4 * 1024
+    assert component_memory_mb("ml.g5.48xlarge") == 8 * 1024
+
+
+def test_every_instance_type_has_room_for_the_components_reservation() -> None:
+    """Far below the smallest host's memory (32 GiB on ml.g5.2xlarge), whatever SageMaker keeps for itself."""
+    host_gib = {"ml.g5.2xlarge": 32, "ml.g5.4xlarge": 64, "ml.g5.8xlarge": 128, "ml.g5.16xlarge": 256}
+    host_gib |= {"ml.g5.12xlarge": 192, "ml.g5.24xlarge": 384, "ml.g5.48xlarge": 768}
+    assert set(host_gib) == set(GPUS_BY_INSTANCE_TYPE)
+    for instance_type, gib in host_gib.items():
+        assert component_memory_mb(instance_type) <= gib * 1024 // 16, instance_type
 
 
 def test_scale_to_zero_endpoint_config_lets_managed_scaling_reach_zero_instances(

@@ -30,17 +30,16 @@ from .updates import blue_green_update, rolling_update
 if TYPE_CHECKING:  # types only: importing the module costs synth time
     from aws_cdk import aws_kms as kms
 
-#: Host memory (GiB) per instance type: an inference component reserves half of it, leaving the rest to the
-#: host and SageMaker's agent.
-MEMORY_GIB_BY_INSTANCE_TYPE: Mapping[str, int] = {
-    "ml.g5.2xlarge": 32,
-    "ml.g5.4xlarge": 64,
-    "ml.g5.8xlarge": 128,
-    "ml.g5.16xlarge": 256,
-    "ml.g5.12xlarge": 192,
-    "ml.g5.24xlarge": 384,
-    "ml.g5.48xlarge": 768,
-}
+#: Host memory an inference component reserves per GPU it uses, in MiB. ``MinMemoryRequiredInMb`` is a
+#: scheduling reservation, not a cap: the copy is placed only on a host with that much memory left, and TGI may
+#: use more. TGI 1.1 maps the safetensors files and copies them to the GPU a tensor at a time
+#: (``server/text_generation_server/utils/weights.py`` at v1.1.0), so the host keeps no second copy of the
+#: weights; what a shard process holds is Python, PyTorch and its CUDA context. AWS's own sample serves an 8B
+#: model on TGI from one ml.g5.2xlarge with 1024 MB (aws-samples/sagemaker-genai-hosting-examples, "Enhance
+#: deployment guardrails with inference component rolling deployment"). TGI runs one shard process per GPU
+#: (SM_NUM_GPUS), hence per GPU. Half the host (the earlier choice) risked a refusal on hosts where SageMaker
+#: keeps more for itself: a 16 GiB host was reported refusing 4096 MB ("not enough hardware resources").
+COMPONENT_MEMORY_MB_PER_GPU = 1024
 #: GPUs per instance type: TGI shards the model over SM_NUM_GPUS of them. ml.g5.xlarge (16 GiB of host
 #: memory) cannot load 14 GB of fp16 weights; every larger g5 can.
 GPUS_BY_INSTANCE_TYPE: Mapping[str, int] = {
@@ -900,8 +899,8 @@ def _check_token_limits(max_input: int, max_total: int, max_prefill: int | None)
 
 
 def component_memory_mb(instance_type: str) -> int:
-    """Memory an inference component reserves on ``instance_type``: half the host's, in MiB."""
-    return MEMORY_GIB_BY_INSTANCE_TYPE[instance_type] * 1024 // 2
+    """Host memory (MiB) an inference component reserves on ``instance_type``: see COMPONENT_MEMORY_MB_PER_GPU."""
+    return COMPONENT_MEMORY_MB_PER_GPU * GPUS_BY_INSTANCE_TYPE[instance_type]
 
 
 def _check_extra_environment(extra: Mapping[str, str]) -> dict[str, str]:

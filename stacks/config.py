@@ -1,8 +1,16 @@
-"""MistralEndpointStack's settings, read from cdk.json context and `-c key=value` flags."""
+"""MistralEndpointStack's settings, read from cdk.json context and `-c key=value` flags, checked as a whole.
+
+Every key is checked before anything is built: a misspelled key is an error naming the nearest known one, and
+every message names the context key and the value the user typed. Errors the constructs raise while the app
+builds the stack are restated in the same terms (:func:`in_context_terms`).
+"""
 
 from __future__ import annotations
 
+import difflib
 import re
+import zoneinfo
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -13,6 +21,48 @@ from mistral_endpoint import DEFAULTS, ConfigurationError, MistralModel, Scaling
 #: The ``model`` context values: the one place a model is named by a string.
 MODELS = {"instruct": MistralModel.instruct, "base": MistralModel.base}
 _BUSINESS_HOURS = re.compile(r"^(\S+)\s+(\d{1,2})-(\d{1,2})(?:\s+(\S+))?$")
+
+#: The naming rule between context keys and MistralEndpoint props: a key sets the prop (and the StackConfig
+#: field) spelled as the key in snake_case (``scaleToZero`` -> ``scale_to_zero``), except these.
+PROP_OF_KEY: Mapping[str, str] = {
+    "instanceCount": "initial_instance_count",
+    "minInstances": "min_capacity",
+    "maxInstances": "max_capacity",
+    "businessHours": "schedule",
+}
+
+#: Context keys the app reads besides StackConfig's: key -> what it does.
+APP_KEYS: Mapping[str, str] = {"compliance": "'off' leaves the cdk-nag packs out of the synth"}
+
+# Keys CDK itself reads or writes, which pass unchecked:
+# - feature flags and the toolkit's own settings: `@aws-cdk/...` (cdk.json, and `@aws-cdk/core:
+#   failSynthOnValidationErrors`, which the CLI passes on every synth), `@aws-cdk-containers/...`;
+# - what the CLI injects when it runs the app (aws-cdk 2.1148, lib/cli: `aws:cdk:enable-path-metadata`,
+#   `aws:cdk:enable-asset-metadata`, `aws:cdk:version-reporting`, `aws:cdk:bundling-stacks`, and with
+#   `--no-version-reporting`/`--no-staging` `aws:cdk:disable-version-reporting`/`aws:cdk:disable-asset-staging`;
+#   seen in CDK_CONTEXT_JSON) and what cdk.App props set (`aws:cdk:disable-stack-trace`, ...);
+# - what the CLI stores in cdk.context.json: `acknowledged-issue-numbers` (`cdk acknowledge`), `cli-telemetry`
+#   (`cdk cli-telemetry --disable`), and lookups keyed `<provider>:<props>` with the providers of the cloud
+#   assembly schema's ContextProvider enum (`availability-zones:account=...:region=...`, `ssm:...`, ...);
+# - older or third-party spellings: `aws-cdk:...`, `cdk-...`.
+CDK_KEY_PREFIXES = ("@aws-cdk/", "@aws-cdk-containers/", "aws:cdk:", "aws-cdk:", "cdk-")
+CDK_KEYS = frozenset({"acknowledged-issue-numbers", "cli-telemetry"})
+CDK_LOOKUP_PROVIDERS = frozenset(
+    {
+        "ami",
+        "availability-zones",
+        "hosted-zone",
+        "ssm",
+        "vpc-provider",
+        "endpoint-service-availability-zones",
+        "load-balancer",
+        "load-balancer-listener",
+        "security-group",
+        "key-provider",
+        "cc-api-provider",
+        "plugin",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -25,7 +75,8 @@ class StackConfig:
     model: str = DEFAULTS.model
     instance_type: str = DEFAULTS.instance_type
     instance_count: int = DEFAULTS.initial_instance_count
-    max_input_length: int = DEFAULTS.max_input_length
+    #: None: ``max_total_tokens - 1`` (see :attr:`input_length`).
+    max_input_length: int | None = None
     max_total_tokens: int = DEFAULTS.max_total_tokens
     max_batch_prefill_tokens: int | None = None
     max_concurrent_requests: int | None = None
@@ -48,15 +99,22 @@ class StackConfig:
 
     @classmethod
     def from_context(cls, node: Node) -> StackConfig:
+        """The settings in ``node``'s context, checked as a whole; a ConfigurationError names the key and value."""
+        given = {key: value for key, value in node.get_all_context().items() if value is not None}
+        _check_keys_are_known(given)
         values: dict[str, Any] = {}
         for key, name in cls.context_keys().items():
-            raw = node.try_get_context(key)
+            raw = given.get(key)
             if raw is not None and raw != "":
                 values[name] = _parse(key, raw, cls.__dataclass_fields__[name].type)
         config = cls(**values)
-        if config.model not in MODELS:
-            raise ConfigurationError(f"context model={config.model!r}: use one of {', '.join(MODELS)}")
+        config._check(given)
         return config
+
+    @property
+    def input_length(self) -> int:
+        """TGI's MAX_INPUT_LENGTH: ``maxInputLength``, else the longest prompt ``maxTotalTokens`` leaves a token for."""
+        return self.max_total_tokens - 1 if self.max_input_length is None else self.max_input_length
 
     def mistral_model(self) -> MistralModel:
         return MODELS[self.model]()
@@ -65,21 +123,169 @@ class StackConfig:
         """The ``businessHours`` window, e.g. ``Europe/Paris 8-19 MON-FRI`` (days default to MON-FRI)."""
         if self.business_hours is None:
             return None
+        given = f"context businessHours={self.business_hours!r}"
         match = _BUSINESS_HOURS.match(self.business_hours.strip())
         if match is None:
             raise ConfigurationError(
-                f"context businessHours={self.business_hours!r}: use 'TIME_ZONE START-END [DAYS]', "
-                "e.g. 'Europe/Paris 8-19 MON-FRI'"
+                f"{given}: use 'TIME_ZONE START-END [DAYS]', e.g. 'Europe/Paris 8-19 MON-FRI'"
             )
         time_zone, start, end, days = match.groups()
-        return ScalingSchedule.business_hours(
+        _check_time_zone(given, time_zone)
+        schedule = ScalingSchedule.business_hours(
             time_zone, start_hour=int(start), end_hour=int(end), week_days=days or "MON-FRI"
         )
+        try:
+            schedule.check()
+        except ConfigurationError as error:
+            raise ConfigurationError(f"{given}: {str(error).removeprefix('schedule ')}") from None
+        return schedule
+
+    def _check(self, given: Mapping[str, object]) -> None:
+        """What one key cannot say alone: the keys' relations, each message naming what to set."""
+        if self.model not in MODELS:
+            raise ConfigurationError(f"context model={given['model']!r}: use one of {', '.join(MODELS)}")
+        self._check_capacity(given)
+        if self.max_input_length is not None and self.max_input_length >= self.max_total_tokens:
+            raise ConfigurationError(
+                f"context maxInputLength={given['maxInputLength']!r} must be less than maxTotalTokens "
+                f"({self.max_total_tokens}): TGI needs room for one generated token; leave maxInputLength unset "
+                "and it follows maxTotalTokens"
+            )
+        prefill = self.max_batch_prefill_tokens
+        if prefill is not None and 1 <= prefill < self.input_length:
+            follows = "" if self.max_input_length is not None else ", which follows maxTotalTokens"
+            raise ConfigurationError(
+                f"context maxBatchPrefillTokens={given['maxBatchPrefillTokens']!r} must be at least maxInputLength "
+                f"({self.input_length}{follows}): TGI cannot prefill a maximal prompt otherwise"
+            )
+        if self.business_hours is not None:
+            self.schedule()
+            if not self.scale_to_zero:
+                raise ConfigurationError(
+                    f"context businessHours={given['businessHours']!r} needs -c scaleToZero=true: the window keeps "
+                    f"one copy warm on an endpoint that scales to zero outside it, and an always-on endpoint "
+                    f"already keeps {self.min_instances or DEFAULTS.min_capacity} instance(s) up at all times"
+                )
+        if self.alarm_email is not None and not self.monitoring:
+            raise ConfigurationError(
+                f"context alarmEmail={given['alarmEmail']!r} needs monitoring=true (it subscribes to the alarm "
+                "topic): drop alarmEmail, or set -c monitoring=true"
+            )
+
+    def _check_capacity(self, given: Mapping[str, object]) -> None:
+        if self.scale_to_zero:
+            if self.min_instances not in (None, 0):
+                raise ConfigurationError(
+                    f"context minInstances={given['minInstances']!r}: with scaleToZero=true the floor is 0 copies: "
+                    "leave minInstances unset, or keep copies warm in a window with -c businessHours=..."
+                )
+            return
+        if self.min_instances is not None and self.min_instances < 1:
+            raise ConfigurationError(
+                f"context minInstances={given['minInstances']!r}: must be at least 1 (an always-on endpoint keeps "
+                "one instance), or 0 with -c scaleToZero=true"
+            )
+        if self.max_instances < 1:
+            return  # the construct refuses it, and in_context_terms names maxInstances
+        floor = DEFAULTS.min_capacity if self.min_instances is None else self.min_instances
+        if floor > self.max_instances:
+            raise ConfigurationError(
+                f"context minInstances={given['minInstances']!r} must not exceed maxInstances "
+                f"({self.max_instances}): raise maxInstances, or lower minInstances"
+            )
+        if self.instance_count >= 1 and not floor <= self.instance_count <= self.max_instances:
+            raise ConfigurationError(
+                f"context instanceCount={given.get('instanceCount', self.instance_count)!r} must be between "
+                f"minInstances ({floor}) and maxInstances ({self.max_instances})"
+            )
+
+
+def in_context_terms(error: ConfigurationError, node: Node) -> ConfigurationError:
+    """A construct's error restated for the context key the user typed (``maxInstances``, not ``max_capacity``).
+
+    An error about one prop names its key and value instead of the prop; an error about several is prefixed with
+    the keys and values of the props it names; the region a stack is pinned to is named as ``region``.
+    """
+    keys = {prop_of(key): key for key in StackConfig.context_keys()}
+    key = keys.get(error.prop or "")
+    if key is not None and node.try_get_context(key) is not None:
+        return ConfigurationError(
+            f"context {key}={node.try_get_context(key)!r}: {error.reason}", prop=error.prop
+        )
+    message = str(error)
+    named = [
+        f"{key}={node.try_get_context(key)!r}"
+        for prop, key in keys.items()
+        # Props spelled like plain words ("model", "region") would match prose; "schedule min_capacity" is the
+        # window's field, not the endpoint's min_capacity.
+        if "_" in prop
+        and node.try_get_context(key) is not None
+        and re.search(rf"(?<!schedule )\b{prop}\b", message)
+    ]
+    region = node.try_get_context("region")
+    if region and f"pinned to {region}" in message:
+        named.append(f"region={region!r}")
+    return ConfigurationError(f"context {', '.join(named)}: {message}") if named else error
+
+
+def prop_of(key: str) -> str:
+    """The MistralEndpoint prop a context key sets."""
+    return PROP_OF_KEY.get(key, _snake(key))
+
+
+def _check_keys_are_known(given: Mapping[str, object]) -> None:
+    known = [*StackConfig.context_keys(), *APP_KEYS]
+    unknown = [key for key in given if key not in known and not _is_cdks(key)]
+    if not unknown:
+        return
+    described = [f"{key}={given[key]!r}{_suggestion(key, known)}" for key in unknown]
+    plural = "s" if len(unknown) > 1 else ""
+    hint = "" if all("did you mean" in d for d in described) else f"; this app reads {', '.join(known)}"
+    raise ConfigurationError(f"unknown context key{plural} {', '.join(described)}{hint}")
+
+
+def _is_cdks(key: str) -> bool:
+    provider, _, props = key.partition(":")
+    return (
+        key.startswith(CDK_KEY_PREFIXES)
+        or key in CDK_KEYS
+        or (provider in CDK_LOOKUP_PROVIDERS and bool(props))
+    )
+
+
+def _suggestion(key: str, known: list[str]) -> str:
+    """`` (did you mean scaleToZero?)``: spelled alike ignoring case and separators first, then by difflib."""
+    by_folded = {_fold(k): k for k in known}
+    nearest = by_folded.get(_fold(key))
+    if nearest is None:
+        close = difflib.get_close_matches(_fold(key), by_folded, n=1, cutoff=0.7)
+        nearest = by_folded[close[0]] if close else None
+    return f" (did you mean {nearest}?)" if nearest else ""
+
+
+def _fold(key: str) -> str:
+    return re.sub(r"[-_.\s]", "", key).lower()
+
+
+def _check_time_zone(given: str, time_zone: str) -> None:
+    """Application Auto Scaling takes IANA names (the standard library's tz database knows them)."""
+    known = zoneinfo.available_timezones()
+    if not known or time_zone in known:
+        return  # no tz database on this machine: the construct's own check still applies
+    close = difflib.get_close_matches(time_zone, known, n=1)
+    example = close[0] if close else "Europe/Paris"
+    raise ConfigurationError(
+        f"{given}: {time_zone!r} is not an IANA time zone name: use one such as {example!r}"
+    )
 
 
 def _camel(name: str) -> str:
     head, *rest = name.split("_")
     return head + "".join(part.title() for part in rest)
+
+
+def _snake(key: str) -> str:
+    return re.sub(r"(?<!^)([A-Z])", r"_\1", key).lower()
 
 
 def _parse(key: str, raw: object, annotation: object) -> object:
@@ -94,7 +300,8 @@ def _parse(key: str, raw: object, annotation: object) -> object:
     if "int" in kind:
         if isinstance(raw, int) and not isinstance(raw, bool):
             return raw
-        if isinstance(raw, str) and raw.strip().isdigit():
+        # Negative numbers parse here so that the range check can say what the range is.
+        if isinstance(raw, str) and re.fullmatch(r"\s*-?\d+\s*", raw):
             return int(raw)
         raise ConfigurationError(f"context {key}={raw!r}: use a whole number")
     if not isinstance(raw, str):

@@ -26,7 +26,7 @@ class MistralEndpointStack(Stack):
             model=config.mistral_model(),
             instance_type=config.instance_type,
             initial_instance_count=config.instance_count,
-            max_input_length=config.max_input_length,
+            max_input_length=config.input_length,
             max_total_tokens=config.max_total_tokens,
             max_batch_prefill_tokens=config.max_batch_prefill_tokens,
             max_concurrent_requests=config.max_concurrent_requests,

@@ -12,23 +12,16 @@ from synth_helpers import CDK_JSON_CONTEXT, REPO
 from mistral_endpoint import DEFAULTS, InvokeProxy, MistralEndpoint, MistralModel, MistralModelEndpoint
 from mistral_endpoint.cli import build_parser
 from mistral_endpoint.defaults import Defaults
-from stacks.config import StackConfig
+from stacks.config import StackConfig, prop_of
 
 # Construct prop -> DEFAULTS field, where the names differ.
 PROP_FIELDS = {"memory_size": "proxy_memory_size"}
-# Context key -> DEFAULTS field.
+# Context key -> DEFAULTS field: the prop the key sets (one naming rule, stacks.config.prop_of). Left out: keys
+# whose unset value is derived (maxInputLength follows maxTotalTokens; minInstances is 1, or 0 with scaleToZero).
 CONTEXT_FIELDS = {
-    "model": "model",
-    "instanceType": "instance_type",
-    "instanceCount": "initial_instance_count",
-    "maxInputLength": "max_input_length",
-    "maxTotalTokens": "max_total_tokens",
-    "defaultMaxNewTokens": "default_max_new_tokens",
-    "proxyInVpc": "proxy_in_vpc",
-    "maxInstances": "max_capacity",
-    "scaleToZero": "scale_to_zero",
-    "monitoring": "monitoring",
-    "streaming": "streaming",
+    key: prop_of(key)
+    for key in StackConfig.context_keys()
+    if prop_of(key) in Defaults._fields and key not in {"maxInputLength", "minInstances"}
 }
 
 
@@ -50,6 +43,21 @@ def test_every_construct_prop_with_a_shared_default_reads_it(construct: type) ->
     assert checked >= 2
 
 
+def test_every_context_key_with_a_library_default_is_checked() -> None:
+    assert set(CONTEXT_FIELDS) == {
+        "model",
+        "instanceType",
+        "instanceCount",
+        "maxTotalTokens",
+        "defaultMaxNewTokens",
+        "proxyInVpc",
+        "maxInstances",
+        "scaleToZero",
+        "monitoring",
+        "streaming",
+    }
+
+
 def test_stack_config_defaults_are_the_librarys() -> None:
     config = StackConfig()
     keys = StackConfig.context_keys()
@@ -60,6 +68,12 @@ def test_stack_config_defaults_are_the_librarys() -> None:
 def test_cdk_json_context_equals_the_defaults() -> None:
     for key, field in CONTEXT_FIELDS.items():
         assert CDK_JSON_CONTEXT[key] == getattr(DEFAULTS, field), key
+
+
+def test_max_input_length_is_left_to_follow_max_total_tokens() -> None:
+    """Not pinned in cdk.json, so lowering maxTotalTokens alone works; derived, it is the library's default."""
+    assert "maxInputLength" not in CDK_JSON_CONTEXT
+    assert StackConfig().input_length == DEFAULTS.max_total_tokens - 1 == DEFAULTS.max_input_length
 
 
 def test_the_default_model_is_the_one_the_defaults_name() -> None:

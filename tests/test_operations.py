@@ -270,9 +270,9 @@ def test_monitoring_off_makes_no_alarm_topic_or_dashboard() -> None:
 
 
 def test_the_app_reads_monitoring_and_alarm_email_from_context() -> None:
-    app = new_app(monitoring="false", alarmEmail="ops@example.com")
-    config = StackConfig.from_context(app.node)
-    assert (config.monitoring, config.alarm_email) == (False, "ops@example.com")
+    assert StackConfig.from_context(new_app(monitoring="false").node).monitoring is False
+    config = StackConfig.from_context(new_app(alarmEmail="ops@example.com").node)
+    assert (config.monitoring, config.alarm_email) == (True, "ops@example.com")
     assert StackConfig().monitoring is DEFAULTS.monitoring is True
 
 

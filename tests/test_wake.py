@@ -130,5 +130,7 @@ def test_a_surge_after_the_wake_still_scales_out_through_target_tracking() -> No
     ]
     (policy,) = tracking
     metric = policy["TargetTrackingScalingPolicyConfiguration"]["PredefinedMetricSpecification"]
-    assert metric["PredefinedMetricType"] == "SageMakerInferenceComponentConcurrentRequestsPerCopyHighResolution"
+    assert (
+        metric["PredefinedMetricType"] == "SageMakerInferenceComponentConcurrentRequestsPerCopyHighResolution"
+    )
     assert only(template, "AWS::ApplicationAutoScaling::ScalableTarget")["Properties"]["MaxCapacity"] > 1

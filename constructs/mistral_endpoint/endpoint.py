@@ -92,6 +92,7 @@ class MistralEndpoint(EndpointMetrics, TokenMetrics, Construct):
         alarm_email: str | None = None,
         alarm_settings: Mapping[str, AlarmSettings | None] | None = None,
         streaming: bool = DEFAULTS.streaming,
+        web_adapter_layer: lambda_.ILayerVersion | None = None,
     ) -> None:
         """
         :param model: the weights. Default: ``MistralModel.instruct()``, Mistral 7B Instruct from JumpStart.
@@ -142,6 +143,9 @@ class MistralEndpoint(EndpointMetrics, TokenMetrics, Construct):
             that alarm out. Default: ``DEFAULTS.alarms``.
         :param streaming: the proxy answers ``"stream": true`` with server-sent events through a RESPONSE_STREAM
             function URL (Lambda Web Adapter layer); false: a buffered function URL. Default: true.
+        :param web_adapter_layer: your copy of the Lambda Web Adapter layer, with ``streaming``: for a region
+            without the public layer (GovCloud, ISO, EUSC) or an account that allows no public layers.
+            Default: the pinned public layer of the stack's region.
         """
         super().__init__(scope, id)
         self.model = MistralModel.of(model)
@@ -210,6 +214,7 @@ class MistralEndpoint(EndpointMetrics, TokenMetrics, Construct):
             memory_size=proxy_memory_size,
             reserved_concurrent_executions=proxy_reserved_concurrent_executions,
             streaming=streaming,
+            web_adapter_layer=web_adapter_layer,
             **logging,
         )
         if proxy_in_vpc:

@@ -80,12 +80,20 @@ class MistralModel:
     ) -> MistralModel:
         """Your own uncompressed TGI-ready weights (for example a fine-tune) under ``prefix`` in ``bucket``.
 
+        :param prefix: the key prefix, ``models/mistral-7b/``; ``s3://<bucket>/models/mistral-7b/`` is accepted
+            when it names ``bucket`` itself.
         :param instruct: whether the weights follow the Mistral Instruct chat template (default: yes).
         """
+        if not isinstance(instruct, bool):
+            raise ConfigurationError(
+                f"from_bucket instruct must be True or False, got {instruct!r}", prop="instruct"
+            )
+        prefix = _key_prefix(bucket, prefix)
         if not is_unresolved(prefix) and (not prefix or not prefix.endswith("/") or prefix.startswith("/")):
             raise ConfigurationError(
                 f"prefix must be an S3 key prefix like 'models/mistral-7b/' (no leading '/', "
-                f"trailing '/'), got {prefix!r}"
+                f"trailing '/'), got {prefix!r}",
+                prop="prefix",
             )
         return cls(
             model_id=model_id,
@@ -145,3 +153,23 @@ class MistralModel:
         if key is None:
             return []
         return [iam.PolicyStatement(sid="DecryptWeights", actions=["kms:Decrypt"], resources=[key.key_arn])]
+
+
+def _key_prefix(bucket: s3.IBucket, prefix: str) -> str:
+    """``prefix`` as a key prefix: an ``s3://`` URI is taken apart when it names ``bucket``, refused otherwise."""
+    if is_unresolved(prefix) or not prefix.startswith("s3://"):
+        return prefix
+    named_bucket, _, key = prefix[len("s3://") :].partition("/")
+    if is_unresolved(bucket.bucket_name):
+        raise ConfigurationError(
+            f"prefix {prefix!r} is an S3 URI, and the bucket's name is only known at deploy time, so the two "
+            f"cannot be checked against each other: pass the key prefix alone, {key!r}",
+            prop="prefix",
+        )
+    if named_bucket != bucket.bucket_name:
+        raise ConfigurationError(
+            f"prefix {prefix!r} names bucket {named_bucket!r}, but the bucket given is {bucket.bucket_name!r}: "
+            f"pass the key prefix alone ({key!r}) with the bucket that holds it",
+            prop="prefix",
+        )
+    return key

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cache
 
 from aws_cdk import Duration, Stack, TimeZone
 from aws_cdk import aws_applicationautoscaling as appscaling
@@ -71,9 +72,11 @@ class ScalingSchedule:
         return cls(time_zone, start_hour, end_hour, week_days, min_capacity)
 
     def check(self) -> None:
-        if not re.match(r"^[A-Za-z][A-Za-z0-9_+\-]*(/[A-Za-z0-9_+\-]+)*$", self.time_zone):
+        if not is_iana_time_zone(self.time_zone):
             raise ConfigurationError(
-                f"schedule time_zone {self.time_zone!r} is not an IANA time zone name such as 'Europe/Paris'"
+                f"schedule time_zone {self.time_zone!r} is not an IANA time zone name such as 'Europe/Paris' "
+                "(Application Auto Scaling takes IANA names for scheduled actions)",
+                prop="schedule",
             )
         require_int("schedule start_hour", self.start_hour, minimum=0, maximum=23)
         require_int("schedule end_hour", self.end_hour, minimum=1, maximum=23)
@@ -266,9 +269,37 @@ def check_capacity(
     return floor, max_capacity
 
 
+def is_iana_time_zone(name: str) -> bool:
+    """Whether the IANA time zone database (the standard library's zoneinfo) knows ``name``.
+
+    Where no database is installed (no system zoneinfo, no ``tzdata`` package), any well-formed name passes:
+    the check cannot be made, and a refusal would be wrong.
+    """
+    if not isinstance(name, str) or not re.match(r"^[A-Za-z][A-Za-z0-9_+\-]*(/[A-Za-z0-9_+\-]+)*$", name):
+        return False
+    if name in _known_time_zones():
+        return True
+    return not _known_time_zones()
+
+
+@cache
+def _known_time_zones() -> frozenset[str]:
+    import zoneinfo
+
+    return frozenset(zoneinfo.available_timezones())
+
+
 def target_concurrency(target: int | None, max_concurrent_requests: int | None) -> int:
     if target is not None:
-        return require_int("target_concurrent_requests", target, minimum=1)
+        require_int("target_concurrent_requests", target, minimum=1)
+        if max_concurrent_requests is not None and target > max_concurrent_requests:
+            raise ConfigurationError(
+                f"target_concurrent_requests ({target}) is above max_concurrent_requests ({max_concurrent_requests}): "
+                "TGI refuses (429) what is beyond max_concurrent_requests, so concurrency never reaches the target "
+                "and autoscaling never scales out; keep the target at most half of max_concurrent_requests",
+                prop="target_concurrent_requests",
+            )
+        return target
     if max_concurrent_requests is None:
         return DEFAULTS.target_concurrent_requests
     return max(1, min(DEFAULTS.target_concurrent_requests, max_concurrent_requests // 2))

@@ -108,3 +108,36 @@ def test_mistral_endpoint_takes_your_copy_of_the_web_adapter_layer() -> None:
     (properties,) = (f["Properties"] for f in functions.values() if "Layers" in f["Properties"])
     assert properties["Layers"] == [arn]
     assert mistral.proxy.streaming is True
+
+
+# --- booleans and token limits -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "prop",
+    ["scale_to_zero", "streaming", "monitoring", "proxy_in_vpc", "log_prompts", "create_vpc_endpoints"],
+)
+def test_a_string_where_a_boolean_belongs_is_refused(prop: str) -> None:
+    """``scale_to_zero="false"`` is a non-empty string: Python would have taken it for true."""
+    stack = cdk.Stack(new_app(), "S")
+    with pytest.raises(ConfigurationError) as error:
+        MistralEndpoint(stack, "Mistral", **{prop: "false"})
+    assert str(error.value) == f"{prop} must be True or False, got 'false'"
+    assert error.value.prop == prop
+
+
+def test_lowering_max_total_tokens_alone_lowers_the_input_limit_with_it() -> None:
+    stack = cdk.Stack(new_app(), "S")
+    mistral = MistralEndpoint(stack, "Mistral", max_total_tokens=4096)
+    assert (mistral.endpoint.max_input_length, mistral.endpoint.max_total_tokens) == (4095, 4096)
+    model = cdk.assertions.Template.from_stack(stack).find_resources("AWS::SageMaker::Model")
+    (environment,) = (m["Properties"]["PrimaryContainer"]["Environment"] for m in model.values())
+    assert (environment["MAX_INPUT_LENGTH"], environment["MAX_BATCH_PREFILL_TOKENS"]) == ("4095", "4095")
+
+
+def test_an_explicit_input_limit_still_has_to_leave_room_for_a_generated_token() -> None:
+    stack = cdk.Stack(new_app(), "S")
+    with pytest.raises(
+        ConfigurationError, match=r"max_input_length \(4096\) must be less than max_total_tokens"
+    ):
+        MistralEndpoint(stack, "Mistral", max_total_tokens=4096, max_input_length=4096)

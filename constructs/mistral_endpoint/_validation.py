@@ -61,6 +61,13 @@ def require_int(
     return value
 
 
+def require_bool(name: str, value: object) -> bool:
+    """A real boolean: ``"false"`` is a non-empty string, which Python would take for true."""
+    if not isinstance(value, bool):
+        raise ConfigurationError(f"{name} must be True or False, got {value!r}", prop=_prop_of(name))
+    return value
+
+
 def require_seconds(name: str, value: Duration, *, minimum: int, maximum: int, hint: str = "") -> int:
     prop = _prop_of(name)
     if not isinstance(value, Duration):

@@ -13,7 +13,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from ._validation import ConfigurationError
+from ._validation import ConfigurationError, require_bool
 from .defaults import DEFAULTS
 from .hosting import GPUS_BY_INSTANCE_TYPE, EndpointMetrics, MistralModelEndpoint
 from .model import MistralModel
@@ -55,7 +55,7 @@ class MistralEndpoint(EndpointMetrics, TokenMetrics, Construct):
         model: MistralModel | None = None,
         instance_type: str = DEFAULTS.instance_type,
         initial_instance_count: int = DEFAULTS.initial_instance_count,
-        max_input_length: int = DEFAULTS.max_input_length,
+        max_input_length: int | None = None,
         max_total_tokens: int = DEFAULTS.max_total_tokens,
         max_batch_prefill_tokens: int | None = None,
         max_concurrent_requests: int | None = None,
@@ -98,7 +98,7 @@ class MistralEndpoint(EndpointMetrics, TokenMetrics, Construct):
         :param model: the weights. Default: ``MistralModel.instruct()``, Mistral 7B Instruct from JumpStart.
         :param instance_type: a g5 instance type from ml.g5.2xlarge up. Default: ml.g5.2xlarge.
         :param initial_instance_count: instances behind the endpoint. Default: 1.
-        :param max_input_length: TGI MAX_INPUT_LENGTH (prompt tokens). Default: 8191.
+        :param max_input_length: TGI MAX_INPUT_LENGTH (prompt tokens). Default: ``max_total_tokens`` - 1 (8191).
         :param max_total_tokens: TGI MAX_TOTAL_TOKENS (prompt plus generated), at most 8192. Default: 8192.
         :param max_batch_prefill_tokens: TGI MAX_BATCH_PREFILL_TOKENS. Default: max_input_length.
         :param max_concurrent_requests: TGI MAX_CONCURRENT_REQUESTS. Default: unset (TGI's 128).
@@ -148,6 +148,15 @@ class MistralEndpoint(EndpointMetrics, TokenMetrics, Construct):
             Default: the pinned public layer of the stack's region.
         """
         super().__init__(scope, id)
+        for name, flag in {
+            "create_vpc_endpoints": create_vpc_endpoints,
+            "scale_to_zero": scale_to_zero,
+            "proxy_in_vpc": proxy_in_vpc,
+            "log_prompts": log_prompts,
+            "monitoring": monitoring,
+            "streaming": streaming,
+        }.items():
+            require_bool(name, flag)
         self.model = MistralModel.of(model)
         logging = _Logging(
             log_retention=log_retention, log_encryption_key=log_encryption_key, removal_policy=removal_policy

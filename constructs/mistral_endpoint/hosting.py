@@ -19,7 +19,7 @@ from constructs import Construct
 from . import _tgi_images
 from ._compliance import acknowledge, acknowledge_in_packs, nag_resource
 from ._logs import new_log_group
-from ._validation import ConfigurationError, is_unresolved, require_int, require_seconds
+from ._validation import ConfigurationError, is_unresolved, require_bool, require_int, require_seconds
 from .defaults import DEFAULTS
 from .model import MISTRAL_7B_MAX_TOTAL_TOKENS, MistralModel
 from .network import ISOLATED_SUBNETS, select_subnets
@@ -349,7 +349,7 @@ class MistralModelEndpoint(_ModelEndpointBase):
         *,
         endpoint_name: str,
         model: MistralModel | None = None,
-        max_input_length: int = DEFAULTS.max_input_length,
+        max_input_length: int | None = None,
         max_total_tokens: int = DEFAULTS.max_total_tokens,
         variant_name: str = VARIANT_NAME,
         inference_component_name: str | None = None,
@@ -358,7 +358,7 @@ class MistralModelEndpoint(_ModelEndpointBase):
 
         :param endpoint_name: the SageMaker endpoint's name.
         :param model: what it serves (decides whether the proxy offers chat). Default: Mistral 7B Instruct.
-        :param max_input_length: the endpoint's MAX_INPUT_LENGTH. Default: 8191.
+        :param max_input_length: the endpoint's MAX_INPUT_LENGTH. Default: ``max_total_tokens`` - 1 (8191).
         :param max_total_tokens: the endpoint's MAX_TOTAL_TOKENS. Default: 8192.
         :param variant_name: the production variant its metrics are reported for. Default: AllTraffic.
         :param inference_component_name: the inference component serving the model, for an endpoint that hosts
@@ -388,7 +388,7 @@ class MistralModelEndpoint(_ModelEndpointBase):
         model: MistralModel | None = None,
         instance_type: str = DEFAULTS.instance_type,
         initial_instance_count: int = DEFAULTS.initial_instance_count,
-        max_input_length: int = DEFAULTS.max_input_length,
+        max_input_length: int | None = None,
         max_total_tokens: int = DEFAULTS.max_total_tokens,
         max_batch_prefill_tokens: int | None = None,
         max_concurrent_requests: int | None = None,
@@ -416,7 +416,8 @@ class MistralModelEndpoint(_ModelEndpointBase):
         :param model: the weights. Default: ``MistralModel.instruct()``, Mistral 7B Instruct from JumpStart.
         :param instance_type: a g5 instance type from ml.g5.2xlarge up. Default: ml.g5.2xlarge (1x A10G 24 GB).
         :param initial_instance_count: instances behind the endpoint. Default: 1.
-        :param max_input_length: TGI MAX_INPUT_LENGTH, the longest prompt in tokens. Default: 8191.
+        :param max_input_length: TGI MAX_INPUT_LENGTH, the longest prompt in tokens. Default: ``max_total_tokens``
+            - 1 (8191), the most TGI admits.
         :param max_total_tokens: TGI MAX_TOTAL_TOKENS, prompt plus generated tokens. Default: 8192 (the model's).
         :param max_batch_prefill_tokens: TGI MAX_BATCH_PREFILL_TOKENS. Default: max_input_length.
         :param max_concurrent_requests: TGI MAX_CONCURRENT_REQUESTS. Default: unset (TGI's 128).
@@ -449,6 +450,7 @@ class MistralModelEndpoint(_ModelEndpointBase):
         :param removal_policy: what happens to the endpoint's log group on deletion. Default: destroy.
         """
         super().__init__(scope, id)
+        require_bool("scale_to_zero", scale_to_zero)
         check_tgi_region(self)
         if scale_to_zero:
             check_inference_component_region(self)
@@ -873,8 +875,11 @@ def _gpus_for(instance_type: str) -> int:
     return GPUS_BY_INSTANCE_TYPE[instance_type]
 
 
-def _check_token_limits(max_input: int, max_total: int, max_prefill: int | None) -> tuple[int, int, int]:
-    """TGI refuses to start unless input < total <= the model's limit and prefill >= input."""
+def _check_token_limits(
+    max_input: int | None, max_total: int, max_prefill: int | None
+) -> tuple[int, int, int]:
+    """TGI refuses to start unless input < total <= the model's limit and prefill >= input. The input limit
+    follows the total (one token less) unless given."""
     require_int(
         "max_total_tokens",
         max_total,
@@ -882,6 +887,8 @@ def _check_token_limits(max_input: int, max_total: int, max_prefill: int | None)
         maximum=MISTRAL_7B_MAX_TOTAL_TOKENS,
         hint=f"Mistral 7B's context window is {MISTRAL_7B_MAX_TOTAL_TOKENS} tokens",
     )
+    if max_input is None:
+        max_input = max_total - 1
     require_int("max_input_length", max_input, minimum=1, maximum=MISTRAL_7B_MAX_TOTAL_TOKENS - 1)
     if max_input >= max_total:
         raise ConfigurationError(

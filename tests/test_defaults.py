@@ -36,8 +36,10 @@ def test_every_construct_prop_with_a_shared_default_reads_it(construct: type) ->
     for name, parameter in inspect.signature(construct.__init__).parameters.items():
         field = PROP_FIELDS.get(name, name)
         # None means "derived": model=None is MistralModel.instruct(), min_capacity=None is 1 (0 with
-        # scale_to_zero), target_concurrent_requests=None is 32 or half of max_concurrent_requests.
-        if field in Defaults._fields and field not in ("model", "min_capacity", "target_concurrent_requests"):
+        # scale_to_zero), target_concurrent_requests=None is 32 or half of max_concurrent_requests,
+        # max_input_length=None is max_total_tokens - 1.
+        derived = ("model", "min_capacity", "target_concurrent_requests", "max_input_length")
+        if field in Defaults._fields and field not in derived:
             assert parameter.default == getattr(DEFAULTS, field), f"{construct.__name__}.{name}"
             checked += 1
     assert checked >= 2
@@ -135,7 +137,6 @@ def test_readme_props_table_states_the_defaults() -> None:
     table = readme_table_defaults("prop", 2)
     prop_names = {
         "initial_instance_count",
-        "max_input_length",
         "max_total_tokens",
         "default_max_new_tokens",
         "max_capacity",
@@ -145,6 +146,8 @@ def test_readme_props_table_states_the_defaults() -> None:
     assert table["proxy_in_vpc"] == "`True`"
     assert table["scale_to_zero"] == "`False`"
     assert table["model"] == "`MistralModel.instruct()`"
+    assert table["max_input_length"] == "`max_total_tokens` - 1"
+    assert DEFAULTS.max_input_length == DEFAULTS.max_total_tokens - 1
 
 
 def test_no_source_file_types_the_token_limits_again() -> None:

@@ -673,8 +673,9 @@ class MistralModelEndpoint(_ModelEndpointBase):
                         model_data_download_timeout_in_seconds=download,
                     ),
                 ),
-                # A component is created with a copy (CreateInferenceComponent refuses 0); autoscaling
-                # removes it once the endpoint has been idle.
+                # One copy at creation, though CopyCount 0 is valid (botocore's InferenceComponentCopyCount:
+                # min 0): CloudFormation then waits for a copy to pass its health check, so a deploy proves the
+                # model loads instead of leaving that to the first request. Autoscaling removes it once idle.
                 runtime_config=sagemaker.CfnInferenceComponent.InferenceComponentRuntimeConfigProperty(
                     copy_count=1
                 ),

@@ -5,6 +5,8 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+CHECKOV_VENV := $(VENV)/checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 # Node 20 works; jsii would print an end-of-life banner on every synth.
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
@@ -12,7 +14,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 
 .PHONY: setup synth test lint rehearse bench bench-selftest clean
 
-setup: $(STAMP)
+setup: $(STAMP) $(CHECKOV_STAMP)
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml package.json package-lock.json
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +22,14 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml package.json pack
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
 	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# checkov's pins clash with requirements.txt (see requirements-checkov.txt): its own venv, inside .venv so that
+# `make clean` and .gitignore cover it; tests/test_checkov.py runs it from there.
+$(CHECKOV_STAMP): requirements-checkov.txt | $(STAMP)
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet -r requirements-checkov.txt
 	touch $@
 
 synth: setup

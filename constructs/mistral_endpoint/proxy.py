@@ -292,12 +292,12 @@ def _acknowledge_function(
         "credentials, never a key from the environment",
     )
     if not in_vpc:
-        acknowledge_in_packs(
-            function,
-            "LambdaInsideVPC",
+        outside = (
             "Placed outside any VPC on purpose (no vpc given, or proxy_in_vpc=False): its only peer is the "
-            "SageMaker runtime API, reached over TLS with SigV4, and it accepts no inbound connections",
+            "SageMaker runtime API, reached over TLS with SigV4, and it accepts no inbound connections"
         )
+        acknowledge_in_packs(function, "LambdaInsideVPC", outside)
+        acknowledge_checkov(function, "CKV_AWS_117", outside)
     if reserved is None:
         acknowledge_in_packs(function, "LambdaConcurrency", UNRESERVED_REASON)
         acknowledge_checkov(function, "CKV_AWS_115", UNRESERVED_REASON)

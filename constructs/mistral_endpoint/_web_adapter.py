@@ -9,23 +9,38 @@ The layer is pinned (x86_64, matching the function's architecture). AWS publishe
 commercial partition and from one account per China region ("Zip Packages" in the adapter's README); none is
 published in GovCloud, ISO or the European Sovereign Cloud. That it exists in every newer commercial region is
 not verified: a deployment there fails on a missing layer version, and ``web_adapter_layer`` takes your own copy.
+The ARNs live in ``_region_facts`` and the region rule in ``_region_rules`` (CDK-free, read by preflight too).
 """
 
 from __future__ import annotations
 
-from aws_cdk import Aws, CfnMapping, Fn, Stack, Token
+from aws_cdk import Aws, CfnMapping, Stack, Token
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from .regions import FUNCTION_URL_UNSUPPORTED_REGIONS, TGI_REGIONS
-from .regions import _check as check_region
+from ._region_facts import (
+    CHINA_ACCOUNTS,
+    COMMERCIAL_ACCOUNT,
+    LAYER_ARN_BY_REGION,
+    LAYER_NAME,
+    LAYER_VERSION,
+    UNPUBLISHED_PREFIXES,
+    layer_arn,
+)
+from ._region_rules import WEB_ADAPTER_LAYER
+from .regions import check_region
 
-LAYER_NAME = "LambdaAdapterLayerX86"
-LAYER_VERSION = 26
-COMMERCIAL_ACCOUNT = "753240598075"
-CHINA_ACCOUNTS = {"cn-north-1": "041581134020", "cn-northwest-1": "069767869989"}
-# Partitions where AWS publishes no Web Adapter layer, by region prefix.
-UNPUBLISHED_PREFIXES = ("us-gov-", "us-iso", "eu-isoe-", "eusc-")
+__all__ = [
+    "CHINA_ACCOUNTS",
+    "COMMERCIAL_ACCOUNT",
+    "ENVIRONMENT",
+    "LAYER_ARN_BY_REGION",
+    "LAYER_NAME",
+    "LAYER_VERSION",
+    "UNPUBLISHED_PREFIXES",
+    "layer_arn",
+    "web_adapter_layer",
+]
 
 #: The adapter's configuration on the function (with the handler ``run.sh``).
 ENVIRONMENT = {
@@ -39,44 +54,10 @@ ENVIRONMENT = {
 }
 
 
-def layer_arn(region: str) -> str | None:
-    """The pinned layer version's ARN in ``region``; None where AWS does not publish it."""
-    if region.startswith(UNPUBLISHED_PREFIXES):
-        return None
-    if region.startswith("cn-"):
-        account = CHINA_ACCOUNTS.get(region)
-        return (
-            None
-            if account is None
-            else f"arn:aws-cn:lambda:{region}:{account}:layer:{LAYER_NAME}:{LAYER_VERSION}"
-        )
-    return f"arn:aws:lambda:{region}:{COMMERCIAL_ACCOUNT}:layer:{LAYER_NAME}:{LAYER_VERSION}"
-
-
-#: The layer's ARN in every region the stack admits (the TGI image is published and function URLs are
-#: offered) where AWS publishes the layer.
-LAYER_ARN_BY_REGION: dict[str, str] = {
-    region: arn
-    for region in sorted(TGI_REGIONS - FUNCTION_URL_UNSUPPORTED_REGIONS)
-    if (arn := layer_arn(region)) is not None
-}
-
-
 def web_adapter_layer(scope: Construct) -> lambda_.ILayerVersion:
     """The layer for the stack's region: its ARN when the region is pinned (a clear synth error where it is
     not published), else looked up in a mapping of every admitted region, guarded by a CloudFormation rule."""
-    regions = sorted(LAYER_ARN_BY_REGION)
-    check_region(
-        scope,
-        "WebAdapterLayerRegion",
-        allowed=lambda region: region in LAYER_ARN_BY_REGION,
-        message=(
-            f"the AWS Lambda Web Adapter layer that lets the Python proxy stream is published only in "
-            f"{', '.join(regions)}: set streaming=False (context streaming=false) for the buffered proxy, or "
-            "pass web_adapter_layer with your own copy of the layer"
-        ),
-        condition=Fn.condition_contains(regions, Aws.REGION),
-    )
+    check_region(scope, WEB_ADAPTER_LAYER)
     region = Stack.of(scope).region
     if not Token.is_unresolved(region):
         arn = LAYER_ARN_BY_REGION[region]

@@ -1,17 +1,23 @@
 """``mistral-invoke preflight``: would a deploy of the stack succeed in this account and region?
 
-Read-only calls with the caller's credentials (Service Quotas, SageMaker, CloudFormation), plus the project's own
-region tables. No CDK here (the CLI must start without aws-cdk-lib) and no botocore at import.
+Two kinds of checks. The region checks are offline: they read the project's region rules (``_region_rules``),
+the very ones synth and the region-agnostic template's CloudFormation rules apply, so preflight refuses every
+region synth refuses, with synth's reason. The account checks are read-only calls with the caller's
+credentials (Service Quotas, SageMaker, CloudFormation); without credentials they are listed as skipped, with
+how to give some, and the region checks still run. No CDK here (the CLI must start without aws-cdk-lib) and no
+botocore at import.
 
 What is checked, and what each check relies on:
 
+- offline, in the order synth checks them: the Hugging Face TGI 1.1 image in the region; with scale to zero,
+  ``AWS::SageMaker::InferenceComponent`` in CloudFormation there; Lambda function URLs; with streaming, the
+  AWS Lambda Web Adapter layer the proxy streams through;
 - the Service Quotas value of ``<instance type> for endpoint usage`` (service code ``sagemaker``), found by
   name with ListServiceQuotas (falling back to ListAWSDefaultServiceQuotas, since ListServiceQuotas leaves out
   quotas that have no applied value), against the stack's maximum instance count, and twice that for a
   blue/green update, which provisions the new fleet before it retires the old one;
-- the Hugging Face TGI 1.1 image and Lambda function URLs in the region (the tables the constructs check at
-  synth);
-- with scale to zero, inference components: ListInferenceComponents must answer in the region. Whether the
+- with scale to zero, in a region CloudFormation offers inference components in: ListInferenceComponents
+  must answer in the region. Whether the
   region accepts ``ManagedInstanceScaling.MinInstanceCount`` 0 cannot be read before a deploy (field reports
   say not every region does); the deploy then fails at CreateEndpointConfig, which the row says;
 - the CDK bootstrap stack (``CDKToolkit``, or ``--toolkit-stack-name``), at bootstrap version 6 or later (what
@@ -28,17 +34,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from ._region_facts import FUNCTION_URL_UNSUPPORTED_REGIONS, TGI_REGIONS
+from ._region_rules import INFERENCE_COMPONENTS, region_rules
+from .defaults import DEFAULTS
 
-DEFAULT_INSTANCE_TYPE = "ml.g5.2xlarge"
-DEFAULT_MAX_INSTANCES = 2
+DEFAULT_INSTANCE_TYPE = DEFAULTS.instance_type
+DEFAULT_MAX_INSTANCES = DEFAULTS.max_capacity
 DEFAULT_STACK_NAME = "MistralEndpointStack"
 DEFAULT_TOOLKIT_STACK_NAME = "CDKToolkit"
 MIN_BOOTSTRAP_VERSION = 6
 # The app's context keys this command reads (camelCase, as in cdk.json and `cdk synth -c key=value`).
-CONTEXT_KEYS = ("instanceType", "maxInstances", "scaleToZero", "region")
+CONTEXT_KEYS = ("instanceType", "maxInstances", "scaleToZero", "streaming", "region")
 
 OK, WARN, FAIL, UNKNOWN, SKIPPED = "ok", "warn", "FAIL", "unknown", "skipped"
+#: 0: nothing fails and every check was made. 1: a check fails (offline or account), or bad input.
+#: 3: nothing fails, but some checks were not made: an ``unknown`` row (a refused call, no network), or the
+#: account checks skipped for want of credentials. A row skipped because it does not apply (no
+#: ``--endpoint-name``) does not change the status.
 EXIT_OK, EXIT_FAIL, EXIT_UNKNOWN = 0, 1, 3
 
 
@@ -53,7 +64,10 @@ class Plan:
     region: str
     instance_type: str = DEFAULT_INSTANCE_TYPE
     max_instances: int = DEFAULT_MAX_INSTANCES
-    scale_to_zero: bool = False
+    scale_to_zero: bool = DEFAULTS.scale_to_zero
+    streaming: bool = DEFAULTS.streaming
+    #: Your copy of the Web Adapter layer (MistralEndpoint's ``web_adapter_layer``): no layer region rule.
+    web_adapter_layer: str | None = None
     endpoint_name: str | None = None
     stack_name: str = DEFAULT_STACK_NAME
     toolkit_stack_name: str = DEFAULT_TOOLKIT_STACK_NAME
@@ -116,6 +130,13 @@ def _context_bool(context: Mapping[str, Any], key: str) -> bool | None:
     raise PreflightError(f"context {key}={raw!r}: use true or false")
 
 
+def _flag_or_context(flag: bool | None, context: Mapping[str, Any], key: str, default: bool) -> bool:
+    if flag is not None:
+        return flag
+    value = _context_bool(context, key)
+    return default if value is None else value
+
+
 def build_plan(args: argparse.Namespace, default_region: str | None) -> Plan:
     context = read_context(args.context or [], args.context_file)
     region = args.region or context.get("region") or default_region
@@ -126,12 +147,13 @@ def build_plan(args: argparse.Namespace, default_region: str | None) -> Plan:
         max_instances = _context_int(context, "maxInstances") or DEFAULT_MAX_INSTANCES
     if max_instances < 1:
         raise PreflightError(f"--max-instances {max_instances}: use 1 or more")
-    scale_to_zero = args.scale_to_zero or bool(_context_bool(context, "scaleToZero"))
     return Plan(
         region=str(region),
         instance_type=args.instance_type or str(context.get("instanceType") or DEFAULT_INSTANCE_TYPE),
         max_instances=max_instances,
-        scale_to_zero=scale_to_zero,
+        scale_to_zero=_flag_or_context(args.scale_to_zero, context, "scaleToZero", DEFAULTS.scale_to_zero),
+        streaming=_flag_or_context(args.streaming, context, "streaming", DEFAULTS.streaming),
+        web_adapter_layer=args.web_adapter_layer,
         endpoint_name=args.endpoint_name,
         stack_name=args.stack_name,
         toolkit_stack_name=args.toolkit_stack_name,
@@ -156,14 +178,50 @@ def _access_denied(code: str) -> bool:
     )
 
 
-def _could_not_check(permission: str, exc: Exception) -> tuple[str, str]:
+CREDENTIALS_ADVICE = (
+    "give preflight credentials: AWS_PROFILE=<profile> (or --profile; for an SSO profile first run: "
+    "aws sso login --profile <profile>), then run preflight again"
+)
+
+
+def _credentials_errors() -> tuple[type[Exception], ...]:
+    """botocore's "no usable credentials" errors: none found, partial, an expired SSO session, a failed
+    credential process or role assumption. An account check that meets one is skipped, not unknown."""
+    from botocore import exceptions
+
+    return (
+        exceptions.NoCredentialsError,
+        exceptions.PartialCredentialsError,
+        exceptions.SSOError,
+        exceptions.TokenRetrievalError,
+        exceptions.CredentialRetrievalError,
+        exceptions.RefreshWithMFAUnsupportedError,
+    )
+
+
+def _credentials_found(exc: Exception) -> str:
+    from botocore.exceptions import NoCredentialsError
+
+    return (
+        "no AWS credentials"
+        if isinstance(exc, NoCredentialsError)
+        else f"unusable credentials ({type(exc).__name__})"
+    )
+
+
+def _could_not_check(permission: str, exc: Exception) -> tuple[str, str, str]:
+    """(status, found, action) of a call that did not answer: skipped without credentials, else unknown."""
+    if isinstance(exc, _credentials_errors()):
+        return SKIPPED, f"not checked: {_credentials_found(exc)}", CREDENTIALS_ADVICE
     code, message = _error(exc)
     if _access_denied(code):
         return (
+            UNKNOWN,
             f"not checked: access denied ({code})",
             f"allow {permission} for the caller, then run preflight again",
         )
     return (
+        UNKNOWN,
         f"not checked: {code}: {message}",
         "run preflight again; if it persists, check the service in the console",
     )
@@ -176,12 +234,12 @@ def quota_checks(service_quotas: Any, plan: Plan) -> list[Check]:
     try:
         quota = _find_quota(service_quotas, name)
     except _aws_errors() as exc:
-        found, action = _could_not_check(
+        status, found, action = _could_not_check(
             "servicequotas:ListServiceQuotas and servicequotas:ListAWSDefaultServiceQuotas", exc
         )
         return [
-            Check(label, UNKNOWN, found, f"{plan.max_instances} (maxInstances)", action),
-            Check(update_label, UNKNOWN, found, f"{2 * plan.max_instances}", action),
+            Check(label, status, found, f"{plan.max_instances} (maxInstances)", action),
+            Check(update_label, status, found, f"{2 * plan.max_instances} (2 x maxInstances)", action),
         ]
     if quota is None:
         return [
@@ -269,37 +327,27 @@ def _find_quota(service_quotas: Any, name: str) -> dict[str, Any] | None:
 
 
 def region_checks(plan: Plan) -> list[Check]:
+    """Offline: one row per region rule the stack's mode applies, refused with synth's own reason."""
     checks = []
-    if plan.region in TGI_REGIONS:
-        checks.append(Check("TGI 1.1 image in region", OK, plan.region, "published in the region"))
-    else:
-        checks.append(
-            Check(
-                "TGI 1.1 image in region",
-                FAIL,
-                f"not published in {plan.region}",
-                "published in the region",
-                f"deploy to one of: {', '.join(sorted(TGI_REGIONS))}",
-            )
-        )
-    if plan.region in FUNCTION_URL_UNSUPPORTED_REGIONS:
-        checks.append(
-            Check(
-                "Lambda function URLs",
-                FAIL,
-                f"not offered in {plan.region}",
-                "offered in the region",
-                "deploy to a region with function URLs (the TGI table above lists candidates)",
-            )
-        )
-    else:
-        checks.append(Check("Lambda function URLs", OK, plan.region, "offered in the region"))
+    rules = region_rules(
+        scale_to_zero=plan.scale_to_zero,
+        streaming=plan.streaming,
+        own_web_adapter_layer=plan.web_adapter_layer is not None,
+    )
+    for rule in rules:
+        if rule.admits(plan.region):
+            checks.append(Check(rule.check, OK, plan.region, rule.needed))
+        else:
+            checks.append(Check(rule.check, FAIL, f"{rule.missing} {plan.region}", rule.needed, rule.message))
     return checks
 
 
+INFERENCE_COMPONENTS_API = "inference components API (scaleToZero)"
+INFERENCE_COMPONENTS_API_NEEDED = "API in region; MinInstanceCount 0 accepted"
+
+
 def inference_component_check(sagemaker: Any, plan: Plan) -> Check:
-    label = "inference components (scaleToZero)"
-    needed = "API in region; MinInstanceCount 0 accepted"
+    label, needed = INFERENCE_COMPONENTS_API, INFERENCE_COMPONENTS_API_NEEDED
     try:
         sagemaker.list_inference_components(MaxResults=1)
     except _aws_errors() as exc:
@@ -312,8 +360,8 @@ def inference_component_check(sagemaker: Any, plan: Plan) -> Check:
                 needed,
                 "deploy without scaleToZero, or to another region",
             )
-        found, action = _could_not_check("sagemaker:ListInferenceComponents", exc)
-        return Check(label, UNKNOWN, found, needed, action)
+        status, found, action = _could_not_check("sagemaker:ListInferenceComponents", exc)
+        return Check(label, status, found, needed, action)
     return Check(
         label,
         OK,
@@ -336,8 +384,8 @@ def bootstrap_check(cloudformation: Any, plan: Plan) -> Check:
         _, message = _error(exc)
         if "does not exist" in message:
             return Check(label, FAIL, "missing", needed, f"run: {bootstrap}")
-        found, action = _could_not_check("cloudformation:DescribeStacks", exc)
-        return Check(label, UNKNOWN, found, needed, action)
+        status, found, action = _could_not_check("cloudformation:DescribeStacks", exc)
+        return Check(label, status, found, needed, action)
     if not stacks:
         return Check(label, FAIL, "missing", needed, f"run: {bootstrap}")
     stack = stacks[0]
@@ -383,15 +431,15 @@ def endpoint_check(sagemaker: Any, cloudformation: Any, plan: Plan) -> Check:
             "could not find" in message.lower() or "not found" in message.lower()
         ):
             return Check(label, OK, "no such endpoint", needed)
-        found, action = _could_not_check("sagemaker:DescribeEndpoint", exc)
-        return Check(label, UNKNOWN, found, needed, action)
+        status, found, action = _could_not_check("sagemaker:DescribeEndpoint", exc)
+        return Check(label, status, found, needed, action)
     found = f"exists ({endpoint.get('EndpointStatus', '?')})"
     try:
         stacks = cloudformation.describe_stacks(StackName=plan.stack_name).get("Stacks", [])
     except _aws_errors() as exc:
         code, message = _error(exc)
         if "does not exist" not in message:
-            _, action = _could_not_check("cloudformation:DescribeStacks", exc)
+            _, _, action = _could_not_check("cloudformation:DescribeStacks", exc)
             return Check(label, UNKNOWN, f"{found}; owner not checked ({code})", needed, action)
         stacks = []
     outputs = {o.get("OutputKey"): o.get("OutputValue") for s in stacks[:1] for o in s.get("Outputs", [])}
@@ -414,17 +462,49 @@ def _aws_errors() -> tuple[type[Exception], ...]:
     return (ClientError, BotoCoreError)
 
 
+class _Unauthenticated:
+    """Every client when the caller has no usable credentials: each call raises the credentials error, which
+    the account checks report as skipped. No client is created, nothing is sent."""
+
+    def __init__(self, error: Exception) -> None:
+        self._error = error
+
+    def __getattr__(self, operation: str) -> Callable[..., Any]:
+        def call(**_: Any) -> Any:
+            raise self._error
+
+        return call
+
+
 def run_checks(plan: Plan, client: Callable[[str], Any]) -> list[Check]:
-    """Every check, in the table's order. ``client(service)`` returns a botocore client for the plan's region."""
+    """Every check, in the table's order: the offline region checks, then the account checks.
+    ``client(service)`` returns a botocore client for the plan's region."""
     sagemaker = client("sagemaker")
     cloudformation = client("cloudformation")
-    checks = quota_checks(client("service-quotas"), plan)
-    checks += region_checks(plan)
-    if plan.scale_to_zero:
+    checks = region_checks(plan)
+    checks += quota_checks(client("service-quotas"), plan)
+    # Where CloudFormation has no inference components, the region row already fails: no call to make.
+    if plan.scale_to_zero and INFERENCE_COMPONENTS.admits(plan.region):
         checks.append(inference_component_check(sagemaker, plan))
     checks.append(bootstrap_check(cloudformation, plan))
     checks.append(endpoint_check(sagemaker, cloudformation, plan))
     return checks
+
+
+def credentials_problem(session: Any) -> Exception | None:
+    """Why the account checks cannot be made (no credentials, an expired SSO session, ...), or None.
+
+    Resolves the credentials once, as the first call would (an SSO or assume-role profile fetches them here)."""
+    from botocore.exceptions import NoCredentialsError
+
+    try:
+        credentials = session.get_credentials()
+        if credentials is None:
+            return NoCredentialsError()
+        credentials.get_frozen_credentials()
+    except _credentials_errors() as exc:
+        return exc
+    return None
 
 
 # --- output ----------------------------------------------------------------------------------------------
@@ -441,40 +521,57 @@ def render(checks: list[Check]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def exit_code(checks: list[Check]) -> int:
+def exit_code(checks: list[Check], *, credentials: bool = True) -> int:
+    """See EXIT_OK: 1 when a check fails, else 3 when some were not made (``credentials`` False: the account
+    checks were skipped), else 0."""
     statuses = {c.status for c in checks}
     if FAIL in statuses:
         return EXIT_FAIL
-    if UNKNOWN in statuses:
+    if UNKNOWN in statuses or not credentials:
         return EXIT_UNKNOWN
     return EXIT_OK
 
 
-def summary(plan: Plan, checks: list[Check]) -> str:
+def summary(plan: Plan, checks: list[Check], *, credentials_error: Exception | None = None) -> str:
     mode = "scale to zero" if plan.scale_to_zero else "always on"
+    if not plan.streaming:
+        mode += ", buffered proxy"
     head = f"{plan.region}, {plan.instance_type} x up to {plan.max_instances}, {mode}"
-    code = exit_code(checks)
+    code = exit_code(checks, credentials=credentials_error is None)
+    skipped = ""
+    if credentials_error is not None:
+        names = ", ".join(
+            c.check for c in checks if c.status == SKIPPED and c.found.startswith("not checked")
+        )
+        skipped = (
+            f"The account checks were skipped ({names}): {credentials_error}. To make them, "
+            f"{CREDENTIALS_ADVICE}.\n"
+        )
     if code == EXIT_FAIL:
         failed = ", ".join(c.check for c in checks if c.status == FAIL)
-        return f"preflight ({head}): the deploy would fail: {failed}.\n"
+        return f"preflight ({head}): the deploy would fail: {failed}.\n" + skipped
+    if credentials_error is not None:
+        return f"preflight ({head}): no region check fails, but the account checks were not made.\n" + skipped
     if code == EXIT_UNKNOWN:
         return f"preflight ({head}): no failure found, but some checks could not be made (see 'unknown').\n"
     return f"preflight ({head}): ready to deploy.\n"
 
 
 def run(args: argparse.Namespace, out: IO[str], err: IO[str], session: Any) -> int:
-    """The command: plan, checks, table on standard output, verdict on standard error, exit status."""
+    """The command: plan, checks, table on standard output, verdict on standard error, exit status.
+
+    Without usable credentials the offline checks still run; the account checks are skipped rows."""
     try:
         plan = build_plan(args, session.get_config_variable("region"))
     except PreflightError as exc:
         err.write(f"error: {exc}\n")
         return EXIT_FAIL
-    if session.get_credentials() is None:
-        err.write("error: No AWS credentials found (profile, environment, SSO or instance role).\n")
-        return EXIT_FAIL
+    problem = credentials_problem(session)
     clients: dict[str, Any] = {}
 
     def client(service: str) -> Any:
+        if problem is not None:
+            return _Unauthenticated(problem)
         if service not in clients:
             clients[service] = session.create_client(service, region_name=plan.region)
         return clients[service]
@@ -484,17 +581,19 @@ def run(args: argparse.Namespace, out: IO[str], err: IO[str], session: Any) -> i
         out.write(json.dumps([c.__dict__ for c in checks], indent=2) + "\n")
     else:
         out.write(render(checks))
-    err.write(summary(plan, checks))
-    return exit_code(checks)
+    err.write(summary(plan, checks, credentials_error=problem))
+    return exit_code(checks, credentials=problem is None)
 
 
 def add_parser(commands: Any) -> None:
     """Register ``preflight`` on the CLI's subcommands."""
     parser = commands.add_parser(
         "preflight",
-        help="before a deploy: quotas, region support, CDK bootstrap, endpoint name (read-only)",
-        description="Check, with your credentials and read-only calls, whether a deploy of the stack would "
-        "succeed. Exit status: 0 ready (warnings allowed), 1 a check fails, 3 some checks could not be made.",
+        help="before a deploy: region support, quotas, CDK bootstrap, endpoint name (read-only)",
+        description="Check whether a deploy of the stack would succeed: the region against the rules synth "
+        "applies (offline), then, with your credentials and read-only calls, the account. Without credentials "
+        "the account checks are skipped. Exit status: 0 ready (warnings allowed), 1 a check fails, 3 nothing "
+        "fails but some checks were not made (refused calls, or no credentials).",
     )
     parser.add_argument("--profile", default=argparse.SUPPRESS, help="AWS profile (default: standard chain)")
     parser.add_argument(
@@ -510,7 +609,20 @@ def add_parser(commands: Any) -> None:
         help=f"the stack's maximum instance count (default: {DEFAULT_MAX_INSTANCES})",
     )
     parser.add_argument(
-        "--scale-to-zero", action="store_true", help="the stack scales to zero (inference components)"
+        "--scale-to-zero",
+        action=argparse.BooleanOptionalAction,
+        help="the stack scales to zero (inference components); default: context scaleToZero, else false",
+    )
+    parser.add_argument(
+        "--streaming",
+        action=argparse.BooleanOptionalAction,
+        help="the proxy streams through the AWS Lambda Web Adapter layer; default: context streaming, else true",
+    )
+    parser.add_argument(
+        "--web-adapter-layer",
+        metavar="ARN",
+        help="the stack brings its own copy of the Web Adapter layer (MistralEndpoint's web_adapter_layer): "
+        "the public layer's regions are not checked",
     )
     parser.add_argument("--endpoint-name", help="the endpoint name the stack sets, if it sets one")
     parser.add_argument(

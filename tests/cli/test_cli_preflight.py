@@ -16,6 +16,7 @@ import pytest
 from botocore.stub import Stubber
 
 from mistral_endpoint import cli
+from mistral_endpoint._region_rules import INFERENCE_COMPONENTS, WEB_ADAPTER_LAYER
 
 NOW = datetime.datetime(2026, 11, 27, tzinfo=datetime.UTC)
 QUOTA_CODE = "L-TEST0001"
@@ -32,7 +33,7 @@ class Aws:
         }
         self.stubs = {name: Stubber(client) for name, client in self.clients.items()}
         self.regions: list[str | None] = []
-        self.session.create_client = self._client  # type: ignore[method-assign]
+        self.session.create_client = self._client
 
     def _client(self, service: str, region_name: str | None = None, **_: Any) -> Any:
         self.regions.append(region_name)
@@ -209,9 +210,10 @@ def test_all_good_exits_0_with_a_table_of_ok_rows(aws: Aws) -> None:
     assert table["quota: blue/green update at max"][:3] == ["ok", f"4 ({QUOTA_CODE})", "4 (2 x maxInstances)"]
     assert table["TGI 1.1 image in region"][0] == "ok"
     assert table["Lambda function URLs"][0] == "ok"
+    assert table["Lambda Web Adapter layer (streaming)"][0] == "ok"
     assert table["CDK bootstrap stack CDKToolkit"][:2] == ["ok", "UPDATE_COMPLETE, version 28"]
     assert table["endpoint name free"][0] == "skipped"
-    assert "inference components (scaleToZero)" not in table
+    assert not [name for name in table if name.startswith("inference components")]
     assert err == "preflight (us-east-1, ml.g5.2xlarge x up to 2, always on): ready to deploy.\n"
     assert set(aws.regions) == {"us-east-1"}
 
@@ -233,9 +235,9 @@ def test_no_region_at_all_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, aws:
 def test_json_prints_the_rows(aws: Aws) -> None:
     all_good(aws)
     code, out, _ = preflight("--region", "us-east-1", "--json")
-    answer = json.loads(out)
+    answer = {row["check"]: row for row in json.loads(out)}
     assert code == 0
-    assert answer[0] == {
+    assert answer["quota: ml.g5.2xlarge for endpoint usage"] == {
         "check": "quota: ml.g5.2xlarge for endpoint usage",
         "status": "ok",
         "found": f"4 ({QUOTA_CODE})",
@@ -346,7 +348,7 @@ def test_scale_to_zero_checks_inference_components(aws: Aws) -> None:
     answer_inference_components(aws)
     answer_bootstrap(aws)
     code, out, err = preflight("--region", "us-east-1", "--scale-to-zero")
-    status, found, needed, action = rows(out)["inference components (scaleToZero)"]
+    status, found, needed, action = rows(out)["inference components API (scaleToZero)"]
     assert (code, status, found) == (0, "ok", "API answers")
     assert "MinInstanceCount 0" in needed
     assert "cannot be checked before a deploy" in action
@@ -358,7 +360,7 @@ def test_inference_components_access_denied_is_unknown(aws: Aws) -> None:
     aws.deny(aws.sagemaker, "list_inference_components")
     answer_bootstrap(aws)
     code, out, _ = preflight("--region", "us-east-1", "--scale-to-zero")
-    status, found, _, action = rows(out)["inference components (scaleToZero)"]
+    status, found, _, action = rows(out)["inference components API (scaleToZero)"]
     assert (code, status, found) == (3, "unknown", "not checked: access denied (AccessDeniedException)")
     assert "sagemaker:ListInferenceComponents" in action
 
@@ -370,7 +372,7 @@ def test_inference_components_not_offered_fails(aws: Aws) -> None:
     )
     answer_bootstrap(aws)
     code, out, _ = preflight("--region", "us-east-1", "--scale-to-zero")
-    assert (code, rows(out)["inference components (scaleToZero)"][0]) == (1, "FAIL")
+    assert (code, rows(out)["inference components API (scaleToZero)"][0]) == (1, "FAIL")
 
 
 # --- bootstrap ----------------------------------------------------------------------------------------------
@@ -510,7 +512,7 @@ def test_context_flags_set_instance_type_max_instances_and_scale_to_zero(aws: Aw
         f"6 ({QUOTA_CODE})",
         "3 (maxInstances)",
     ]
-    assert "inference components (scaleToZero)" in table
+    assert "inference components API (scaleToZero)" in table
 
 
 def test_the_context_file_is_read_and_flags_win(aws: Aws, tmp_path: Path) -> None:
@@ -566,10 +568,160 @@ def test_other_context_keys_are_ignored(aws: Aws) -> None:
     assert code == 0
 
 
-def test_no_credentials_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+# --- region rules: synth's own, with synth's words --------------------------------------------------------
+
+
+def test_the_region_rows_come_first_in_synths_order(aws: Aws) -> None:
+    answer_quota(aws, 4)
+    answer_inference_components(aws)
+    answer_bootstrap(aws)
+    _, out, _ = preflight("--region", "us-east-1", "--scale-to-zero")
+    assert list(rows(out))[:5] == [
+        "TGI 1.1 image in region",
+        "inference components in CloudFormation (scaleToZero)",
+        "Lambda function URLs",
+        "Lambda Web Adapter layer (streaming)",
+        "quota: ml.g5.2xlarge for endpoint usage",
+    ]
+
+
+def test_scale_to_zero_in_a_region_without_components_in_cloudformation_fails_with_synths_reason(
+    aws: Aws,
+) -> None:
+    all_good(aws)  # no ListInferenceComponents answer: the call is not made
+    code, out, err = preflight("--region", "eu-west-3", "--scale-to-zero", "--json")
+    (row,) = [r for r in json.loads(out) if r["status"] == "FAIL"]
+    assert code == 1
+    assert row["check"] == "inference components in CloudFormation (scaleToZero)"
+    assert row["found"] == "not offered in eu-west-3"
+    assert row["action"] == INFERENCE_COMPONENTS.message
+    assert "the deploy would fail: inference components in CloudFormation (scaleToZero)" in err
+
+
+def test_a_region_without_the_web_adapter_layer_fails_while_streaming(aws: Aws) -> None:
+    all_good(aws)
+    code, out, _ = preflight("--region", "us-gov-west-1")
+    status, found, _, action = rows(out)["Lambda Web Adapter layer (streaming)"]
+    assert (code, status, found) == (1, "FAIL", "not published in us-gov-west-1")
+    assert action == WEB_ADAPTER_LAYER.message
+
+
+@pytest.mark.parametrize("argv", [["--no-streaming"], ["-c", "streaming=false"]])
+def test_the_buffered_proxy_needs_no_layer(aws: Aws, argv: list[str]) -> None:
+    all_good(aws)
+    code, out, err = preflight("--region", "us-gov-west-1", *argv)
+    assert code == 0, out + err
+    assert "Lambda Web Adapter layer (streaming)" not in rows(out)
+    assert "always on, buffered proxy" in err
+
+
+def test_a_stack_with_its_own_layer_needs_no_public_one(aws: Aws) -> None:
+    all_good(aws)
+    layer = "arn:aws-us-gov:lambda:us-gov-west-1:111122223333:layer:LambdaAdapterLayerX86:26"
+    code, out, _ = preflight("--region", "us-gov-west-1", "--web-adapter-layer", layer)
+    assert code == 0
+    assert "Lambda Web Adapter layer (streaming)" not in rows(out)
+
+
+def test_no_scale_to_zero_wins_over_the_context(aws: Aws) -> None:
+    all_good(aws)
+    code, out, _ = preflight("--region", "eu-west-3", "-c", "scaleToZero=true", "--no-scale-to-zero")
+    assert code == 0
+    assert not [name for name in rows(out) if name.startswith("inference components")]
+
+
+# --- without credentials ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def no_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
         monkeypatch.delenv(name)
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    code, out, err = preflight("--region", "us-east-1")
-    assert (code, out) == (1, "")
-    assert err == "error: No AWS credentials found (profile, environment, SSO or instance role).\n"
+
+
+ACCOUNT_CHECKS = [
+    "quota: ml.g5.2xlarge for endpoint usage",
+    "quota: blue/green update at max",
+    "CDK bootstrap stack CDKToolkit",
+    "endpoint name free",
+]
+
+
+@pytest.mark.usefixtures("no_credentials")
+def test_without_credentials_the_region_checks_run_and_the_account_checks_are_skipped_with_exit_3() -> None:
+    code, out, _ = preflight("--region", "us-east-1", "--endpoint-name", "mistral")
+    table = rows(out)
+    assert code == 3
+    assert table["TGI 1.1 image in region"][0] == "ok"
+    assert table["Lambda Web Adapter layer (streaming)"][0] == "ok"
+    for name in ACCOUNT_CHECKS:
+        status, found, _, action = table[name]
+        assert (status, found) == ("skipped", "not checked: no AWS credentials")
+        assert action.startswith("give preflight credentials: AWS_PROFILE=<profile>")
+        assert "aws sso login --profile <profile>" in action
+
+
+@pytest.mark.usefixtures("no_credentials")
+def test_without_credentials_the_verdict_names_the_skipped_checks_and_how_to_give_credentials() -> None:
+    _, _, err = preflight("--region", "us-east-1", "--endpoint-name", "mistral")
+    verdict, skipped = err.splitlines()
+    assert verdict == (
+        "preflight (us-east-1, ml.g5.2xlarge x up to 2, always on): no region check fails, but the account "
+        "checks were not made."
+    )
+    assert skipped.startswith(f"The account checks were skipped ({', '.join(ACCOUNT_CHECKS)}): ")
+    assert "AWS_PROFILE=<profile>" in skipped and "aws sso login" in skipped
+    assert "ready to deploy" not in err and "no failure found" not in err
+
+
+@pytest.mark.usefixtures("no_credentials")
+def test_without_credentials_a_region_synth_refuses_still_fails_with_exit_1() -> None:
+    code, out, err = preflight("--region", "eu-west-3", "--scale-to-zero")
+    table = rows(out)
+    assert code == 1
+    assert table["inference components in CloudFormation (scaleToZero)"][0] == "FAIL"
+    assert table["quota: ml.g5.2xlarge for endpoint usage"][0] == "skipped"
+    assert err.startswith(
+        "preflight (eu-west-3, ml.g5.2xlarge x up to 2, scale to zero): the deploy would fail"
+    )
+    assert "The account checks were skipped" in err
+
+
+@pytest.mark.usefixtures("no_credentials")
+def test_without_credentials_the_component_api_check_is_skipped_too() -> None:
+    _, out, _ = preflight("--region", "us-east-1", "--scale-to-zero")
+    assert rows(out)["inference components API (scaleToZero)"][:2] == [
+        "skipped",
+        "not checked: no AWS credentials",
+    ]
+
+
+class ExpiredSsoSession:
+    """A profile whose SSO session has expired: credentials exist but cannot be resolved; no client may be made."""
+
+    def get_config_variable(self, name: str) -> str | None:
+        return "us-east-1" if name == "region" else None
+
+    def get_credentials(self) -> Any:
+        from botocore.exceptions import UnauthorizedSSOTokenError
+
+        class Expired:
+            def get_frozen_credentials(self) -> Any:
+                raise UnauthorizedSSOTokenError()
+
+        return Expired()
+
+    def create_client(self, *_: Any, **__: Any) -> Any:
+        raise AssertionError("no call without credentials")
+
+
+def test_an_expired_sso_session_skips_the_account_checks_and_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cli, "make_session", lambda profile: ExpiredSsoSession())
+    code, out, err = preflight()
+    assert code == 3
+    assert rows(out)["CDK bootstrap stack CDKToolkit"][:2] == [
+        "skipped",
+        "not checked: unusable credentials (UnauthorizedSSOTokenError)",
+    ]
+    assert "The SSO session associated with this profile has expired" in err

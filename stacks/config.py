@@ -90,6 +90,8 @@ class StackConfig:
     monitoring: bool = DEFAULTS.monitoring
     alarm_email: str | None = None
     streaming: bool = DEFAULTS.streaming
+    #: Concurrency reserved for (and capping) the proxy function; None reserves nothing.
+    proxy_reserved_concurrent_executions: int | None = None
     region: str | None = None
 
     @classmethod

@@ -39,6 +39,7 @@ class MistralEndpointStack(Stack):
             monitoring=config.monitoring,
             alarm_email=config.alarm_email,
             streaming=config.streaming,
+            proxy_reserved_concurrent_executions=config.proxy_reserved_concurrent_executions,
         )
         CfnOutput(self, "InvokeUrl", value=self.mistral.invoke_url, description="Function URL (IAM auth)")
         CfnOutput(self, "EndpointName", value=self.mistral.endpoint_name, description="SageMaker endpoint")

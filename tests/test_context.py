@@ -199,6 +199,21 @@ def test_a_construct_error_about_a_prop_is_prefixed_with_its_key() -> None:
     )
 
 
+def test_a_proxy_concurrency_reservation_reaches_the_function() -> None:
+    from aws_cdk import assertions
+
+    app = build_app(new_app(proxyReservedConcurrentExecutions="256", compliance="off"))
+    template = assertions.Template.from_stack(app.node.find_child("MistralEndpointStack"))  # type: ignore[arg-type]
+    template.has_resource_properties("AWS::Lambda::Function", {"ReservedConcurrentExecutions": 256})
+
+
+def test_a_zero_proxy_reservation_names_the_context_key() -> None:
+    assert refusal(proxyReservedConcurrentExecutions="0") == (
+        "context proxyReservedConcurrentExecutions='0': must be at least 1, got 0. "
+        "leave it unset to reserve nothing (the default)"
+    )
+
+
 def test_every_key_maps_to_a_prop_by_one_rule() -> None:
     props = {key: prop_of(key) for key in StackConfig.context_keys()}
     assert props["scaleToZero"] == "scale_to_zero"

@@ -273,6 +273,7 @@ def test_execution_role_has_exactly_what_the_model_needs(template: dict[str, Any
         "DescribeNetwork",
         "CreateModelEnis",
         "ManageModelEnis",
+        "ReadRollbackAlarms",
     }
     assert "repository/huggingface-pytorch-tgi-inference" in text(statements["PullTgiImage"]["Resource"])
     assert statements["PublishEndpointMetrics"]["Condition"] == {

@@ -13,7 +13,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from ._validation import ConfigurationError, require_bool
+from ._validation import ConfigurationError, require_bool, require_int
 from .defaults import DEFAULTS
 from .hosting import GPUS_BY_INSTANCE_TYPE, EndpointMetrics, MistralModelEndpoint
 from .model import MistralModel
@@ -130,7 +130,9 @@ class MistralEndpoint(EndpointMetrics, TokenMetrics, Construct):
         :param default_max_new_tokens: the proxy's default ``max_new_tokens``. Default: 512.
         :param log_prompts: let the proxy log prompt text (debugging only). Default: false.
         :param proxy_memory_size: the proxy's memory in MiB. Default: 512.
-        :param proxy_reserved_concurrent_executions: cap the proxy's concurrency. Default: unreserved.
+        :param proxy_reserved_concurrent_executions: reserve (and cap) the proxy's concurrency, for example
+            ``max_capacity`` x TGI's MAX_CONCURRENT_REQUESTS (128). Default: unreserved (see the README's
+            "Proxy concurrency": a reservation is taken from every other function of the account).
         :param log_retention: retention of every log group. Default: one year.
         :param log_encryption_key: KMS key for every log group. Default: CloudWatch Logs' encryption.
         :param removal_policy: applied to the log groups (and the alarm topic's KMS key). Default: destroy.
@@ -157,6 +159,13 @@ class MistralEndpoint(EndpointMetrics, TokenMetrics, Construct):
             "streaming": streaming,
         }.items():
             require_bool(name, flag)
+        if proxy_reserved_concurrent_executions is not None:
+            require_int(
+                "proxy_reserved_concurrent_executions",
+                proxy_reserved_concurrent_executions,
+                minimum=1,
+                hint="leave it unset to reserve nothing (the default)",
+            )
         self.model = MistralModel.of(model)
         logging = _Logging(
             log_retention=log_retention, log_encryption_key=log_encryption_key, removal_policy=removal_policy

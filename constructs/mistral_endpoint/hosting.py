@@ -522,18 +522,23 @@ class MistralModelEndpoint(_ModelEndpointBase):
         self.security_group.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "HTTPS to the S3 gateway")
         self._connections = ec2.Connections(security_groups=[self.security_group])
 
-        def log_group(id: str, name: str) -> logs.LogGroup:
+        def log_group(id: str, name: str, holds: str) -> logs.LogGroup:
             return new_log_group(
                 self,
                 id,
                 log_group_name=name,
+                holds=holds,
                 retention=log_retention,
                 encryption_key=log_encryption_key,
                 removal_policy=removal_policy,
             )
 
         #: The endpoint's log group (``/aws/sagemaker/Endpoints/<endpoint>``).
-        self.log_group = log_group("Logs", f"/aws/sagemaker/Endpoints/{self.endpoint_name}")
+        self.log_group = log_group(
+            "Logs",
+            f"/aws/sagemaker/Endpoints/{self.endpoint_name}",
+            "The endpoint's container logs (TGI's startup, health-check and per-request lines)",
+        )
         #: Scale-to-zero mode: the inference component's log group, where TGI's own lines go
         #: (``/aws/sagemaker/InferenceComponents/<component>``); None otherwise.
         self.component_log_group: logs.LogGroup | None = None
@@ -541,7 +546,9 @@ class MistralModelEndpoint(_ModelEndpointBase):
             # Containers of an inference component log to a group named after the component, not the endpoint
             # (see INFERENCE_COMPONENT_LOG_GROUP_PREFIX for the source).
             self.component_log_group = log_group(
-                "ComponentLogs", f"{INFERENCE_COMPONENT_LOG_GROUP_PREFIX}{self.inference_component_name}"
+                "ComponentLogs",
+                f"{INFERENCE_COMPONENT_LOG_GROUP_PREFIX}{self.inference_component_name}",
+                "The inference component's container logs (TGI's startup, health-check and per-request lines)",
             )
 
         image_account = CfnMapping(
@@ -569,6 +576,13 @@ class MistralModelEndpoint(_ModelEndpointBase):
             roles=[self.role],
         )
         acknowledge(self.policy, "AwsSolutions::AwsSolutions-IAM5[Resource::*]", _WILDCARD_REASON)
+        for subnet in _subnet_arns(self, subnets.subnet_ids):
+            acknowledge(
+                self.policy,
+                f"AwsSolutions::AwsSolutions-IAM5[Resource::{nag_resource(self, subnet)}]",
+                "One subnet of the model's, by id, in any account: a VPC shared through AWS RAM belongs to "
+                "its owner's account, and subnet ids are unique",
+            )
         acknowledge(
             self.policy,
             f"AwsSolutions::AwsSolutions-IAM5[Resource::{nag_resource(self, self.model.objects_arn)}]",
@@ -811,10 +825,7 @@ class MistralModelEndpoint(_ModelEndpointBase):
                         resource="security-group",
                         resource_name=self.security_group.security_group_id,
                     ),
-                    *(
-                        stack.format_arn(service="ec2", resource="subnet", resource_name=s)
-                        for s in subnet_ids
-                    ),
+                    *_subnet_arns(self, subnet_ids),
                 ],
             ),
             iam.PolicyStatement(
@@ -826,8 +837,10 @@ class MistralModelEndpoint(_ModelEndpointBase):
                 ],
                 resources=[enis],
                 conditions={
-                    "ArnEquals": {
-                        "ec2:Vpc": stack.format_arn(service="ec2", resource="vpc", resource_name=vpc.vpc_id)
+                    "ArnLike": {
+                        "ec2:Vpc": stack.format_arn(
+                            service="ec2", resource="vpc", resource_name=vpc.vpc_id, account="*"
+                        )
                     }
                 },
             ),
@@ -856,6 +869,15 @@ _WILDCARD_REASON = (
     "the ec2:Describe* calls SageMaker makes to place ENIs, and cloudwatch:PutMetricData (limited by a "
     "namespace condition to /aws/sagemaker/*)"
 )
+
+
+def _subnet_arns(scope: Construct, subnet_ids: Sequence[str]) -> list[str]:
+    # Any account: the subnets of a VPC shared through AWS RAM belong to its owner, not to this stack's account
+    # (VPC user guide, "Share your VPC with other accounts"); subnet ids are unique, so the id pins the subnet.
+    return [
+        Stack.of(scope).format_arn(service="ec2", resource="subnet", resource_name=s, account="*")
+        for s in subnet_ids
+    ]
 
 
 def eni_arn(scope: Construct) -> str:

@@ -141,3 +141,14 @@ def test_an_explicit_input_limit_still_has_to_leave_room_for_a_generated_token()
         ConfigurationError, match=r"max_input_length \(4096\) must be less than max_total_tokens"
     ):
         MistralEndpoint(stack, "Mistral", max_total_tokens=4096, max_input_length=4096)
+
+
+def test_the_parts_refuse_string_booleans_on_their_own_too() -> None:
+    from mistral_endpoint import InvokeProxy, IsolatedNetwork, MistralModelEndpoint
+
+    stack = cdk.Stack(new_app(), "S")
+    endpoint = MistralModelEndpoint.from_endpoint_attributes(stack, "Endpoint", endpoint_name="e")
+    with pytest.raises(ConfigurationError, match=r"^streaming must be True or False, got 'true'$"):
+        InvokeProxy(stack, "Proxy", endpoint=endpoint, streaming="true")  # type: ignore[arg-type]
+    with pytest.raises(ConfigurationError, match=r"^create_vpc_endpoints must be True or False, got 0$"):
+        IsolatedNetwork(stack, "Network", create_vpc_endpoints=0)  # type: ignore[arg-type]

@@ -12,7 +12,7 @@ from constructs import Construct
 
 from ._compliance import acknowledge_in_packs
 from ._logs import new_log_group
-from ._validation import ConfigurationError
+from ._validation import ConfigurationError, require_bool
 from .model import MistralModel
 
 if TYPE_CHECKING:  # types only: importing the module costs synth time
@@ -64,6 +64,7 @@ class IsolatedNetwork(Construct):
         :param removal_policy: what happens to the flow log group on stack deletion. Default: destroy.
         """
         super().__init__(scope, id)
+        require_bool("create_vpc_endpoints", create_vpc_endpoints)
         if vpc is None:
             if vpc_subnets is not None:
                 raise ConfigurationError(

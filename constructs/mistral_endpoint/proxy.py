@@ -17,7 +17,7 @@ from . import _web_adapter
 from ._compliance import acknowledge, acknowledge_checkov, acknowledge_in_packs, nag_resource
 from ._iam import ManagedPolicyRole
 from ._logs import new_log_group
-from ._validation import require_int
+from ._validation import require_bool, require_int
 from .defaults import DEFAULTS
 from .hosting import INVOKE_ENDPOINT_ACTIONS, IMistralModelEndpoint, eni_arn
 from .network import ISOLATED_SUBNETS
@@ -107,6 +107,8 @@ class InvokeProxy(TokenMetrics, Construct):
             (LambdaAdapterLayerX86 version 26) of the deploy region; synth fails in a region without it.
         """
         super().__init__(scope, id)
+        require_bool("log_prompts", log_prompts)
+        require_bool("streaming", streaming)
         check_function_url_region(self)
         #: The name of the endpoint it calls (the EndpointName dimension of its metrics).
         self.endpoint_name: str = endpoint.endpoint_name

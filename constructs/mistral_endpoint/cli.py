@@ -41,8 +41,36 @@ Its AuthType is AWS_IAM: the calling identity needs BOTH of these IAM permission
 Also check that the request was signed for the function's region ({region}) and that the clock is right."""
 
 
+DISTRIBUTION = "mistral-endpoint"  # the package both commands ship in (pyproject.toml's project.name)
+
+
 class CliError(Exception):
     """A failure with a message for the user; exits 1."""
+
+
+def package_version() -> str:
+    """The installed distribution's version; from a source tree that was never installed, says so."""
+    from importlib import metadata
+
+    try:
+        return metadata.version(DISTRIBUTION)
+    except metadata.PackageNotFoundError:
+        return f"unknown ({DISTRIBUTION} is not installed: pip install -e . from the repository)"
+
+
+class VersionAction(argparse.Action):
+    """``--version``: prints ``<prog> <version>`` and exits 0. The version is looked up only when asked for,
+    so every other command starts without reading the installed distributions' metadata."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS, **kwargs: Any) -> None:
+        kwargs.setdefault("help", "print the installed mistral-endpoint version and exit")
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: Any) -> None:
+        sys.stdout.write(
+            f"{parser.prog} {package_version()}\n"
+        )  # on stdout, as argparse's own version action
+        parser.exit()
 
 
 @dataclass(frozen=True)
@@ -800,6 +828,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Call the Mistral invoke proxy through its IAM-protected function URL, SigV4-signed.",
         epilog="Example: mistral-invoke --stack MistralEndpointStack chat",
     )
+    parser.add_argument("--version", action=VersionAction)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     generate = commands.add_parser("generate", parents=[common], help="POST /generate: complete a raw prompt")
@@ -824,30 +853,90 @@ def build_parser() -> argparse.ArgumentParser:
     request.add_argument("path", help="e.g. /v1/chat/completions")
     request.add_argument("-d", "--data", help="JSON body, @file to read a file, or - for standard input")
 
+    # serve runs the proxy itself: no URL to call, no answer to print, no client timeout or wait, so it takes
+    # only what locates the endpoint and configures the proxy (not the `where and who` flags above).
     serve = commands.add_parser(
-        "serve", parents=[common], help="local dev mode: serve the proxy on localhost against a real endpoint"
+        "serve",
+        help="local dev mode: serve the proxy on localhost against a real endpoint",
+        description="Serve the invoke proxy's HTTP app (every route, streaming too) on localhost, calling a "
+        "deployed SageMaker endpoint with your credentials. No authentication: keep it on loopback.",
     )
-    serve.add_argument(
+    endpoint = serve.add_argument_group("the endpoint")
+    endpoint.add_argument(
+        "--stack",
+        default=argparse.SUPPRESS,
+        help="read EndpointName, InferenceComponentName and Region from this stack's outputs",
+    )
+    endpoint.add_argument(
         "--endpoint-name", help="SageMaker endpoint (default: the stack's EndpointName output)"
     )
-    serve.add_argument(
+    endpoint.add_argument(
         "--inference-component-name",
         help="scale-to-zero stacks: the model's inference component (default: the stack's "
         "InferenceComponentName output, if any)",
     )
-    serve.add_argument("--host", default="127.0.0.1", help="default: 127.0.0.1 (no authentication!)")
-    serve.add_argument("--port", type=int, default=8080, help="default: 8080; 0 picks a free port")
-    serve.add_argument("--max-input-length", type=int, default=DEFAULTS.max_input_length)
-    serve.add_argument("--max-total-tokens", type=int, default=DEFAULTS.max_total_tokens)
-    serve.add_argument("--default-max-new-tokens", type=int, default=DEFAULTS.default_max_new_tokens)
-    serve.add_argument("--model-id", default=DEFAULTS.model_id)
-    serve.add_argument(
-        "--prompt-format", default=DEFAULTS.prompt_format, choices=["mistral-instruct", "none"]
+    endpoint.add_argument(
+        "--profile", default=argparse.SUPPRESS, help="AWS profile (default: standard chain)"
     )
-    serve.add_argument("--log-prompts", action="store_true", help="log prompt text (debugging only)")
+    endpoint.add_argument(
+        "--region", default=argparse.SUPPRESS, help="region (default: the stack's, or your profile's)"
+    )
+    listen = serve.add_argument_group("the local server")
+    listen.add_argument("--host", default="127.0.0.1", help="default: 127.0.0.1 (no authentication!)")
+    listen.add_argument("--port", type=int, default=8080, help="default: 8080; 0 picks a free port")
+    listen.add_argument("--log-prompts", action="store_true", help="log prompt text (debugging only)")
+    model = serve.add_argument_group("the model's limits and format", "set them as the endpoint was deployed")
+    model.add_argument(
+        "--max-input-length",
+        type=int,
+        default=DEFAULTS.max_input_length,
+        help="TGI's MAX_INPUT_LENGTH, in tokens (context maxInputLength; default: %(default)s)",
+    )
+    model.add_argument(
+        "--max-total-tokens",
+        type=int,
+        default=DEFAULTS.max_total_tokens,
+        help="TGI's MAX_TOTAL_TOKENS, input plus output (context maxTotalTokens; default: %(default)s)",
+    )
+    model.add_argument(
+        "--default-max-new-tokens",
+        type=int,
+        default=DEFAULTS.default_max_new_tokens,
+        help="max_new_tokens when a request sets none (context defaultMaxNewTokens; default: %(default)s)",
+    )
+    model.add_argument(
+        "--model-id",
+        default=DEFAULTS.model_id,
+        help="the model id /health and OpenAI answers report (default: %(default)s)",
+    )
+    model.add_argument(
+        "--prompt-format",
+        default=DEFAULTS.prompt_format,
+        choices=["mistral-instruct", "none"],
+        help="mistral-instruct serves /chat and /v1/chat/completions; none, for a base model (context "
+        "model=base), only /generate (default: %(default)s)",
+    )
 
     preflight.add_parser(commands)
     return parser
+
+
+def subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    """The parser's subcommands by name (empty for a parser without any). argparse has no public accessor."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return dict(action.choices)
+    return {}
+
+
+def reject_flags_the_command_ignores(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """A `where and who` flag given before a command that does not take it (``mistral-invoke --url U serve``) is
+    a usage error, as it would be after the command, instead of being silently ignored."""
+    command = subcommands(parser)[args.command]
+    accepted = {action.dest for action in command._actions}
+    for name in GLOBAL_DEFAULTS:
+        if hasattr(args, name) and name not in accepted:
+            parser.error(f"--{name} does not apply to {args.command}")
 
 
 COMMANDS: dict[str, Callable[[Client, argparse.Namespace, IO[str]], int]] = {
@@ -877,7 +966,9 @@ def main(
     sleep: Callable[[float], None] = time.sleep,
 ) -> int:
     stdin, out, err = stdin or sys.stdin, stdout or sys.stdout, stderr or sys.stderr
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    reject_flags_the_command_ignores(parser, args)
     for name, default in GLOBAL_DEFAULTS.items():
         if not hasattr(args, name):
             setattr(args, name, default)

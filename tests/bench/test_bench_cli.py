@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import ast
 import io
 import json
@@ -13,6 +14,7 @@ import pytest
 from conftest import FAST, StandInFactory
 
 from mistral_endpoint.bench import cli
+from mistral_endpoint.cli import subcommands
 
 PACKAGE = Path(cli.__file__).parent
 
@@ -102,3 +104,30 @@ def test_the_command_starts_without_loading_the_cdk_botocore_or_matplotlib() -> 
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd="/")
     assert result.stdout.strip() == "[]"
+
+
+def test_version_prints_the_installed_distributions_version(capsys: pytest.CaptureFixture[str]) -> None:
+    from importlib import metadata
+
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["--version"])
+    assert exited.value.code == 0
+    assert capsys.readouterr().out == f"mistral-bench {metadata.version('mistral-endpoint')}\n"
+
+
+def actions_without_help(parser: argparse.ArgumentParser, name: str) -> list[str]:
+    """Every flag, positional and subcommand of ``parser`` and its subcommands whose help is missing."""
+    missing: list[str] = []
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            missing += [f"{name} {choice.dest}" for choice in action._choices_actions if not choice.help]
+            continue
+        if not action.help or action.help == argparse.SUPPRESS:
+            missing.append(f"{name} {'/'.join(action.option_strings) or action.dest}")
+    for command, subparser in subcommands(parser).items():
+        missing += actions_without_help(subparser, f"{name} {command}")
+    return missing
+
+
+def test_every_flag_of_every_command_has_help_text() -> None:
+    assert actions_without_help(cli.build_parser(), "mistral-bench") == []

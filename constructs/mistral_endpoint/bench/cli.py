@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any
 
-from mistral_endpoint.cli import DEFAULT_TIMEOUT_SECONDS, CliError, make_session
+from mistral_endpoint.cli import DEFAULT_TIMEOUT_SECONDS, CliError, VersionAction, make_session
 
 from . import report, workload
 from .stats import MEASURED, SKIPPED, TIMED_OUT, CellFigures
@@ -77,6 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Examples: mistral-bench run --stack MistralEndpointStack --target endpoint --stream; "
         "mistral-bench self-test --full --out results/",
     )
+    parser.add_argument("--version", action=VersionAction)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = commands.add_parser("run", help="sweep concurrent users and input sizes against a deployment")

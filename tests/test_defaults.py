@@ -1,4 +1,4 @@
-"""One frozen defaults object: the constructs, the app, cdk.json, the proxy, the CLI and the README agree with it."""
+"""One frozen defaults object: the constructs, the app, cdk.json, the proxy, the CLI and the docs agree with it."""
 
 from __future__ import annotations
 
@@ -106,11 +106,15 @@ def test_the_local_dev_server_reads_the_defaults() -> None:
     assert (args.model_id, args.prompt_format) == (DEFAULTS.model_id, DEFAULTS.prompt_format)
 
 
-def readme_table_defaults(first_column: str, default_column: int) -> dict[str, str]:
-    """The README table whose header starts with ``first_column``: name -> its default cell."""
+# Where the docs keep the props and context key tables (moved from the README in issue 15).
+PROPS_PAGE = REPO / "docs" / "reference" / "props.md"
+
+
+def docs_table_defaults(first_column: str, default_column: int) -> dict[str, str]:
+    """The props page's table whose header starts with ``first_column``: name -> its default cell."""
     rows: dict[str, str] = {}
     in_table = False
-    for line in (REPO / "README.md").read_text().splitlines():
+    for line in PROPS_PAGE.read_text().splitlines():
         if line.startswith(f"| {first_column} |"):
             in_table = True
             continue
@@ -119,7 +123,7 @@ def readme_table_defaults(first_column: str, default_column: int) -> dict[str, s
         if in_table and not line.startswith("|---"):
             cells = [c.strip() for c in line.strip("|").split("|")]
             rows[cells[0].strip("`")] = cells[default_column]
-    assert rows, f"no README table headed {first_column!r}"
+    assert rows, f"no table headed {first_column!r} in {PROPS_PAGE}"
     return rows
 
 
@@ -127,14 +131,14 @@ def as_markdown(value: object) -> str:
     return f"`{str(value).lower() if isinstance(value, bool) else value}`"
 
 
-def test_readme_context_table_states_the_defaults() -> None:
-    table = readme_table_defaults("context key", 1)
+def test_docs_context_table_states_the_defaults() -> None:
+    table = docs_table_defaults("context key", 1)
     for key, field in CONTEXT_FIELDS.items():
         assert table[key] == as_markdown(getattr(DEFAULTS, field)), key
 
 
-def test_readme_props_table_states_the_defaults() -> None:
-    table = readme_table_defaults("prop", 2)
+def test_docs_props_table_states_the_defaults() -> None:
+    table = docs_table_defaults("prop", 2)
     prop_names = {
         "initial_instance_count",
         "max_total_tokens",

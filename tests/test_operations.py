@@ -378,10 +378,14 @@ def test_monitoring_off_leaves_the_update_without_rollback_alarms() -> None:
     assert "Alarms" not in json.dumps(endpoint.get("DeploymentConfig", {}))
 
 
-def test_the_readme_alarm_table_states_the_defaults() -> None:
+# The operators' page that holds the alarm table and the dashboard picture (moved from the README in issue 15).
+MONITORING_PAGE = REPO / "docs" / "operate" / "monitoring.md"
+
+
+def test_the_docs_alarm_table_states_the_defaults() -> None:
     rows: dict[str, list[str]] = {}
     in_table = False
-    for line in (REPO / "README.md").read_text().splitlines():
+    for line in MONITORING_PAGE.read_text().splitlines():
         if line.startswith("| alarm | threshold | periods |"):
             in_table = True
         elif in_table and not line.startswith("|"):
@@ -438,6 +442,4 @@ def test_the_layout_renderer_draws_every_widget_of_a_dashboard_body(tmp_path: Pa
     }
     renderer.render(body, tmp_path / "d.png")
     assert (tmp_path / "d.png").read_bytes().startswith(b"\x89PNG")
-    assert (REPO / "docs" / "dashboard.png").exists() and "docs/dashboard.png" in (
-        REPO / "README.md"
-    ).read_text()
+    assert (REPO / "docs" / "dashboard.png").exists() and "](../dashboard.png)" in MONITORING_PAGE.read_text()

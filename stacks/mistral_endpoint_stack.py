@@ -44,13 +44,8 @@ class MistralEndpointStack(Stack):
         CfnOutput(self, "InvokeUrl", value=self.mistral.invoke_url, description="Function URL (IAM auth)")
         CfnOutput(self, "EndpointName", value=self.mistral.endpoint_name, description="SageMaker endpoint")
         CfnOutput(self, "Region", value=Aws.REGION, description="Region of the endpoint and the URL")
-        if self.mistral.inference_component_name is not None:
-            CfnOutput(
-                self,
-                "InferenceComponentName",
-                value=self.mistral.inference_component_name,
-                description="Inference component serving the model (scales to zero when idle)",
-            )
+        for output_id, value, description in self.mistral.hosting_mode.stack_outputs():
+            CfnOutput(self, output_id, value=value, description=description)
         if self.mistral.monitoring is not None:
             dashboard = self.mistral.monitoring.dashboard_name
             CfnOutput(

@@ -13,14 +13,19 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from ._container import GPUS_BY_INSTANCE_TYPE
 from ._validation import ConfigurationError, require_bool, require_int
+from .alarms import AlarmPlan, AlarmSettings
 from .defaults import DEFAULTS
-from .hosting import GPUS_BY_INSTANCE_TYPE, EndpointMetrics, MistralModelEndpoint
+from .endpoint_metrics import EndpointMetrics
+from .hosting import MistralModelEndpoint
+from .hosting_modes import HostingMode
 from .model import MistralModel
 from .network import IsolatedNetwork
-from .operations import AlarmSettings, MistralMonitoring, TokenMetrics, rollback_alarm_references
+from .operations import MistralMonitoring
 from .proxy import InvokeProxy
 from .scaling import ScalingSchedule
+from .token_metrics import TokenMetrics
 
 if TYPE_CHECKING:  # types only: importing the module costs synth time
     from aws_cdk import aws_kms as kms
@@ -182,10 +187,9 @@ class MistralEndpoint(EndpointMetrics, TokenMetrics, Construct):
             **logging,
         )
         # The monitoring's 5xx and latency alarms roll updates back too. They watch an endpoint that does not
-        # exist yet, so the endpoint gets them by name (MistralMonitoring makes it depend on them).
-        monitored_rollback = (
-            rollback_alarm_references(self, alarm_settings=alarm_settings) if monitoring else []
-        )
+        # exist yet: one plan names them for both, and the endpoint waits for the ones the monitoring makes.
+        plan = AlarmPlan(self, alarm_settings) if monitoring else None
+        monitored_rollback = plan.rollback_alarms(self) if plan is not None else []
         #: The alarms an update of the endpoint rolls back on: ``rollback_alarms`` and the monitoring's 5xx and
         #: p90 latency alarms (by name).
         self.rollback_alarms: list[cloudwatch.IAlarm] = [*rollback_alarms, *monitored_rollback]
@@ -239,7 +243,7 @@ class MistralEndpoint(EndpointMetrics, TokenMetrics, Construct):
             self.network.allow_runtime_from(self.proxy.connections)
         if self.network.s3_endpoint is not None:
             # The weights download through the S3 gateway route: it must exist before the endpoint starts.
-            self.endpoint.cfn_endpoint.node.add_dependency(self.network.s3_endpoint)
+            self.endpoint.start_after(self.network.s3_endpoint)
 
         #: The VPC the model and (by default) the proxy run in.
         self.vpc: ec2.IVpc = self.network.vpc
@@ -247,6 +251,8 @@ class MistralEndpoint(EndpointMetrics, TokenMetrics, Construct):
         self.endpoint_name: str = self.endpoint.endpoint_name
         self.endpoint_arn: str = self.endpoint.endpoint_arn
         self.variant_name: str = self.endpoint.variant_name
+        #: How the model is hosted (an instance variant, or an inference component in scale-to-zero mode).
+        self.hosting_mode: HostingMode = self.endpoint.hosting_mode
         #: The inference component serving the model (scale-to-zero mode), or None.
         self.inference_component_name: str | None = self.endpoint.inference_component_name
         #: The model's execution role (SageMaker assumes it to pull the image and read the weights).
@@ -262,7 +268,7 @@ class MistralEndpoint(EndpointMetrics, TokenMetrics, Construct):
 
         #: Alarms, topic and dashboard (None with ``monitoring=False``).
         self.monitoring: MistralMonitoring | None = None
-        if monitoring:
+        if plan is not None:
             self.monitoring = MistralMonitoring(
                 self,
                 "Monitoring",
@@ -270,10 +276,12 @@ class MistralEndpoint(EndpointMetrics, TokenMetrics, Construct):
                 proxy=self.proxy,
                 alarm_topic=alarm_topic,
                 alarm_email=alarm_email,
-                alarm_settings=alarm_settings,
+                plan=plan,
                 gpus_per_instance=GPUS_BY_INSTANCE_TYPE[instance_type],
                 removal_policy=removal_policy,
             )
+            # An update names these alarms: CloudFormation must create them before the endpoint.
+            self.endpoint.start_after(plan.rollback_alarms_made)
         elif alarm_topic is not None or alarm_email is not None or alarm_settings is not None:
             raise ConfigurationError(
                 "alarm_topic, alarm_email and alarm_settings configure the alarms: drop them, or keep "

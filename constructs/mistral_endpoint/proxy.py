@@ -15,14 +15,15 @@ from constructs import Construct
 
 from . import _web_adapter
 from ._compliance import acknowledge, acknowledge_checkov, acknowledge_in_packs, nag_resource
+from ._execution_policy import eni_arn
 from ._iam import ManagedPolicyRole
 from ._logs import new_log_group
 from ._validation import require_bool, require_int
 from .defaults import DEFAULTS
-from .hosting import INVOKE_ENDPOINT_ACTIONS, IMistralModelEndpoint, eni_arn
+from .endpoint_metrics import INVOKE_ENDPOINT_ACTIONS, IMistralModelEndpoint
 from .network import ISOLATED_SUBNETS
-from .operations import TokenMetrics
 from .regions import check_function_url_region
+from .token_metrics import TokenMetrics
 
 if TYPE_CHECKING:  # types only: importing the module costs synth time
     from aws_cdk import aws_kms as kms
@@ -190,11 +191,7 @@ class InvokeProxy(TokenMetrics, Construct):
         # Names, limits and switches only: what the proxy needs to know, nothing secret.
         environment = {
             "ENDPOINT_NAME": endpoint.endpoint_name,
-            **(
-                {"INFERENCE_COMPONENT_NAME": endpoint.inference_component_name}
-                if endpoint.inference_component_name is not None
-                else {}
-            ),
+            **endpoint.hosting_mode.proxy_environment(),
             "MODEL_ID": endpoint.model.model_id,
             "PROMPT_FORMAT": endpoint.model.prompt_format,
             "MAX_INPUT_LENGTH": str(endpoint.max_input_length),

@@ -27,7 +27,7 @@ from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_iam as iam
 from constructs import Construct, IDependable
 
-from ._validation import ConfigurationError, is_unresolved, require_int
+from ._validation import ConfigurationError, require_int
 from .defaults import DEFAULTS
 
 _DAYS = re.compile(
@@ -178,35 +178,38 @@ class EndpointScaling(Construct):
         self.wake_alarm: cloudwatch.Alarm | None = None
         self.wake_policy: appscaling.StepScalingAction | None = None
         if no_capacity_metric is not None:
-            # One wake, one copy. NoCapacityInvocationFailures goes on while the first copy's instance starts
-            # (5-10 minutes), so the alarm stays in ALARM and Application Auto Scaling runs the policy again
-            # at every evaluation once its cooldown is over (Application Auto Scaling guide, "Step scaling
-            # policies"). "+1 copy" would then add a copy a minute, up to max_capacity instances for one
-            # wake. ExactCapacity 1 asks for one copy however often it runs; more copies are target
-            # tracking's business once the first one serves and publishes concurrency.
-            self.wake_policy = appscaling.StepScalingAction(
-                self,
-                "WakeFromZero",
-                scaling_target=self.scalable_target,
-                adjustment_type=appscaling.AdjustmentType.EXACT_CAPACITY,
-                metric_aggregation_type=appscaling.MetricAggregationType.MAXIMUM,
-                cooldown=Duration.minutes(1),
-            )
-            self.wake_policy.add_adjustment(adjustment=WAKE_COPIES, lower_bound=0)
-            self.wake_alarm = cloudwatch.Alarm(
-                self,
-                "NoCapacityAlarm",
-                alarm_description="A request found no copy of the model: ask for one (scale out from zero)",
-                metric=no_capacity_metric,
-                threshold=1,
-                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-                evaluation_periods=1,
-                # No failures are published while requests find capacity: missing data is the healthy case.
-                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-            )
-            self.wake_alarm.add_alarm_action(cloudwatch_actions.ApplicationScalingAction(self.wake_policy))
+            self._wake_on(no_capacity_metric)
         if schedule is not None:
             self._schedule(schedule, floor=min_capacity, max_capacity=max_capacity)
+
+    def _wake_on(self, no_capacity_metric: cloudwatch.IMetric) -> None:
+        # One wake, one copy. NoCapacityInvocationFailures goes on while the first copy's instance starts
+        # (5-10 minutes), so the alarm stays in ALARM and Application Auto Scaling runs the policy again
+        # at every evaluation once its cooldown is over (Application Auto Scaling guide, "Step scaling
+        # policies"). "+1 copy" would then add a copy a minute, up to max_capacity instances for one
+        # wake. ExactCapacity 1 asks for one copy however often it runs; more copies are target
+        # tracking's business once the first one serves and publishes concurrency.
+        self.wake_policy = appscaling.StepScalingAction(
+            self,
+            "WakeFromZero",
+            scaling_target=self.scalable_target,
+            adjustment_type=appscaling.AdjustmentType.EXACT_CAPACITY,
+            metric_aggregation_type=appscaling.MetricAggregationType.MAXIMUM,
+            cooldown=Duration.minutes(1),
+        )
+        self.wake_policy.add_adjustment(adjustment=WAKE_COPIES, lower_bound=0)
+        self.wake_alarm = cloudwatch.Alarm(
+            self,
+            "NoCapacityAlarm",
+            alarm_description="A request found no copy of the model: ask for one (scale out from zero)",
+            metric=no_capacity_metric,
+            threshold=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            evaluation_periods=1,
+            # No failures are published while requests find capacity: missing data is the healthy case.
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        self.wake_alarm.add_alarm_action(cloudwatch_actions.ApplicationScalingAction(self.wake_policy))
 
     def _schedule(self, schedule: ScalingSchedule, *, floor: int, max_capacity: int) -> None:
         schedule.check()
@@ -238,35 +241,6 @@ class EndpointScaling(Construct):
             min_capacity=floor,
             max_capacity=max_capacity,
         )
-
-
-def check_capacity(
-    initial: int, min_capacity: int | None, max_capacity: int, *, scale_to_zero: bool
-) -> tuple[int, int]:
-    """The autoscaling bounds: a variant keeps at least one instance; a component scales from zero."""
-    require_int("max_capacity", max_capacity, minimum=1)
-    if scale_to_zero:
-        if min_capacity not in (None, 0):
-            raise ConfigurationError(
-                f"scale_to_zero scales the model down to zero copies, got min_capacity={min_capacity}: leave "
-                "min_capacity unset, or keep copies warm in a window with schedule"
-            )
-        return 0, max_capacity
-    floor = DEFAULTS.min_capacity if min_capacity is None else min_capacity
-    require_int(
-        "min_capacity",
-        floor,
-        minimum=1,
-        hint="An endpoint variant cannot scale below one instance; scale_to_zero=True can.",
-    )
-    if floor > max_capacity:
-        raise ConfigurationError(f"min_capacity ({floor}) must not exceed max_capacity ({max_capacity})")
-    if not is_unresolved(initial) and not floor <= initial <= max_capacity:
-        raise ConfigurationError(
-            f"initial_instance_count ({initial}) must be between min_capacity ({floor}) and max_capacity "
-            f"({max_capacity})"
-        )
-    return floor, max_capacity
 
 
 def is_iana_time_zone(name: str) -> bool:

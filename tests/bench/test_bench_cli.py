@@ -58,7 +58,8 @@ def test_a_run_against_the_endpoint_writes_table_csv_json_and_chart(
     assert "cell 4/4: 16 words x 2 users" in err.getvalue()
     document = json.loads((tmp_path / "requests.json").read_text())
     assert document["target"] == f"endpoint {stand_in.endpoint_name}"
-    assert len(stand_in.requests) == 2 * (1 + 2) * 2  # (warm-up + measured) x users, per input size
+    # The check request, then (warm-up + measured) x users, per input size.
+    assert len(stand_in.requests) == 1 + 2 * (1 + 2) * 2
     assert all(body["stream"] is True for body in stand_in.requests)
 
 

@@ -1,6 +1,8 @@
 """``mistral-bench``: the launch article's throughput and latency table, measured on your own deployment.
 
-``mistral-bench run`` sweeps concurrent users and input sizes against the function URL or the endpoint;
+``mistral-bench run`` sweeps concurrent users and input sizes against the function URL or the endpoint. It first
+sends one small check request and stops (exit 1, saying what failed) if that fails; after the sweep it exits 1,
+naming them, when cells have no successful request (the report files are written first, to look at);
 ``mistral-bench self-test`` runs a sweep against a loopback stand-in with a known timing model and checks the
 measurement against the model's analytic values (within 10 %).
 
@@ -27,8 +29,10 @@ from .sweep import (
     Cell,
     Progress,
     SweepConfig,
+    check_target,
     run_sweep,
 )
+from .targets import OK
 
 TOLERANCE = 0.10
 # The self-test's sweeps. The short one runs in make test (seconds); the full one draws the README's chart.
@@ -80,7 +84,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action=VersionAction)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    run = commands.add_parser("run", help="sweep concurrent users and input sizes against a deployment")
+    run = commands.add_parser(
+        "run",
+        help="sweep concurrent users and input sizes against a deployment",
+        description="Sweep concurrent users and input sizes against a deployment, after one small check "
+        "request. Exit status: 0 every cell has figures; 1 the check request failed (nothing was measured) "
+        "or some cell has no successful request (the report files are written, and the cells named).",
+    )
     where = run.add_argument_group("target")
     where.add_argument("--stack", help="read InvokeUrl, EndpointName and Region from this stack's outputs")
     where.add_argument(
@@ -180,7 +190,13 @@ def cmd_run(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
         err.write(
             f"note: prompts above {workload.text_words()} words cycle through the shipped text again.\n"
         )
-    err.write(f"mistral-bench: {target.name}; results in {folder}/\n")
+    err.write(f"mistral-bench: {target.name}; checking it with one request\n")
+    check = check_target(target, config)
+    if check.kind != OK:
+        raise CliError(
+            f"the check request to {target.name} failed, so no sweep was run: {target.explain(check)}"
+        )
+    err.write(f"mistral-bench: the check request succeeded; results in {folder}/\n")
     done: list[Cell] = []
 
     def save(cell: Cell) -> None:  # after every cell, so an interrupted run keeps what it measured
@@ -200,6 +216,13 @@ def cmd_run(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
             paths.pop("chart")
     out.write((folder / "results.md").read_text(encoding="utf-8"))
     err.write("wrote " + ", ".join(str(p) for p in paths.values()) + "\n")
+    empty = report.cells_without_success(cells)
+    if empty:
+        err.write(
+            f"mistral-bench: FAILED: {len(empty)} of {len(cells)} cells have no successful request, so no "
+            f"figures (the files above show what happened):\n" + "".join(f"  - {line}\n" for line in empty)
+        )
+        return 1
     return 0
 
 

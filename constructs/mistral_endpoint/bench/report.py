@@ -168,6 +168,28 @@ def markdown(
     return "\n".join(parts) + "\n"
 
 
+def cells_without_success(cells: Sequence[Cell]) -> list[str]:
+    """One line per cell that has no successful measured request (so no figures), saying why."""
+    lines: list[str] = []
+    for cell in cells:
+        f = cell.figures
+        if f.ok:
+            continue
+        where = f"{f.input_words} words x {f.users} users"
+        if f.state == SKIPPED:
+            why = "not run: a cell with fewer users and the same input size timed out entirely"
+        elif not f.requests:
+            why = "no measured request (the warm-up outlasted --duration?)"
+        else:
+            message, count = max(f.errors_by_message.items(), key=lambda item: item[1], default=("?", 0))
+            state = (
+                "every request timed out" if f.state == TIMED_OUT else f"0 of {f.requests} requests succeeded"
+            )
+            why = f"{state}; most often ({count}x) {message}"
+        lines.append(f"{where}: {why}")
+    return lines
+
+
 def _num(value: float | None) -> str:
     return "—" if value is None else f"{value:.1f}"
 

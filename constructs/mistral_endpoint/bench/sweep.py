@@ -18,7 +18,7 @@ from typing import IO
 
 from . import workload
 from .stats import SKIPPED, TIMED_OUT, CellFigures, RequestRecord, summarize
-from .targets import OK, OVERLOADED, Target
+from .targets import OK, OVERLOADED, Outcome, Target
 
 DEFAULT_USERS = (1, 2, 4, 8, 16, 32, 64, 128)
 DEFAULT_INPUT_WORDS = (128, 512, 6400)
@@ -135,6 +135,19 @@ def run_cell(
         errors = sum(1 for r in records if r.kind != OK)
         progress.show(label, time.perf_counter() - origin, len(records), errors, final=True)
     return Cell(figures, records)
+
+
+CHECK_WORDS = 8  # the check request: a short prompt and one new token, so it costs next to nothing
+CHECK_OUTPUT_TOKENS = 1
+
+
+def check_target(target: Target, config: SweepConfig) -> Outcome:
+    """One request before the sweep, shaped like the sweep's (streamed or not, ``truncate``), but small: a target
+    that cannot answer it would only fill every cell with the same error."""
+    body = workload.request_body(
+        CHECK_WORDS, CHECK_OUTPUT_TOKENS, stream=config.stream, truncate=config.truncate
+    )
+    return target.send(body, config.stream)
 
 
 def run_sweep(

@@ -54,6 +54,16 @@ class Target(Protocol):
 
     def send(self, body: bytes, stream: bool) -> Outcome: ...
 
+    def explain(self, outcome: Outcome) -> str:
+        """What a failed outcome says about the target, and what to do: for the check before a sweep."""
+        ...
+
+
+WAKE_HINT = (
+    "The model is scaled to zero and starting (5-10 minutes): wake it first, e.g. "
+    "mistral-invoke --stack STACK generate hi --max-new-tokens 1 --wait 15m, then run the benchmark."
+)
+
 
 # --- TGI answers --------------------------------------------------------------------------------------------
 
@@ -190,6 +200,11 @@ def classify_botocore(exc: Exception) -> tuple[str, int | None, str]:
     return OTHER, http_status, text
 
 
+def _error_code(outcome: Outcome) -> str:
+    """The exception or error code an outcome's message starts with (``ModelError (500): ...`` -> ModelError)."""
+    return outcome.message.split(":", 1)[0].split(" (", 1)[0]
+
+
 def _says_timed_out(*messages: object) -> bool:
     return any(isinstance(m, str) and any(w in m.lower() for w in _TIMEOUT_WORDS) for m in messages)
 
@@ -234,6 +249,42 @@ class EndpointTarget:
             kind, status, message = classify_botocore(exc)
             return Outcome(start, time.perf_counter(), kind, status=status, message=message)
 
+    def explain(self, outcome: Outcome) -> str:
+        code = _error_code(outcome)
+        region = self.client.meta.region_name
+        if outcome.kind == TIMEOUT:
+            return f"{outcome.message}: SageMaker took the call but no answer came; raise --timeout?"
+        if code == "EndpointConnectionError":
+            return (
+                f"could not connect to SageMaker runtime at {self.client.meta.endpoint_url}: check --region "
+                "(and AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME, if set). "
+                f"{outcome.message}"
+            )
+        if code in ("NoCredentialsError", "UnauthorizedSSOTokenError", "SSOTokenLoadError"):
+            return f"{outcome.message}. Give it credentials: AWS_PROFILE=name, or aws sso login."
+        if code in ("UnrecognizedClientException", "InvalidSignatureException", "ExpiredTokenException"):
+            return f"{outcome.message}. The credentials were refused: refresh them (aws sso login) or check the clock."
+        if code == "AccessDeniedException":
+            # InvokeEndpointWithResponseStream is authorized by the same action (SageMaker API Reference,
+            # InvokeEndpointWithResponseStream: "your IAM permissions must allow the sagemaker:InvokeEndpoint
+            # action").
+            return (
+                f"{outcome.message}. The calling identity needs sagemaker:InvokeEndpoint on "
+                f"arn:aws:sagemaker:{region}:<account>:endpoint/{self.endpoint_name} (and on the inference "
+                "component, for a scale-to-zero endpoint)."
+            )
+        if code == "ValidationError" and _NO_CAPACITY.search(outcome.message):
+            return f"{outcome.message}. {WAKE_HINT}"
+        if code == "ValidationError" and "not found" in outcome.message:
+            return f"{outcome.message} Check --endpoint-name and --region (this call went to {region})."
+        if code == "ModelError":
+            return (
+                f"the model answered an error: {outcome.message}. Its logs are in CloudWatch "
+                f"(/aws/sagemaker/Endpoints/{self.endpoint_name}, or /aws/sagemaker/InferenceComponents/... "
+                "for a scale-to-zero endpoint)."
+            )
+        return outcome.message or outcome.kind
+
 
 def endpoint_client(
     session: Any, region: str | None, timeout: float, users: int, endpoint_url: str | None = None
@@ -271,6 +322,7 @@ class FunctionUrlTarget:
             parts.port,
             parts.path,
         )
+        self.region = region
         loopback = self._host in LOOPBACK_HOSTS
         # As mistral-invoke does: a local dev server without credentials or a region is called unsigned.
         self._signer: FunctionUrlSigner | None = None
@@ -357,6 +409,34 @@ class FunctionUrlTarget:
     def _timed_out(self, start: float, exc: Exception) -> Outcome:
         message = f"no answer within {self.timeout:g} s ({exc})"
         return Outcome(start, time.perf_counter(), TIMEOUT, message=message)
+
+    def explain(self, outcome: Outcome) -> str:
+        where = f"{self._host}:{self._port or (443 if self._scheme == 'https' else 80)}"
+        code = _error_code(outcome)
+        if outcome.kind == TIMEOUT:
+            return f"{outcome.message}: {where} took the request but did not answer; raise --timeout?"
+        if code == "ConnectionRefusedError":
+            return (
+                f"connection refused: nothing is listening on {where}. Check --url (a local server, "
+                "mistral-invoke serve, must be running)."
+            )
+        if code == "gaierror":
+            return f"cannot resolve {self._host}: check --url. ({outcome.message})"
+        if outcome.status is None:
+            return f"could not reach {where}: {outcome.message}"
+        # The message is "<status>: <body>": mistral-invoke's own reading of it (the 403 names both IAM
+        # permissions a function URL checks; the proxy's errors show their type, message and param).
+        body = (
+            outcome.message.split(": ", 1)[1].split(" (Retry-After: ", 1)[0]
+            if ": " in outcome.message
+            else ""
+        )
+        text = invoke_cli.explain_failure(
+            invoke_cli.HttpAnswer(outcome.status, {}, body.encode()), invoke_cli.Target(self.url, self.region)
+        )
+        if invoke_cli.SCALING_UP in body:
+            text += f"\n{WAKE_HINT}"
+        return text
 
 
 # --- choosing a target ---------------------------------------------------------------------------------------

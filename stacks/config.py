@@ -11,23 +11,24 @@ import difflib
 import re
 import zoneinfo
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import Field, dataclass, fields
 from typing import Any
 
 from constructs import Node
 
 from mistral_endpoint import DEFAULTS, ConfigurationError, MistralModel, ScalingSchedule
+from mistral_endpoint.props import PARTS
 
 #: The ``model`` context values: the one place a model is named by a string.
 MODELS = {"instruct": MistralModel.instruct, "base": MistralModel.base}
 _BUSINESS_HOURS = re.compile(r"^(\S+)\s+(\d{1,2})-(\d{1,2})(?:\s+(\S+))?$")
 
-#: The naming rule between context keys and MistralEndpoint props: a key sets the prop (and the StackConfig
-#: field) spelled as the key in snake_case (``scaleToZero`` -> ``scale_to_zero``), except these.
-PROP_OF_KEY: Mapping[str, str] = {
-    "instanceCount": "initial_instance_count",
-    "minInstances": "min_capacity",
-    "maxInstances": "max_capacity",
+#: The naming rule between context keys and props, with no exception: a key is its prop's name in camelCase.
+#: Keys of earlier releases that broke it, refused with the key to use instead.
+RENAMED_KEYS: Mapping[str, str] = {
+    "instanceCount": "initialInstanceCount",
+    "minInstances": "minCapacity",
+    "maxInstances": "maxCapacity",
     "businessHours": "schedule",
 }
 
@@ -66,67 +67,116 @@ CDK_LOOKUP_PROVIDERS = frozenset(
 
 
 @dataclass(frozen=True)
-class StackConfig:
-    """One field per context key (camelCase on the command line: `-c instanceType=ml.g5.4xlarge`).
+class ContextValue:
+    """A context key whose string is not its prop's own value: how to read it, and what it takes."""
 
-    Defaults come from ``mistral_endpoint.DEFAULTS``, as the constructs' do.
+    doc: str
+    default: str | None
+
+
+#: Keys typed as strings for props that take objects. Every other key takes its prop's own value.
+CONTEXT_VALUES: Mapping[str, ContextValue] = {
+    "model": ContextValue(
+        "`instruct` (Mistral 7B Instruct, JumpStart `huggingface-llm-mistral-7b-instruct` 2.0.0) or `base` "
+        "(`huggingface-llm-mistral-7b` 2.1.0)",
+        DEFAULTS.model,
+    ),
+    "schedule": ContextValue(
+        "`TIME_ZONE START-END [DAYS]`, e.g. `Europe/Paris 8-19 MON-FRI` (days default to `MON-FRI`): one copy "
+        "kept warm in that window; needs `scaleToZero`",
+        None,
+    ),
+}
+#: Settings of the app itself, not props: key -> (field, what it does).
+APP_SETTINGS: Mapping[str, str] = {"region": "pin the stack to a region (`env`); default: region-agnostic"}
+
+
+def context_fields() -> dict[str, tuple[type, Field[Any]]]:
+    """Prop name -> (its part, its field), for every prop the app reads from context."""
+    return {f.name: (part, f) for part in PARTS for f in fields(part) if f.metadata.get("context")}
+
+
+class StackConfig:
+    """The app's settings, one per context key: a key is its prop's name in camelCase (``-c maxCapacity=4``
+    sets ``ScalingOptions.max_capacity``), read as ``config.max_capacity``.
+
+    Defaults are the props' own; :meth:`options` builds the parts MistralEndpoint takes.
     """
 
-    model: str = DEFAULTS.model
-    instance_type: str = DEFAULTS.instance_type
-    instance_count: int = DEFAULTS.initial_instance_count
-    #: None: ``max_total_tokens - 1`` (see :attr:`input_length`).
-    max_input_length: int | None = None
-    max_total_tokens: int = DEFAULTS.max_total_tokens
-    max_batch_prefill_tokens: int | None = None
-    max_concurrent_requests: int | None = None
-    default_max_new_tokens: int = DEFAULTS.default_max_new_tokens
-    proxy_in_vpc: bool = DEFAULTS.proxy_in_vpc
-    min_instances: int | None = None
-    max_instances: int = DEFAULTS.max_capacity
-    scale_to_zero: bool = DEFAULTS.scale_to_zero
-    #: "TIME_ZONE START-END [DAYS]", e.g. "Europe/Paris 8-19 MON-FRI": capacity kept warm in that window.
-    business_hours: str | None = None
-    monitoring: bool = DEFAULTS.monitoring
-    alarm_email: str | None = None
-    streaming: bool = DEFAULTS.streaming
-    #: Concurrency reserved for (and capping) the proxy function; None reserves nothing.
-    proxy_reserved_concurrent_executions: int | None = None
-    region: str | None = None
+    def __init__(self, **values: Any) -> None:
+        unknown = set(values) - set(self.context_keys().values())
+        if unknown:
+            raise TypeError(f"StackConfig has no setting {', '.join(sorted(unknown))}")
+        self._values = values
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_") or name not in self.context_keys().values():
+            raise AttributeError(name)
+        if name in self._values:
+            return self._values[name]
+        if name in CONTEXT_VALUES:
+            return CONTEXT_VALUES[name].default
+        return context_fields()[name][1].default if name in context_fields() else None
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, StackConfig) and self._values == other._values
+
+    def __hash__(self) -> int:
+        return hash(tuple(sorted(self._values.items())))
 
     @classmethod
     def context_keys(cls) -> dict[str, str]:
-        """Context key -> field name."""
-        return {_camel(f.name): f.name for f in fields(cls)}
+        """Context key -> prop (or app setting) name."""
+        return {_camel(name): name for name in [*context_fields(), *APP_SETTINGS]}
 
     @classmethod
     def from_context(cls, node: Node) -> StackConfig:
         """The settings in ``node``'s context, checked as a whole; a ConfigurationError names the key and value."""
         given = {key: value for key, value in node.get_all_context().items() if value is not None}
         _check_keys_are_known(given)
+        props = context_fields()
         values: dict[str, Any] = {}
         for key, name in cls.context_keys().items():
             raw = given.get(key)
             if raw is not None and raw != "":
-                values[name] = _parse(key, raw, cls.__dataclass_fields__[name].type)
+                kind = "str" if name in CONTEXT_VALUES or name not in props else str(props[name][1].type)
+                values[name] = _parse(key, raw, kind)
         config = cls(**values)
         config._check(given)
         return config
 
+    def options(self) -> dict[str, Any]:
+        """MistralEndpoint's keyword arguments: each part the context sets, under the part's name in snake_case
+        (``ScalingOptions`` -> ``scaling_options``)."""
+        by_part: dict[type, dict[str, Any]] = {}
+        for name, (part, _) in context_fields().items():
+            if name == "model":
+                value: Any = self.mistral_model()
+            elif name == "schedule":
+                value = self.scaling_schedule()
+            elif name == "max_input_length":
+                value = self.input_length
+            elif name in self._values:
+                value = self._values[name]
+            else:
+                continue
+            by_part.setdefault(part, {})[name] = value
+        return {_snake(part.__name__): part(**props) for part, props in by_part.items()}
+
     @property
     def input_length(self) -> int:
         """TGI's MAX_INPUT_LENGTH: ``maxInputLength``, else the longest prompt ``maxTotalTokens`` leaves a token for."""
-        return self.max_total_tokens - 1 if self.max_input_length is None else self.max_input_length
+        return self.max_total_tokens - 1 if self.max_input_length is None else int(self.max_input_length)
 
     def mistral_model(self) -> MistralModel:
         return MODELS[self.model]()
 
-    def schedule(self) -> ScalingSchedule | None:
-        """The ``businessHours`` window, e.g. ``Europe/Paris 8-19 MON-FRI`` (days default to MON-FRI)."""
-        if self.business_hours is None:
+    def scaling_schedule(self) -> ScalingSchedule | None:
+        """The ``schedule`` window, e.g. ``Europe/Paris 8-19 MON-FRI`` (days default to MON-FRI)."""
+        if self.schedule is None:
             return None
-        given = f"context businessHours={self.business_hours!r}"
-        match = _BUSINESS_HOURS.match(self.business_hours.strip())
+        given = f"context schedule={self.schedule!r}"
+        match = _BUSINESS_HOURS.match(self.schedule.strip())
         if match is None:
             raise ConfigurationError(
                 f"{given}: use 'TIME_ZONE START-END [DAYS]', e.g. 'Europe/Paris 8-19 MON-FRI'"
@@ -160,13 +210,13 @@ class StackConfig:
                 f"context maxBatchPrefillTokens={given['maxBatchPrefillTokens']!r} must be at least maxInputLength "
                 f"({self.input_length}{follows}): TGI cannot prefill a maximal prompt otherwise"
             )
-        if self.business_hours is not None:
-            self.schedule()
+        if self.schedule is not None:
+            self.scaling_schedule()
             if not self.scale_to_zero:
                 raise ConfigurationError(
-                    f"context businessHours={given['businessHours']!r} needs -c scaleToZero=true: the window keeps "
+                    f"context schedule={given['schedule']!r} needs -c scaleToZero=true: the window keeps "
                     f"one copy warm on an endpoint that scales to zero outside it, and an always-on endpoint "
-                    f"already keeps {self.min_instances or DEFAULTS.min_capacity} instance(s) up at all times"
+                    f"already keeps {self.min_capacity or DEFAULTS.min_capacity} instance(s) up at all times"
                 )
         if self.alarm_email is not None and not self.monitoring:
             raise ConfigurationError(
@@ -176,34 +226,34 @@ class StackConfig:
 
     def _check_capacity(self, given: Mapping[str, object]) -> None:
         if self.scale_to_zero:
-            if self.min_instances not in (None, 0):
+            if self.min_capacity not in (None, 0):
                 raise ConfigurationError(
-                    f"context minInstances={given['minInstances']!r}: with scaleToZero=true the floor is 0 copies: "
-                    "leave minInstances unset, or keep copies warm in a window with -c businessHours=..."
+                    f"context minCapacity={given['minCapacity']!r}: with scaleToZero=true the floor is 0 copies: "
+                    "leave minCapacity unset, or keep copies warm in a window with -c schedule=..."
                 )
             return
-        if self.min_instances is not None and self.min_instances < 1:
+        if self.min_capacity is not None and self.min_capacity < 1:
             raise ConfigurationError(
-                f"context minInstances={given['minInstances']!r}: must be at least 1 (an always-on endpoint keeps "
+                f"context minCapacity={given['minCapacity']!r}: must be at least 1 (an always-on endpoint keeps "
                 "one instance), or 0 with -c scaleToZero=true"
             )
-        if self.max_instances < 1:
-            return  # the construct refuses it, and in_context_terms names maxInstances
-        floor = DEFAULTS.min_capacity if self.min_instances is None else self.min_instances
-        if floor > self.max_instances:
+        if self.max_capacity < 1:
+            return  # the construct refuses it, and in_context_terms names maxCapacity
+        floor = DEFAULTS.min_capacity if self.min_capacity is None else self.min_capacity
+        if floor > self.max_capacity:
             raise ConfigurationError(
-                f"context minInstances={given['minInstances']!r} must not exceed maxInstances "
-                f"({self.max_instances}): raise maxInstances, or lower minInstances"
+                f"context minCapacity={given['minCapacity']!r} must not exceed maxCapacity "
+                f"({self.max_capacity}): raise maxCapacity, or lower minCapacity"
             )
-        if self.instance_count >= 1 and not floor <= self.instance_count <= self.max_instances:
+        if self.initial_instance_count >= 1 and not floor <= self.initial_instance_count <= self.max_capacity:
             raise ConfigurationError(
-                f"context instanceCount={given.get('instanceCount', self.instance_count)!r} must be between "
-                f"minInstances ({floor}) and maxInstances ({self.max_instances})"
+                f"context initialInstanceCount={given.get('initialInstanceCount', self.initial_instance_count)!r} must be "
+                f"between minCapacity ({floor}) and maxCapacity ({self.max_capacity})"
             )
 
 
 def in_context_terms(error: ConfigurationError, node: Node) -> ConfigurationError:
-    """A construct's error restated for the context key the user typed (``maxInstances``, not ``max_capacity``).
+    """A construct's error restated for the context key the user typed (``maxCapacity``, not ``max_capacity``).
 
     An error about one prop names its key and value instead of the prop; an error about several is prefixed with
     the keys and values of the props it names; the region a stack is pinned to is named as ``region``.
@@ -232,10 +282,16 @@ def in_context_terms(error: ConfigurationError, node: Node) -> ConfigurationErro
 
 def prop_of(key: str) -> str:
     """The MistralEndpoint prop a context key sets."""
-    return PROP_OF_KEY.get(key, _snake(key))
+    return _snake(key)
 
 
 def _check_keys_are_known(given: Mapping[str, object]) -> None:
+    renamed = [f"{key} is now {RENAMED_KEYS[key]}" for key in given if key in RENAMED_KEYS]
+    if renamed:
+        raise ConfigurationError(
+            f"renamed context key{'s' if len(renamed) > 1 else ''}: {', '.join(renamed)} (a key is its prop's "
+            "name in camelCase): rename it in cdk.json or -c"
+        )
     known = [*StackConfig.context_keys(), *APP_KEYS]
     unknown = [key for key in given if key not in known and not _is_cdks(key)]
     if not unknown:
@@ -290,9 +346,8 @@ def _snake(key: str) -> str:
     return re.sub(r"(?<!^)([A-Z])", r"_\1", key).lower()
 
 
-def _parse(key: str, raw: object, annotation: object) -> object:
+def _parse(key: str, raw: object, kind: str) -> object:
     """-c flags arrive as strings, cdk.json values as JSON: accept both, reject anything else clearly."""
-    kind = str(annotation)
     if "bool" in kind:
         if isinstance(raw, bool):
             return raw

@@ -20,27 +20,7 @@ class MistralEndpointStack(Stack):
             description="Mistral 7B on a network-isolated SageMaker TGI 1.1 endpoint with a signed invoke proxy",
             **kwargs,  # type: ignore[arg-type]
         )
-        self.mistral = MistralEndpoint(
-            self,
-            "Mistral",
-            model=config.mistral_model(),
-            instance_type=config.instance_type,
-            initial_instance_count=config.instance_count,
-            max_input_length=config.input_length,
-            max_total_tokens=config.max_total_tokens,
-            max_batch_prefill_tokens=config.max_batch_prefill_tokens,
-            max_concurrent_requests=config.max_concurrent_requests,
-            default_max_new_tokens=config.default_max_new_tokens,
-            proxy_in_vpc=config.proxy_in_vpc,
-            min_capacity=config.min_instances,
-            max_capacity=config.max_instances,
-            scale_to_zero=config.scale_to_zero,
-            schedule=config.schedule(),
-            monitoring=config.monitoring,
-            alarm_email=config.alarm_email,
-            streaming=config.streaming,
-            proxy_reserved_concurrent_executions=config.proxy_reserved_concurrent_executions,
-        )
+        self.mistral = MistralEndpoint(self, "Mistral", **config.options())
         CfnOutput(self, "InvokeUrl", value=self.mistral.invoke_url, description="Function URL (IAM auth)")
         CfnOutput(self, "EndpointName", value=self.mistral.endpoint_name, description="SageMaker endpoint")
         CfnOutput(self, "Region", value=Aws.REGION, description="Region of the endpoint and the URL")

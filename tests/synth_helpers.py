@@ -29,7 +29,7 @@ def synth_app(app: cdk.App, stack_name: str) -> dict[str, Any]:
     from stacks.compliance import add_compliance_packs
 
     add_compliance_packs(app)
-    return app.synth().get_stack_by_name(stack_name).template  # type: ignore[no-any-return]
+    return app.synth().get_stack_by_name(stack_name).template
 
 
 def imported_vpc(
@@ -53,6 +53,7 @@ def _byo_vpc_app() -> cdk.App:
     from aws_cdk import aws_iam as iam
 
     from mistral_endpoint import MistralEndpoint
+    from mistral_endpoint.props import NetworkOptions, ServingOptions
 
     app = new_app()
     stack = cdk.Stack(app, "PlatformStack", env=cdk.Environment(account="111122223333", region="eu-west-1"))
@@ -64,10 +65,8 @@ def _byo_vpc_app() -> cdk.App:
     MistralEndpoint(
         stack,
         "Mistral",
-        vpc=vpc,
-        vpc_subnets=ec2.SubnetSelection(subnet_group_name="ml"),
-        role=role,
-        endpoint_name="team-mistral",
+        network_options=NetworkOptions(vpc=vpc, vpc_subnets=ec2.SubnetSelection(subnet_group_name="ml")),
+        serving_options=ServingOptions(execution_role=role, endpoint_name="team-mistral"),
     )
     return app
 
@@ -80,19 +79,22 @@ def _customised_monitoring_app() -> cdk.App:
     from aws_cdk import aws_sns as sns
 
     from mistral_endpoint import AlarmSettings, MistralEndpoint
+    from mistral_endpoint.props import MonitoringOptions
 
     app = new_app()
     stack = cdk.Stack(app, "TunedStack")
     MistralEndpoint(
         stack,
         "Mistral",
-        alarm_topic=sns.Topic.from_topic_arn(stack, "TeamAlarms", OWN_ALARM_TOPIC),
-        alarm_email="oncall@example.com",
-        alarm_settings={
-            "ModelLatencyP90": AlarmSettings(threshold=30, evaluation_periods=3),
-            "ProxyServerErrorRate": AlarmSettings(threshold=1, evaluation_periods=10),
-            "ProxyThrottles": None,
-        },
+        monitoring_options=MonitoringOptions(
+            alarm_topic=sns.Topic.from_topic_arn(stack, "TeamAlarms", OWN_ALARM_TOPIC),
+            alarm_email="oncall@example.com",
+            alarm_settings={
+                "ModelLatencyP90": AlarmSettings(threshold=30, evaluation_periods=3),
+                "ProxyServerErrorRate": AlarmSettings(threshold=1, evaluation_periods=10),
+                "ProxyThrottles": None,
+            },
+        ),
     )
     return app
 
@@ -113,7 +115,7 @@ VARIANTS: dict[str, tuple[Callable[[], cdk.App], str]] = {
     "pinned_region": (_stack_app(region="eu-west-1"), "MistralEndpointStack"),
     "scale_to_zero": (_stack_app(scaleToZero="true"), "MistralEndpointStack"),
     "business_hours": (
-        _stack_app(scaleToZero="true", businessHours="Europe/Paris 8-19 MON-FRI"),
+        _stack_app(scaleToZero="true", schedule="Europe/Paris 8-19 MON-FRI"),
         "MistralEndpointStack",
     ),
     "byo_vpc": (_byo_vpc_app, "PlatformStack"),

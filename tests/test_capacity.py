@@ -139,7 +139,7 @@ def test_the_target_leaves_headroom_below_a_lower_max_concurrent_requests() -> N
 def test_context_sets_the_instance_bounds() -> None:
     from app import build_app
 
-    app = build_app(new_app(minInstances="2", maxInstances="3", instanceCount="2", compliance="off"))
+    app = build_app(new_app(minCapacity="2", maxCapacity="3", initialInstanceCount="2", compliance="off"))
     template = app.synth().get_stack_by_name("MistralEndpointStack").template
     target = only(template, "AWS::ApplicationAutoScaling::ScalableTarget")["Properties"]
     assert (target["MinCapacity"], target["MaxCapacity"]) == (2, 3)
@@ -335,9 +335,9 @@ def test_a_schedule_keeps_one_copy_warm_in_business_hours(scheduled: dict[str, A
 def test_the_app_reads_business_hours_from_context() -> None:
     from stacks.config import StackConfig
 
-    config = StackConfig(business_hours="America/New_York 9-17 MON,WED,FRI")
-    assert config.schedule() == ScalingSchedule("America/New_York", 9, 17, "MON,WED,FRI", 1)
-    assert StackConfig(business_hours="Asia/Tokyo 7-22").schedule() == ScalingSchedule("Asia/Tokyo", 7, 22)
+    config = StackConfig(schedule="America/New_York 9-17 MON,WED,FRI")
+    assert config.scaling_schedule() == ScalingSchedule("America/New_York", 9, 17, "MON,WED,FRI", 1)
+    assert StackConfig(schedule="Asia/Tokyo 7-22").scaling_schedule() == ScalingSchedule("Asia/Tokyo", 7, 22)
 
 
 # --- refused configurations, each with its fix ------------------------------------------------------------
@@ -395,7 +395,5 @@ def test_impossible_capacity_is_refused_with_its_fix(props: dict[str, Any], mess
 def test_unreadable_business_hours_context_is_refused() -> None:
     from stacks.config import StackConfig
 
-    with pytest.raises(
-        ConfigurationError, match=r"businessHours='9 to 5': use 'TIME_ZONE START-END \[DAYS\]'"
-    ):
-        StackConfig(business_hours="9 to 5").schedule()
+    with pytest.raises(ConfigurationError, match=r"schedule='9 to 5': use 'TIME_ZONE START-END \[DAYS\]'"):
+        StackConfig(schedule="9 to 5").scaling_schedule()

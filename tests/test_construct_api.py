@@ -30,8 +30,8 @@ def granted() -> tuple[MistralEndpoint, Template]:
     stack = cdk.Stack(app, "Granted")
     mistral = MistralEndpoint(stack, "Mistral")
     caller = iam.Role(stack, "Caller", assumed_by=iam.AccountRootPrincipal())
-    mistral.grant_invoke_url(caller)
     mistral.grant_invoke(caller)
+    mistral.grant_invoke_endpoint(caller)
     return mistral, Template.from_stack(stack)
 
 
@@ -41,7 +41,9 @@ def caller_statements(template: Template) -> list[dict[str, Any]]:
     return policy["Properties"]["PolicyDocument"]["Statement"]  # type: ignore[no-any-return]
 
 
-def test_grant_invoke_url_grants_both_actions_aws_requires(granted: tuple[MistralEndpoint, Template]) -> None:
+def test_grant_invoke_grants_the_function_url_with_both_actions_aws_requires(
+    granted: tuple[MistralEndpoint, Template],
+) -> None:
     _, template = granted
     by_action = {
         s["Action"]: s for s in caller_statements(template) if str(s["Action"]).startswith("lambda:")
@@ -54,7 +56,7 @@ def test_grant_invoke_url_grants_both_actions_aws_requires(granted: tuple[Mistra
         assert statement["Resource"]["Fn::GetAtt"][0].startswith("MistralProxyFunction")
 
 
-def test_grant_invoke_is_scoped_to_this_endpoint(granted: tuple[MistralEndpoint, Template]) -> None:
+def test_grant_invoke_endpoint_is_scoped_to_this_endpoint(granted: tuple[MistralEndpoint, Template]) -> None:
     mistral, template = granted
     (statement,) = [s for s in caller_statements(template) if "sagemaker:InvokeEndpoint" in s["Action"]]
     assert json.dumps(statement["Resource"]).endswith(f':endpoint/{mistral.endpoint_name}"]]}}')

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -22,14 +23,30 @@ def refusal(**context: Any) -> str:
 
 
 def test_misspelled_keys_are_refused_with_the_nearest_known_keys() -> None:
-    assert refusal(scale_to_zero="true", maxinstances="1") == (
+    assert refusal(scale_to_zero="true", maxcapacity="1") == (
         "unknown context keys scale_to_zero='true' (did you mean scaleToZero?), "
-        "maxinstances='1' (did you mean maxInstances?)"
+        "maxcapacity='1' (did you mean maxCapacity?)"
     )
 
 
 def test_a_near_spelling_is_matched_by_similarity() -> None:
-    assert refusal(maxInstance="4") == "unknown context key maxInstance='4' (did you mean maxInstances?)"
+    assert refusal(maxCapacit="4") == "unknown context key maxCapacit='4' (did you mean maxCapacity?)"
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ("instanceCount", "initialInstanceCount"),
+        ("minInstances", "minCapacity"),
+        ("maxInstances", "maxCapacity"),
+        ("businessHours", "schedule"),
+    ],
+)
+def test_a_key_of_an_earlier_release_names_its_new_spelling(old: str, new: str) -> None:
+    assert refusal(**{old: "1"}) == (
+        f"renamed context key: {old} is now {new} (a key is its prop's name in camelCase): rename it in cdk.json "
+        "or -c"
+    )
 
 
 def test_a_key_like_no_other_lists_the_keys_the_app_reads() -> None:
@@ -71,38 +88,38 @@ def test_a_lookup_provider_name_alone_is_not_a_lookup() -> None:
 
 
 def test_a_time_zone_the_tz_database_does_not_know_is_refused() -> None:
-    assert refusal(scaleToZero="true", businessHours="Mars/Olympus 8-19") == (
-        "context businessHours='Mars/Olympus 8-19': 'Mars/Olympus' is not an IANA time zone name: "
+    assert refusal(scaleToZero="true", schedule="Mars/Olympus 8-19") == (
+        "context schedule='Mars/Olympus 8-19': 'Mars/Olympus' is not an IANA time zone name: "
         "use one such as 'Europe/Paris'"
     )
 
 
 def test_a_misspelled_time_zone_gets_the_nearest_name() -> None:
-    message = refusal(scaleToZero="true", businessHours="Europe/Pariss 8-19")
+    message = refusal(scaleToZero="true", schedule="Europe/Pariss 8-19")
     assert message.endswith("use one such as 'Europe/Paris'")
 
 
-def test_a_window_out_of_the_day_names_business_hours() -> None:
-    assert refusal(scaleToZero="true", businessHours="Europe/Paris 8-25") == (
-        "context businessHours='Europe/Paris 8-25': end_hour must be between 1 and 23, got 25"
+def test_a_window_out_of_the_day_names_the_schedule_key() -> None:
+    assert refusal(scaleToZero="true", schedule="Europe/Paris 8-25") == (
+        "context schedule='Europe/Paris 8-25': end_hour must be between 1 and 23, got 25"
     )
 
 
 def test_a_negative_minimum_says_what_the_minimum_is() -> None:
-    assert refusal(minInstances="-1") == (
-        "context minInstances='-1': must be at least 1 (an always-on endpoint keeps one instance), "
+    assert refusal(minCapacity="-1") == (
+        "context minCapacity='-1': must be at least 1 (an always-on endpoint keeps one instance), "
         "or 0 with -c scaleToZero=true"
     )
 
 
 def test_a_zero_minimum_without_scale_to_zero_says_how_to_reach_zero() -> None:
-    assert refusal(minInstances="0").endswith("or 0 with -c scaleToZero=true")
+    assert refusal(minCapacity="0").endswith("or 0 with -c scaleToZero=true")
 
 
 def test_a_minimum_with_scale_to_zero_says_the_floor_is_zero() -> None:
-    assert refusal(minInstances="1", scaleToZero="true") == (
-        "context minInstances='1': with scaleToZero=true the floor is 0 copies: leave minInstances unset, "
-        "or keep copies warm in a window with -c businessHours=..."
+    assert refusal(minCapacity="1", scaleToZero="true") == (
+        "context minCapacity='1': with scaleToZero=true the floor is 0 copies: leave minCapacity unset, "
+        "or keep copies warm in a window with -c schedule=..."
     )
 
 
@@ -118,9 +135,9 @@ def test_a_boolean_that_is_not_true_or_false_is_refused() -> None:
 # --- keys that need another key ---------------------------------------------------------------------------
 
 
-def test_business_hours_needs_scale_to_zero() -> None:
-    assert refusal(businessHours="Europe/Paris 8-19") == (
-        "context businessHours='Europe/Paris 8-19' needs -c scaleToZero=true: the window keeps one copy warm "
+def test_a_schedule_needs_scale_to_zero() -> None:
+    assert refusal(schedule="Europe/Paris 8-19") == (
+        "context schedule='Europe/Paris 8-19' needs -c scaleToZero=true: the window keeps one copy warm "
         "on an endpoint that scales to zero outside it, and an always-on endpoint already keeps 1 instance(s) "
         "up at all times"
     )
@@ -134,8 +151,8 @@ def test_alarm_email_needs_monitoring() -> None:
 
 
 def test_a_minimum_above_the_maximum_names_both_keys() -> None:
-    assert refusal(minInstances="3") == (
-        "context minInstances='3' must not exceed maxInstances (2): raise maxInstances, or lower minInstances"
+    assert refusal(minCapacity="3") == (
+        "context minCapacity='3' must not exceed maxCapacity (2): raise maxCapacity, or lower minCapacity"
     )
 
 
@@ -176,8 +193,8 @@ def test_a_prefill_below_the_derived_input_length_says_where_that_comes_from() -
 
 
 def test_a_construct_range_error_names_the_context_key_not_the_prop() -> None:
-    message = refusal(maxInstances="0")
-    assert message == "context maxInstances='0': must be at least 1, got 0"
+    message = refusal(maxCapacity="0")
+    assert message == "context maxCapacity='0': must be at least 1, got 0"
 
 
 def test_a_construct_range_error_keeps_its_hint() -> None:
@@ -218,21 +235,22 @@ def test_every_key_maps_to_a_prop_by_one_rule() -> None:
     props = {key: prop_of(key) for key in StackConfig.context_keys()}
     assert props["scaleToZero"] == "scale_to_zero"
     assert props["maxBatchPrefillTokens"] == "max_batch_prefill_tokens"
-    assert (props["instanceCount"], props["minInstances"], props["maxInstances"]) == (
+    assert (props["initialInstanceCount"], props["minCapacity"], props["maxCapacity"]) == (
         "initial_instance_count",
         "min_capacity",
         "max_capacity",
     )
+    assert all(key == re.sub(r"_(\w)", lambda m: m.group(1).upper(), prop) for key, prop in props.items())
 
 
 # --- the app's entry point --------------------------------------------------------------------------------
 
 
 def test_the_app_prints_one_line_and_exits_1(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(new_app(minInstances="-1")) == 1
+    assert main(new_app(minCapacity="-1")) == 1
     out, err = capsys.readouterr()
     assert out == ""
     assert err == (
-        "Error: context minInstances='-1': must be at least 1 (an always-on endpoint keeps one instance), "
+        "Error: context minCapacity='-1': must be at least 1 (an always-on endpoint keeps one instance), "
         "or 0 with -c scaleToZero=true\n"
     )

@@ -3,25 +3,24 @@
 from __future__ import annotations
 
 import ast
-import inspect
+import dataclasses
 import subprocess
 
 import pytest
 from synth_helpers import CDK_JSON_CONTEXT, REPO
 
-from mistral_endpoint import DEFAULTS, InvokeProxy, MistralEndpoint, MistralModel, MistralModelEndpoint
+from mistral_endpoint import DEFAULTS, MistralModel
 from mistral_endpoint.cli import build_parser
 from mistral_endpoint.defaults import Defaults
+from mistral_endpoint.props import PARTS
 from stacks.config import StackConfig, prop_of
 
-# Construct prop -> DEFAULTS field, where the names differ.
-PROP_FIELDS = {"memory_size": "proxy_memory_size"}
 # Context key -> DEFAULTS field: the prop the key sets (one naming rule, stacks.config.prop_of). Left out: keys
-# whose unset value is derived (maxInputLength follows maxTotalTokens; minInstances is 1, or 0 with scaleToZero).
+# whose unset value is derived (maxInputLength follows maxTotalTokens; minCapacity is 1, or 0 with scaleToZero).
 CONTEXT_FIELDS = {
     key: prop_of(key)
     for key in StackConfig.context_keys()
-    if prop_of(key) in Defaults._fields and key not in {"maxInputLength", "minInstances"}
+    if prop_of(key) in Defaults._fields and key not in {"maxInputLength", "minCapacity"}
 }
 
 
@@ -30,30 +29,32 @@ def test_defaults_are_frozen() -> None:
         DEFAULTS.max_total_tokens = 4096  # type: ignore[misc]
 
 
-@pytest.mark.parametrize("construct", [MistralEndpoint, MistralModelEndpoint, InvokeProxy])
-def test_every_construct_prop_with_a_shared_default_reads_it(construct: type) -> None:
-    checked = 0
-    for name, parameter in inspect.signature(construct.__init__).parameters.items():
-        field = PROP_FIELDS.get(name, name)
-        # None means "derived": model=None is MistralModel.instruct(), min_capacity=None is 1 (0 with
-        # scale_to_zero), target_concurrent_requests=None is 32 or half of max_concurrent_requests,
-        # max_input_length=None is max_total_tokens - 1.
-        derived = ("model", "min_capacity", "target_concurrent_requests", "max_input_length")
-        if field in Defaults._fields and field not in derived:
-            assert parameter.default == getattr(DEFAULTS, field), f"{construct.__name__}.{name}"
-            checked += 1
-    assert checked >= 2
+@pytest.mark.parametrize("part", PARTS, ids=lambda part: part.__name__)
+def test_every_prop_with_a_shared_default_reads_it(part: type) -> None:
+    # None means "derived": model=None is MistralModel.instruct(), min_capacity=None is 1 (0 with
+    # scale_to_zero), target_concurrent_requests=None is 32 or half of max_concurrent_requests,
+    # max_input_length=None is max_total_tokens - 1.
+    derived = ("model", "min_capacity", "target_concurrent_requests", "max_input_length")
+    for field in dataclasses.fields(part):
+        if field.name in Defaults._fields and field.name not in derived:
+            assert field.default == getattr(DEFAULTS, field.name), f"{part.__name__}.{field.name}"
+
+
+def test_the_parts_read_every_prop_default_the_defaults_hold() -> None:
+    names = {field.name for part in PARTS for field in dataclasses.fields(part)}
+    shared = names & set(Defaults._fields)
+    assert {"instance_type", "max_total_tokens", "max_capacity", "proxy_memory_size", "streaming"} <= shared
 
 
 def test_every_context_key_with_a_library_default_is_checked() -> None:
     assert set(CONTEXT_FIELDS) == {
         "model",
         "instanceType",
-        "instanceCount",
+        "initialInstanceCount",
         "maxTotalTokens",
         "defaultMaxNewTokens",
         "proxyInVpc",
-        "maxInstances",
+        "maxCapacity",
         "scaleToZero",
         "monitoring",
         "streaming",
@@ -111,7 +112,7 @@ PROPS_PAGE = REPO / "docs" / "reference" / "props.md"
 
 
 def docs_table_defaults(first_column: str, default_column: int) -> dict[str, str]:
-    """The props page's table whose header starts with ``first_column``: name -> its default cell."""
+    """The props page's tables whose header starts with ``first_column``: name -> its default cell."""
     rows: dict[str, str] = {}
     in_table = False
     for line in PROPS_PAGE.read_text().splitlines():
@@ -119,7 +120,7 @@ def docs_table_defaults(first_column: str, default_column: int) -> dict[str, str
             in_table = True
             continue
         if in_table and not line.startswith("|"):
-            break
+            in_table = False
         if in_table and not line.startswith("|---"):
             cells = [c.strip() for c in line.strip("|").split("|")]
             rows[cells[0].strip("`")] = cells[default_column]

@@ -149,7 +149,7 @@ def test_pinned_region_is_checked_at_synth(region: str, message: str) -> None:
     ("context", "message"),
     [
         ({"model": "large"}, "context model='large': use one of instruct, base"),
-        ({"instanceCount": "two"}, "context instanceCount='two': use a whole number"),
+        ({"initialInstanceCount": "two"}, "context initialInstanceCount='two': use a whole number"),
         ({"proxyInVpc": "maybe"}, "context proxyInVpc='maybe': use true or false"),
     ],
 )
@@ -164,9 +164,13 @@ def test_bad_context_is_rejected_with_its_fix(context: dict[str, Any], message: 
 def test_context_flags_arrive_as_strings_and_are_parsed() -> None:
     from stacks.config import StackConfig
 
-    app = new_app(instanceCount="2", proxyInVpc="false", maxConcurrentRequests="64")
+    app = new_app(initialInstanceCount="2", proxyInVpc="false", maxConcurrentRequests="64")
     config = StackConfig.from_context(app.node)
-    assert (config.instance_count, config.proxy_in_vpc, config.max_concurrent_requests) == (2, False, 64)
+    assert (config.initial_instance_count, config.proxy_in_vpc, config.max_concurrent_requests) == (
+        2,
+        False,
+        64,
+    )
 
 
 def test_cdk_json_sets_only_known_keys_and_every_default_matches() -> None:

@@ -4,7 +4,7 @@ checked at synth."""
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from aws_cdk import Duration, Token
@@ -15,9 +15,8 @@ from .hosting_modes import Fleet
 from .model import MISTRAL_7B_MAX_TOTAL_TOKENS
 
 if TYPE_CHECKING:  # types only
-    from aws_cdk import aws_cloudwatch as cloudwatch
-
     from .hosting_modes import HostingMode
+    from .props import ScalingOptions, ServingOptions, UpdateOptions
 
 #: GPUs per instance type: TGI shards the model over SM_NUM_GPUS of them. ml.g5.xlarge (16 GiB of host
 #: memory) cannot load 14 GB of fp16 weights; every larger g5 can.
@@ -145,26 +144,19 @@ def _check_extra_environment(extra: Mapping[str, str]) -> dict[str, str]:
 
 
 def resolve_fleet(
-    mode: HostingMode,
-    *,
-    instance_type: str,
-    initial_instance_count: int,
-    token_limits: tuple[int | None, int, int | None],
-    max_concurrent_requests: int | None,
-    extra_environment: Mapping[str, str] | None,
-    timeouts: tuple[Duration | None, Duration | None, Duration | None],
-    capacity: tuple[int | None, int],
-    rollback_alarms: Sequence[cloudwatch.IAlarm],
+    mode: HostingMode, serving: ServingOptions, scaling: ScalingOptions, updates: UpdateOptions
 ) -> tuple[Fleet, dict[str, str]]:
     """Every sizing prop checked once, in the order the messages read best; the container's environment."""
-    gpus = gpus_for(instance_type)
-    require_int("initial_instance_count", initial_instance_count, minimum=1, allow_token=True)
-    max_input, max_total, prefill = check_token_limits(*token_limits)
-    min_capacity, max_capacity = mode.capacity_bounds(initial_instance_count, *capacity)
-    startup, download, baking = timeouts
+    gpus = gpus_for(serving.instance_type)
+    initial = serving.initial_instance_count
+    require_int("initial_instance_count", initial, minimum=1, allow_token=True)
+    max_input, max_total, prefill = check_token_limits(
+        serving.max_input_length, serving.max_total_tokens, serving.max_batch_prefill_tokens
+    )
+    min_capacity, max_capacity = mode.capacity_bounds(initial, scaling.min_capacity, scaling.max_capacity)
     baking_seconds = require_seconds(
         "deployment_baking_time",
-        baking or Duration.seconds(DEFAULTS.deployment_baking_seconds),
+        updates.deployment_baking_time or Duration.seconds(DEFAULTS.deployment_baking_seconds),
         minimum=0,
         maximum=3600,
     )
@@ -173,30 +165,32 @@ def resolve_fleet(
         max_input=max_input,
         max_total=max_total,
         prefill=prefill,
-        max_concurrent_requests=max_concurrent_requests,
-        extra=extra_environment,
+        max_concurrent_requests=serving.max_concurrent_requests,
+        extra=serving.container_environment,
     )
     fleet = Fleet(
-        instance_type=instance_type,
-        initial_instance_count=initial_instance_count,
+        instance_type=serving.instance_type,
+        initial_instance_count=initial,
         gpus=gpus,
-        startup_seconds=require_seconds(
+        startup_seconds=_timeout(
             "startup_health_check_timeout",
-            startup or Duration.seconds(DEFAULTS.startup_health_check_timeout_seconds),
-            minimum=60,
-            maximum=3600,
-            hint=_TIMEOUT_HINT,
+            serving.startup_health_check_timeout,
+            DEFAULTS.startup_health_check_timeout_seconds,
         ),
-        download_seconds=require_seconds(
+        download_seconds=_timeout(
             "model_data_download_timeout",
-            download or Duration.seconds(DEFAULTS.model_data_download_timeout_seconds),
-            minimum=60,
-            maximum=3600,
-            hint=_TIMEOUT_HINT,
+            serving.model_data_download_timeout,
+            DEFAULTS.model_data_download_timeout_seconds,
         ),
         min_capacity=min_capacity,
         max_capacity=max_capacity,
         baking_seconds=baking_seconds,
-        rollback_alarms=rollback_alarms,
+        rollback_alarms=updates.rollback_alarms,
     )
     return fleet, environment
+
+
+def _timeout(name: str, given: Duration | None, default_seconds: int) -> int:
+    return require_seconds(
+        name, given or Duration.seconds(default_seconds), minimum=60, maximum=3600, hint=_TIMEOUT_HINT
+    )

@@ -1,55 +1,54 @@
-"""MistralEndpoint: the whole pattern (network, model hosting, invoke proxy) in one construct."""
+"""MistralEndpoint: the whole pattern (network, model hosting, invoke proxy, monitoring) in one construct."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, TypedDict
+from typing import TYPE_CHECKING, Any
 
-from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from ._container import GPUS_BY_INSTANCE_TYPE
-from ._validation import ConfigurationError, require_bool, require_int
-from .alarms import AlarmPlan, AlarmSettings
-from .defaults import DEFAULTS
+from ._validation import ConfigurationError, require_bool
+from .alarms import AlarmPlan
 from .endpoint_metrics import EndpointMetrics
 from .hosting import MistralModelEndpoint
 from .hosting_modes import HostingMode
 from .model import MistralModel
 from .network import IsolatedNetwork
 from .operations import MistralMonitoring
+from .props import (
+    PARTS,
+    LogOptions,
+    MonitoringOptions,
+    NetworkOptions,
+    ProxyOptions,
+    ScalingOptions,
+    ServingOptions,
+    UpdateOptions,
+    part_of,
+    split_flat_props,
+)
 from .proxy import InvokeProxy
-from .scaling import ScalingSchedule
 from .token_metrics import TokenMetrics
 
 if TYPE_CHECKING:  # types only: importing the module costs synth time
-    from aws_cdk import aws_kms as kms
     from aws_cdk import aws_sns as sns
-
-
-class _Logging(TypedDict):
-    """The log settings every part takes alike."""
-
-    log_retention: logs.RetentionDays
-    log_encryption_key: kms.IKey | None
-    removal_policy: RemovalPolicy
 
 
 class MistralEndpoint(EndpointMetrics, TokenMetrics, Construct):
     """Mistral 7B on a private SageMaker endpoint, called through a signed Lambda function URL.
 
     With no props: Mistral 7B Instruct (JumpStart weights) on the Hugging Face TGI 1.1 container, one
-    ml.g5.2xlarge, network-isolated in a new VPC of isolated subnets, and an IAM-authenticated invoke
-    proxy in the same subnets. Every part is also importable on its own: :class:`IsolatedNetwork`,
-    :class:`MistralModelEndpoint`, :class:`InvokeProxy`.
+    ml.g5.2xlarge, network-isolated in a new VPC of isolated subnets, an IAM-authenticated invoke proxy in the
+    same subnets, and alarms, their topic and a dashboard. Every part is also usable on its own
+    (:class:`IsolatedNetwork`, :class:`MistralModelEndpoint`, :class:`InvokeProxy`, :class:`MistralMonitoring`),
+    and each takes the options part this construct passes it whole.
 
-    Has the endpoint's ``grant_invoke`` and ``metric_*`` methods, the proxy's ``grant_invoke_url`` and token
-    ``metric_*`` methods, and (``monitoring``, on by default) alarms, their topic and a dashboard.
+    ``grant_invoke`` grants the front door (the function URL); ``grant_invoke_endpoint`` grants SageMaker's
+    InvokeEndpoint on the endpoint itself. The ``metric_*`` methods read the endpoint's and the proxy's metrics.
     """
 
     def __init__(
@@ -57,194 +56,126 @@ class MistralEndpoint(EndpointMetrics, TokenMetrics, Construct):
         scope: Construct,
         id: str,
         *,
-        model: MistralModel | None = None,
-        instance_type: str = DEFAULTS.instance_type,
-        initial_instance_count: int = DEFAULTS.initial_instance_count,
-        max_input_length: int | None = None,
-        max_total_tokens: int = DEFAULTS.max_total_tokens,
-        max_batch_prefill_tokens: int | None = None,
-        max_concurrent_requests: int | None = None,
-        container_environment: Mapping[str, str] | None = None,
-        startup_health_check_timeout: Duration | None = None,
-        model_data_download_timeout: Duration | None = None,
-        vpc: ec2.IVpc | None = None,
-        vpc_subnets: ec2.SubnetSelection | None = None,
-        create_vpc_endpoints: bool = True,
-        runtime_endpoint: ec2.IConnectable | None = None,
-        role: iam.IRole | None = None,
-        endpoint_name: str | None = None,
-        min_capacity: int | None = None,
-        max_capacity: int = DEFAULTS.max_capacity,
-        target_concurrent_requests: int | None = None,
-        scale_out_cooldown: Duration | None = None,
-        scale_in_cooldown: Duration | None = None,
-        scale_to_zero: bool = DEFAULTS.scale_to_zero,
-        schedule: ScalingSchedule | None = None,
-        rollback_alarms: Sequence[cloudwatch.IAlarm] = (),
-        deployment_baking_time: Duration | None = None,
-        proxy_in_vpc: bool = DEFAULTS.proxy_in_vpc,
-        proxy_role: iam.IRole | None = None,
-        auth_type: lambda_.FunctionUrlAuthType = lambda_.FunctionUrlAuthType.AWS_IAM,
-        default_max_new_tokens: int = DEFAULTS.default_max_new_tokens,
-        log_prompts: bool = False,
-        proxy_memory_size: int = DEFAULTS.proxy_memory_size,
-        proxy_reserved_concurrent_executions: int | None = None,
-        log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
-        log_encryption_key: kms.IKey | None = None,
-        removal_policy: RemovalPolicy = RemovalPolicy.DESTROY,
-        monitoring: bool = DEFAULTS.monitoring,
-        alarm_topic: sns.ITopic | None = None,
-        alarm_email: str | None = None,
-        alarm_settings: Mapping[str, AlarmSettings | None] | None = None,
-        streaming: bool = DEFAULTS.streaming,
-        web_adapter_layer: lambda_.ILayerVersion | None = None,
+        network_options: NetworkOptions | None = None,
+        serving_options: ServingOptions | None = None,
+        scaling_options: ScalingOptions | None = None,
+        update_options: UpdateOptions | None = None,
+        proxy_options: ProxyOptions | None = None,
+        monitoring_options: MonitoringOptions | None = None,
+        log_options: LogOptions | None = None,
+        **flat_props: Any,
     ) -> None:
         """
-        :param model: the weights. Default: ``MistralModel.instruct()``, Mistral 7B Instruct from JumpStart.
-        :param instance_type: a g5 instance type from ml.g5.2xlarge up. Default: ml.g5.2xlarge.
-        :param initial_instance_count: instances behind the endpoint. Default: 1.
-        :param max_input_length: TGI MAX_INPUT_LENGTH (prompt tokens). Default: ``max_total_tokens`` - 1 (8191).
-        :param max_total_tokens: TGI MAX_TOTAL_TOKENS (prompt plus generated), at most 8192. Default: 8192.
-        :param max_batch_prefill_tokens: TGI MAX_BATCH_PREFILL_TOKENS. Default: max_input_length.
-        :param max_concurrent_requests: TGI MAX_CONCURRENT_REQUESTS. Default: unset (TGI's 128).
-        :param container_environment: extra container environment. Default: none.
-        :param startup_health_check_timeout: 60 s to 1 h. Default: 15 minutes.
-        :param model_data_download_timeout: 60 s to 1 h. Default: 15 minutes.
-        :param vpc: your VPC. Default: a new VPC, isolated subnets in two AZs, flow logs.
-        :param vpc_subnets: the subnets (two or more AZs). Default: the VPC's isolated subnets.
-        :param create_vpc_endpoints: add the S3 gateway and sagemaker.runtime endpoints. Default: true.
-        :param runtime_endpoint: your sagemaker.runtime interface endpoint, with ``create_vpc_endpoints=False``
-            and the proxy in the VPC; the proxy is allowed to reach it. Default: none.
-        :param role: the model's execution role (the construct attaches its policy). Default: a new role.
-        :param endpoint_name: the SageMaker endpoint's name. Default: derived from the construct path.
-        :param min_capacity: fewest instances autoscaling keeps. Default: 1 (0 with ``scale_to_zero``).
-        :param max_capacity: most instances (copies with ``scale_to_zero``). Default: 2.
-        :param target_concurrent_requests: concurrent requests per instance autoscaling holds. Default: 32, or
-            half of ``max_concurrent_requests`` when lower.
-        :param scale_out_cooldown: wait after a scale-out. Default: 5 minutes.
-        :param scale_in_cooldown: wait after a scale-in. Default: 15 minutes.
-        :param scale_to_zero: host the model as an inference component that scales to zero when idle.
-            Default: false.
-        :param schedule: keep capacity warm in a weekly window. Default: none.
-        :param rollback_alarms: alarms that roll an update back while it bakes, besides the monitoring's
-            ``Invocation5XXErrors`` and ``MsPerTokenP90``. Default: none.
-        :param deployment_baking_time: how long an update watches the new fleet. Default: 10 minutes.
-        :param proxy_in_vpc: run the proxy in ``vpc_subnets``. Default: true.
-        :param proxy_role: the proxy function's role (its managed policy is attached to it). Default: a new role.
-        :param auth_type: the function URL's auth. Default: AWS_IAM.
-        :param default_max_new_tokens: the proxy's default ``max_new_tokens``. Default: 512.
-        :param log_prompts: let the proxy log prompt text (debugging only). Default: false.
-        :param proxy_memory_size: the proxy's memory in MiB. Default: 512.
-        :param proxy_reserved_concurrent_executions: reserve (and cap) the proxy's concurrency, for example
-            ``max_capacity`` x TGI's MAX_CONCURRENT_REQUESTS (128). Default: unreserved (see the README's
-            "Proxy concurrency": a reservation is taken from every other function of the account).
-        :param log_retention: retention of every log group. Default: one year.
-        :param log_encryption_key: KMS key for every log group. Default: CloudWatch Logs' encryption.
-        :param removal_policy: applied to the log groups (and the alarm topic's KMS key). Default: destroy.
-        :param monitoring: create the alarms, their topic and the dashboard (:class:`MistralMonitoring`).
-            Default: true.
-        :param alarm_topic: your SNS topic for alarm and OK notifications. Default: a new topic encrypted with a
-            new KMS key (rotation on) that refuses publishes without TLS.
-        :param alarm_email: an address to subscribe to the alarm topic. Default: none.
-        :param alarm_settings: alarm name -> ``AlarmSettings(threshold, evaluation_periods)``, or None to leave
-            that alarm out. Default: ``DEFAULTS.alarms``.
-        :param streaming: the proxy answers ``"stream": true`` with server-sent events through a RESPONSE_STREAM
-            function URL (Lambda Web Adapter layer); false: a buffered function URL. Default: true.
-        :param web_adapter_layer: your copy of the Lambda Web Adapter layer, with ``streaming``: for a region
-            without the public layer (GovCloud, ISO, EUSC) or an account that allows no public layers.
-            Default: the pinned public layer of the stack's region.
+        :param network_options: the VPC, its subnets and endpoints (:class:`NetworkOptions`). Default: a new VPC.
+        :param serving_options: the model and its container (:class:`ServingOptions`). Default: Mistral 7B
+            Instruct on one ml.g5.2xlarge.
+        :param scaling_options: autoscaling, scale to zero, schedules (:class:`ScalingOptions`).
+        :param update_options: how updates deploy and roll back (:class:`UpdateOptions`).
+        :param proxy_options: the invoke proxy and its URL (:class:`ProxyOptions`).
+        :param monitoring_options: alarms, topic, dashboard (:class:`MonitoringOptions`).
+        :param log_options: every log group (:class:`LogOptions`).
+        :param flat_props: any field of those parts as a keyword, as in earlier releases (deprecated: it goes in
+            the next release; ``role`` is ``ServingOptions.execution_role``).
         """
         super().__init__(scope, id)
-        for name, flag in {
-            "create_vpc_endpoints": create_vpc_endpoints,
-            "scale_to_zero": scale_to_zero,
-            "proxy_in_vpc": proxy_in_vpc,
-            "log_prompts": log_prompts,
-            "monitoring": monitoring,
-            "streaming": streaming,
-        }.items():
-            require_bool(name, flag)
-        if proxy_reserved_concurrent_executions is not None:
-            require_int(
-                "proxy_reserved_concurrent_executions",
-                proxy_reserved_concurrent_executions,
-                minimum=1,
-                hint="leave it unset to reserve nothing (the default)",
-            )
-        self.model = MistralModel.of(model)
-        logging = _Logging(
-            log_retention=log_retention, log_encryption_key=log_encryption_key, removal_policy=removal_policy
-        )
+        flat = split_flat_props("MistralEndpoint", flat_props, PARTS, aliases={"role": "execution_role"})
+        serving = part_of(ServingOptions, serving_options, flat)
+        proxy_options = part_of(ProxyOptions, proxy_options, flat)
+        monitoring = part_of(MonitoringOptions, monitoring_options, flat)
+        log_options = part_of(LogOptions, log_options, flat)
+        require_bool("proxy_in_vpc", proxy_options.proxy_in_vpc)
+        require_bool("monitoring", monitoring.monitoring)
+        self.model = MistralModel.of(serving.model)
         #: The VPC and its endpoints.
         self.network = IsolatedNetwork(
             self,
             "Network",
             model=self.model,
-            vpc=vpc,
-            vpc_subnets=vpc_subnets,
-            create_vpc_endpoints=create_vpc_endpoints,
-            runtime_endpoint=runtime_endpoint,
-            **logging,
+            network_options=part_of(NetworkOptions, network_options, flat),
+            log_options=log_options,
         )
         # The monitoring's 5xx and latency alarms roll updates back too. They watch an endpoint that does not
         # exist yet: one plan names them for both, and the endpoint waits for the ones the monitoring makes.
-        plan = AlarmPlan(self, alarm_settings) if monitoring else None
-        monitored_rollback = plan.rollback_alarms(self) if plan is not None else []
+        plan = AlarmPlan(self, monitoring.alarm_settings) if monitoring.monitoring else None
+        updates = part_of(UpdateOptions, update_options, flat)
         #: The alarms an update of the endpoint rolls back on: ``rollback_alarms`` and the monitoring's 5xx and
-        #: p90 latency alarms (by name).
-        self.rollback_alarms: list[cloudwatch.IAlarm] = [*rollback_alarms, *monitored_rollback]
+        #: time-per-token alarms.
+        self.rollback_alarms: list[cloudwatch.IAlarm] = [
+            *updates.rollback_alarms,
+            *(plan.rollback_alarms(self) if plan is not None else []),
+        ]
         #: The SageMaker model, endpoint configuration and endpoint.
         self.endpoint = MistralModelEndpoint(
             self,
             "Hosting",
             vpc=self.network.vpc,
             vpc_subnets=self.network.subnets,
-            model=self.model,
-            instance_type=instance_type,
-            initial_instance_count=initial_instance_count,
-            max_input_length=max_input_length,
-            max_total_tokens=max_total_tokens,
-            max_batch_prefill_tokens=max_batch_prefill_tokens,
-            max_concurrent_requests=max_concurrent_requests,
-            container_environment=container_environment,
-            startup_health_check_timeout=startup_health_check_timeout,
-            model_data_download_timeout=model_data_download_timeout,
-            role=role,
-            endpoint_name=endpoint_name,
-            min_capacity=min_capacity,
-            max_capacity=max_capacity,
-            target_concurrent_requests=target_concurrent_requests,
-            scale_out_cooldown=scale_out_cooldown,
-            scale_in_cooldown=scale_in_cooldown,
-            scale_to_zero=scale_to_zero,
-            schedule=schedule,
-            rollback_alarms=self.rollback_alarms,
-            deployment_baking_time=deployment_baking_time,
-            **logging,
+            serving_options=serving,
+            scaling_options=part_of(ScalingOptions, scaling_options, flat),
+            update_options=UpdateOptions(
+                rollback_alarms=self.rollback_alarms, deployment_baking_time=updates.deployment_baking_time
+            ),
+            log_options=log_options,
         )
+        self._create_proxy(proxy_options, log_options)
+        self._create_monitoring(plan, monitoring, log_options, serving.instance_type)
+        self._expose_parts()
+
+    def _create_proxy(self, options: ProxyOptions, log_options: LogOptions) -> None:
+        in_vpc = options.proxy_in_vpc
         #: The Lambda invoke proxy and its function URL.
         self.proxy = InvokeProxy(
             self,
             "Proxy",
             endpoint=self.endpoint,
-            vpc=self.network.vpc if proxy_in_vpc else None,
-            vpc_subnets=self.network.subnets if proxy_in_vpc else None,
-            role=proxy_role,
-            auth_type=auth_type,
-            default_max_new_tokens=default_max_new_tokens,
-            log_prompts=log_prompts,
-            memory_size=proxy_memory_size,
-            reserved_concurrent_executions=proxy_reserved_concurrent_executions,
-            streaming=streaming,
-            web_adapter_layer=web_adapter_layer,
-            **logging,
+            vpc=self.network.vpc if in_vpc else None,
+            vpc_subnets=self.network.subnets if in_vpc else None,
+            proxy_options=options,
+            log_options=log_options,
         )
-        if proxy_in_vpc:
+        if in_vpc:
             self.network.allow_runtime_from(self.proxy.connections)
         if self.network.s3_endpoint is not None:
             # The weights download through the S3 gateway route: it must exist before the endpoint starts.
             self.endpoint.start_after(self.network.s3_endpoint)
 
+    def _create_monitoring(
+        self, plan: AlarmPlan | None, options: MonitoringOptions, log_options: LogOptions, instance_type: str
+    ) -> None:
+        #: Alarms, topic and dashboard (None with ``monitoring=False``).
+        self.monitoring: MistralMonitoring | None = None
+        if plan is not None:
+            self.monitoring = MistralMonitoring(
+                self,
+                "Monitoring",
+                endpoint=self.endpoint,
+                proxy=self.proxy,
+                monitoring_options=MonitoringOptions(
+                    alarm_topic=options.alarm_topic,
+                    alarm_email=options.alarm_email,
+                    dashboard_name=options.dashboard_name,
+                ),
+                plan=plan,
+                gpus_per_instance=GPUS_BY_INSTANCE_TYPE[instance_type],
+                log_options=log_options,
+            )
+            # An update names these alarms: CloudFormation must create them before the endpoint.
+            self.endpoint.start_after(plan.rollback_alarms_made)
+        elif any(
+            value is not None
+            for value in (
+                options.alarm_topic,
+                options.alarm_email,
+                options.alarm_settings,
+                options.dashboard_name,
+            )
+        ):
+            raise ConfigurationError(
+                "alarm_topic, alarm_email, alarm_settings and dashboard_name configure the alarms: drop them, or "
+                "keep monitoring=True"
+            )
+
+    def _expose_parts(self) -> None:
         #: The VPC the model and (by default) the proxy run in.
         self.vpc: ec2.IVpc = self.network.vpc
         #: The SageMaker endpoint's name and ARN.
@@ -265,35 +196,30 @@ class MistralEndpoint(EndpointMetrics, TokenMetrics, Construct):
         self.invoke_url: str = self.proxy.invoke_url
         #: The proxy's network access (allow it to reach your own services through this).
         self.connections: ec2.Connections = self.proxy.connections
-
-        #: Alarms, topic and dashboard (None with ``monitoring=False``).
-        self.monitoring: MistralMonitoring | None = None
-        if plan is not None:
-            self.monitoring = MistralMonitoring(
-                self,
-                "Monitoring",
-                endpoint=self.endpoint,
-                proxy=self.proxy,
-                alarm_topic=alarm_topic,
-                alarm_email=alarm_email,
-                plan=plan,
-                gpus_per_instance=GPUS_BY_INSTANCE_TYPE[instance_type],
-                removal_policy=removal_policy,
-            )
-            # An update names these alarms: CloudFormation must create them before the endpoint.
-            self.endpoint.start_after(plan.rollback_alarms_made)
-        elif alarm_topic is not None or alarm_email is not None or alarm_settings is not None:
-            raise ConfigurationError(
-                "alarm_topic, alarm_email and alarm_settings configure the alarms: drop them, or keep "
-                "monitoring=True"
-            )
+        monitoring = self.monitoring
         #: Alarm name -> alarm (empty with ``monitoring=False``); see :class:`MistralMonitoring`.
-        self.alarms: dict[str, cloudwatch.Alarm] = self.monitoring.alarms if self.monitoring else {}
+        self.alarms: dict[str, cloudwatch.Alarm] = monitoring.alarms if monitoring else {}
         #: The CloudWatch dashboard (None with ``monitoring=False``).
-        self.dashboard: cloudwatch.Dashboard | None = self.monitoring.dashboard if self.monitoring else None
+        self.dashboard: cloudwatch.Dashboard | None = monitoring.dashboard if monitoring else None
         #: The topic alarm and OK notifications go to (None with ``monitoring=False``).
-        self.alarm_topic: sns.ITopic | None = self.monitoring.alarm_topic if self.monitoring else None
+        self.alarm_topic: sns.ITopic | None = monitoring.alarm_topic if monitoring else None
+
+    @property
+    def invoke_resource_arns(self) -> list[str]:
+        """What InvokeEndpoint authorizes against: the endpoint, and its inference component if any."""
+        return self.endpoint.invoke_resource_arns
+
+    def grant_invoke(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Allow ``grantee`` to call the front door, the function URL (every route: generate, chat, the OpenAI
+        route, streamed or not); see :meth:`InvokeProxy.grant_invoke_url`."""
+        return self.proxy.grant_invoke_url(grantee)
 
     def grant_invoke_url(self, grantee: iam.IGrantable) -> iam.Grant:
-        """Allow ``grantee`` to call the function URL; see :meth:`InvokeProxy.grant_invoke_url`."""
+        """Same as :meth:`grant_invoke`: the function URL."""
         return self.proxy.grant_invoke_url(grantee)
+
+    def grant_invoke_endpoint(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Allow ``grantee`` to call SageMaker directly, past the proxy (``sagemaker:InvokeEndpoint`` and
+        ``InvokeEndpointWithResponseStream`` on this endpoint and its inference component): for callers inside
+        the VPC, which cannot reach a function URL privately. They skip the proxy's validation and metrics."""
+        return self.endpoint.grant_invoke(grantee)

@@ -16,7 +16,7 @@ from aws_cdk import aws_sagemaker as sagemaker
 from aws_cdk.interfaces.aws_sagemaker import EndpointReference
 from constructs import Construct, DependencyGroup, IDependable
 
-from ._validation import is_unresolved
+from ._validation import ConfigurationError, is_unresolved
 from .model import MistralModel
 
 if TYPE_CHECKING:  # types only
@@ -93,7 +93,7 @@ class EndpointMetrics:
     def invoke_resource_arns(self) -> list[str]:
         """What InvokeEndpoint authorizes against: the endpoint, and the inference component when the call
         names one (the service authorization reference lists both resource types for the action)."""
-        return [self.endpoint_arn, *self.hosting_mode.component_arns(cast(Construct, self))]
+        return [self.endpoint_arn, *self.hosting_mode.component_arns(cast(Resource, self))]
 
     def grant_invoke(self, grantee: iam.IGrantable) -> iam.Grant:
         """Allow ``grantee`` to invoke this endpoint, buffered and streaming (``sagemaker:InvokeEndpoint`` and
@@ -103,10 +103,6 @@ class EndpointMetrics:
             actions=INVOKE_ENDPOINT_ACTIONS,
             resource_arns=self.invoke_resource_arns,
         )
-
-    def grant_invoke_endpoint(self, grantee: iam.IGrantable) -> iam.Grant:
-        """Alias of :meth:`grant_invoke`, kept for code written against earlier releases."""
-        return self.grant_invoke(grantee)
 
     def metric(
         self, metric_name: str, *, namespace: str = SAGEMAKER_NAMESPACE, **props: Any
@@ -126,8 +122,13 @@ class EndpointMetrics:
             namespace=namespace,
             metric_name=metric_name,
             dimensions_map=self.hosting_mode.dimensions(namespace),
-            **props,
+            **{**self._metric_environment(), **props},
         )
+
+    def _metric_environment(self) -> dict[str, str]:
+        """The account and region of an endpoint imported from another environment (CloudWatch reads its
+        metrics there); nothing for an endpoint of this stack's environment."""
+        return {}
 
     def metric_model_latency(self, **props: Any) -> cloudwatch.Metric:
         """ModelLatency (microseconds): time the container took to answer. Default: average over 5 minutes."""
@@ -200,10 +201,11 @@ class ModelEndpointBase(EndpointMetrics, Resource):
         max_input_length: int,
         max_total_tokens: int,
         hosting_mode: HostingMode,
+        arn: str | None = None,
     ) -> None:
         self._endpoint_name = endpoint_name
         self._hosting_mode = hosting_mode
-        self._endpoint_arn = endpoint_arn(self, endpoint_name)
+        self._endpoint_arn = arn or endpoint_arn(self, endpoint_name)
         self._model = MistralModel.of(model)
         self._max_input_length = max_input_length
         self._max_total_tokens = max_total_tokens
@@ -217,6 +219,12 @@ class ModelEndpointBase(EndpointMetrics, Resource):
     def endpoint_arn(self) -> str:  # type: ignore[override]
         """The endpoint's ARN (its name lower-cased, as SageMaker writes it)."""
         return self._endpoint_arn
+
+    def _metric_environment(self) -> dict[str, str]:
+        account, region = self.env.account, self.env.region
+        if account == self.stack.account and region == self.stack.region:
+            return {}
+        return {"account": account, "region": region}
 
     @property
     def endpoint_ref(self) -> EndpointReference:
@@ -256,9 +264,33 @@ class ModelEndpointBase(EndpointMetrics, Resource):
 class ImportedModelEndpoint(ModelEndpointBase):
     """An endpoint deployed elsewhere: an :class:`IMistralModelEndpoint` with grants and metrics."""
 
-    def __init__(self, scope: Construct, id: str, **attributes: Any) -> None:
-        super().__init__(scope, id)
+    def __init__(
+        self, scope: Construct, id: str, *, environment_from_arn: str | None, **attributes: Any
+    ) -> None:
+        super().__init__(scope, id, environment_from_arn=environment_from_arn)
         self._init_attributes(**attributes)
+
+
+def check_same_environment(scope: Construct, endpoint: object) -> None:
+    """Refuse an endpoint of another account or region for a caller in ``scope``, when both are known.
+
+    InvokeEndpoint reaches an endpoint of the caller's own account and region: another account's endpoint
+    takes requests only through an inference router (SageMaker guide, "Route requests to endpoints in other
+    AWS accounts"), and the proxy's client calls its own region's sagemaker.runtime.
+    """
+    if not isinstance(endpoint, Resource):
+        return
+    stack = Stack.of(scope)
+    for what, theirs, ours in (
+        ("account", endpoint.env.account, stack.account),
+        ("region", endpoint.env.region, stack.region),
+    ):
+        if not is_unresolved(theirs) and not is_unresolved(ours) and theirs != ours:
+            raise ConfigurationError(
+                f"the endpoint is in {what} {theirs}, the invoke proxy in {ours}: SageMaker runtime takes "
+                f"InvokeEndpoint from the endpoint's own account and region only; deploy the proxy there "
+                f"(in a stack with env account and region of the endpoint)"
+            )
 
 
 def endpoint_arn(scope: Construct, endpoint_name: str) -> str:

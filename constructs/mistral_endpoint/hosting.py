@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import jsii
-from aws_cdk import Aws, CfnMapping, Duration, Names, RemovalPolicy
+from aws_cdk import Arn, ArnFormat, Aws, CfnMapping, Duration, Names
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
@@ -44,11 +44,12 @@ from .hosting_modes import (
 )
 from .model import MistralModel
 from .network import ISOLATED_SUBNETS, select_subnets
+from .props import LogOptions, ScalingOptions, ServingOptions, UpdateOptions, part_of, split_flat_props
 from .regions import check_tgi_region
-from .scaling import EndpointScaling, ScalingSchedule, target_concurrency
+from .scaling import EndpointScaling, target_concurrency
 
 if TYPE_CHECKING:  # types only: importing the module costs synth time
-    from aws_cdk import aws_kms as kms
+    pass
 
 # Re-exported: code written against earlier releases imports these from here.
 __all__ = [
@@ -89,20 +90,48 @@ class MistralModelEndpoint(ModelEndpointBase):
     """
 
     @staticmethod
-    def from_endpoint_attributes(
+    def from_endpoint_arn(
         scope: Construct,
         id: str,
+        endpoint_arn: str,
         *,
-        endpoint_name: str,
         model: MistralModel | None = None,
         max_input_length: int | None = None,
         max_total_tokens: int = DEFAULTS.max_total_tokens,
         variant_name: str = VARIANT_NAME,
         inference_component_name: str | None = None,
     ) -> ImportedModelEndpoint:
-        """An endpoint deployed elsewhere (same account and region as the stack), for a proxy of its own.
+        """An endpoint deployed elsewhere, by ARN: its account and region are the ARN's (grants name that ARN,
+        metrics are read in that account and region), as ``aws_sagemaker_alpha.Endpoint.fromEndpointArn`` does.
+        The other props are :meth:`from_endpoint_attributes`'."""
+        return MistralModelEndpoint.from_endpoint_attributes(
+            scope,
+            id,
+            endpoint_arn=endpoint_arn,
+            model=model,
+            max_input_length=max_input_length,
+            max_total_tokens=max_total_tokens,
+            variant_name=variant_name,
+            inference_component_name=inference_component_name,
+        )
 
-        :param endpoint_name: the SageMaker endpoint's name.
+    @staticmethod
+    def from_endpoint_attributes(
+        scope: Construct,
+        id: str,
+        *,
+        endpoint_name: str | None = None,
+        endpoint_arn: str | None = None,
+        model: MistralModel | None = None,
+        max_input_length: int | None = None,
+        max_total_tokens: int = DEFAULTS.max_total_tokens,
+        variant_name: str = VARIANT_NAME,
+        inference_component_name: str | None = None,
+    ) -> ImportedModelEndpoint:
+        """An endpoint deployed elsewhere, for a proxy or monitoring of its own.
+
+        :param endpoint_name: the SageMaker endpoint's name, in the stack's account and region.
+        :param endpoint_arn: instead of ``endpoint_name``: its ARN, in any account and region (taken from it).
         :param model: what it serves (decides whether the proxy offers chat). Default: Mistral 7B Instruct.
         :param max_input_length: the endpoint's MAX_INPUT_LENGTH. Default: ``max_total_tokens`` - 1 (8191).
         :param max_total_tokens: the endpoint's MAX_TOTAL_TOKENS. Default: 8192.
@@ -110,13 +139,22 @@ class MistralModelEndpoint(ModelEndpointBase):
         :param inference_component_name: the inference component serving the model, for an endpoint that hosts
             it as one (the proxy then names it in every call). Default: none.
         """
+        if (endpoint_name is None) == (endpoint_arn is None):
+            raise ConfigurationError(
+                "from_endpoint_attributes takes endpoint_name or endpoint_arn: give one of them"
+            )
+        if endpoint_arn is not None:
+            endpoint_name = Arn.split(endpoint_arn, ArnFormat.SLASH_RESOURCE_NAME).resource_name
+        assert endpoint_name is not None
         if not is_unresolved(endpoint_name) and not _ENDPOINT_NAME.match(endpoint_name):
             raise ConfigurationError(_endpoint_name_error(endpoint_name))
         max_input, max_total, _ = check_token_limits(max_input_length, max_total_tokens, None)
         return ImportedModelEndpoint(
             scope,
             id,
+            environment_from_arn=endpoint_arn,
             endpoint_name=endpoint_name,
+            arn=endpoint_arn,
             model=model,
             max_input_length=max_input,
             max_total_tokens=max_total,
@@ -130,93 +168,45 @@ class MistralModelEndpoint(ModelEndpointBase):
         *,
         vpc: ec2.IVpc,
         vpc_subnets: ec2.SubnetSelection | None = None,
-        model: MistralModel | None = None,
-        instance_type: str = DEFAULTS.instance_type,
-        initial_instance_count: int = DEFAULTS.initial_instance_count,
-        max_input_length: int | None = None,
-        max_total_tokens: int = DEFAULTS.max_total_tokens,
-        max_batch_prefill_tokens: int | None = None,
-        max_concurrent_requests: int | None = None,
-        container_environment: Mapping[str, str] | None = None,
-        startup_health_check_timeout: Duration | None = None,
-        model_data_download_timeout: Duration | None = None,
-        role: iam.IRole | None = None,
-        endpoint_name: str | None = None,
-        min_capacity: int | None = None,
-        max_capacity: int = DEFAULTS.max_capacity,
-        target_concurrent_requests: int | None = None,
-        scale_out_cooldown: Duration | None = None,
-        scale_in_cooldown: Duration | None = None,
-        scale_to_zero: bool = DEFAULTS.scale_to_zero,
-        schedule: ScalingSchedule | None = None,
-        rollback_alarms: Sequence[cloudwatch.IAlarm] = (),
-        deployment_baking_time: Duration | None = None,
-        log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
-        log_encryption_key: kms.IKey | None = None,
-        removal_policy: RemovalPolicy = RemovalPolicy.DESTROY,
+        serving_options: ServingOptions | None = None,
+        scaling_options: ScalingOptions | None = None,
+        update_options: UpdateOptions | None = None,
+        log_options: LogOptions | None = None,
+        **flat_props: Any,
     ) -> None:
         """
         :param vpc: the VPC whose subnets the model's ENIs go in.
         :param vpc_subnets: which subnets (two or more AZs). Default: the VPC's isolated subnets.
-        :param model: the weights. Default: ``MistralModel.instruct()``, Mistral 7B Instruct from JumpStart.
-        :param instance_type: a g5 instance type from ml.g5.2xlarge up. Default: ml.g5.2xlarge (1x A10G 24 GB).
-        :param initial_instance_count: instances behind the endpoint. Default: 1.
-        :param max_input_length: TGI MAX_INPUT_LENGTH, the longest prompt in tokens. Default: ``max_total_tokens``
-            - 1 (8191), the most TGI admits.
-        :param max_total_tokens: TGI MAX_TOTAL_TOKENS, prompt plus generated tokens. Default: 8192 (the model's).
-        :param max_batch_prefill_tokens: TGI MAX_BATCH_PREFILL_TOKENS. Default: max_input_length.
-        :param max_concurrent_requests: TGI MAX_CONCURRENT_REQUESTS. Default: unset (TGI's 128).
-        :param container_environment: extra container environment (strings). Default: none.
-        :param startup_health_check_timeout: how long the container may take to pass its first health check
-            (60 s to 1 h). Default: 15 minutes.
-        :param model_data_download_timeout: how long the weights may take to download (60 s to 1 h).
-            Default: 15 minutes.
-        :param role: your execution role; this construct's policy is attached to it. Default: a new role.
-        :param endpoint_name: the endpoint's name. Default: derived from the construct path, lower case.
-        :param min_capacity: fewest instances autoscaling keeps. Default: 1 (0 with ``scale_to_zero``, which
-            only accepts 0).
-        :param max_capacity: most instances (copies with ``scale_to_zero``) autoscaling adds. Equal to
-            ``min_capacity`` (without ``scale_to_zero``): no autoscaling. Default: 2.
-        :param target_concurrent_requests: concurrent requests per instance (or copy) target tracking holds.
-            Default: 32, or half of ``max_concurrent_requests`` when that is lower.
-        :param scale_out_cooldown: wait after a scale-out. Default: 5 minutes.
-        :param scale_in_cooldown: wait after a scale-in. Default: 15 minutes.
-        :param scale_to_zero: host the model as an inference component that scales to zero copies (and, through
-            managed instance scaling, zero instances) when idle, and back out on the first request. Default: false.
-        :param schedule: keep capacity warm in a weekly window (e.g. ``ScalingSchedule.business_hours(...)``).
-            Default: none.
-        :param rollback_alarms: alarms that roll an update back while it bakes (blue/green, or the inference
-            component's rolling update). Default: none (an update still rolls back if the new fleet fails to
-            become healthy).
-        :param deployment_baking_time: how long an update watches the new fleet (or copy) before it finishes
-            (0 s to 1 h). Default: 10 minutes.
-        :param log_retention: retention of the endpoint's log group. Default: one year.
-        :param log_encryption_key: KMS key for the endpoint's log group. Default: CloudWatch Logs' encryption.
-        :param removal_policy: what happens to the endpoint's log group on deletion. Default: destroy.
+        :param serving_options: the model and its container (:class:`ServingOptions`).
+        :param scaling_options: autoscaling (:class:`ScalingOptions`).
+        :param update_options: how updates deploy and roll back (:class:`UpdateOptions`).
+        :param log_options: the endpoint's log groups (:class:`LogOptions`).
+        :param flat_props: the fields of those parts as keywords, as in earlier releases (deprecated; ``role``
+            is ``execution_role``).
         """
         super().__init__(scope, id)
-        require_bool("scale_to_zero", scale_to_zero)
+        flat = split_flat_props(
+            "MistralModelEndpoint",
+            flat_props,
+            (ServingOptions, ScalingOptions, UpdateOptions, LogOptions),
+            aliases={"role": "execution_role"},
+        )
+        serving = part_of(ServingOptions, serving_options, flat)
+        scaling = part_of(ScalingOptions, scaling_options, flat)
+        updates = part_of(UpdateOptions, update_options, flat)
+        log_options = part_of(LogOptions, log_options, flat)
+        require_bool("scale_to_zero", scaling.scale_to_zero)
         mode = HostingMode.create(
-            scale_to_zero=scale_to_zero,
-            endpoint_name=_endpoint_name(self, endpoint_name),
+            scale_to_zero=scaling.scale_to_zero,
+            endpoint_name=_endpoint_name(self, serving.endpoint_name),
             variant_name=VARIANT_NAME,
         )
         check_tgi_region(self)
         mode.check_region(self)
-        fleet, environment = resolve_fleet(
-            mode,
-            instance_type=instance_type,
-            initial_instance_count=initial_instance_count,
-            token_limits=(max_input_length, max_total_tokens, max_batch_prefill_tokens),
-            max_concurrent_requests=max_concurrent_requests,
-            extra_environment=container_environment,
-            timeouts=(startup_health_check_timeout, model_data_download_timeout, deployment_baking_time),
-            capacity=(min_capacity, max_capacity),
-            rollback_alarms=rollback_alarms,
-        )
+        fleet, environment = resolve_fleet(mode, serving, scaling, updates)
         self._init_attributes(
             endpoint_name=mode.endpoint_name,
-            model=model,
+            model=serving.model,
             max_input_length=int(environment["MAX_INPUT_LENGTH"]),
             max_total_tokens=int(environment["MAX_TOTAL_TOKENS"]),
             hosting_mode=mode,
@@ -226,32 +216,17 @@ class MistralModelEndpoint(ModelEndpointBase):
         self.max_capacity = fleet.max_capacity
         subnets = select_subnets(vpc, vpc_subnets or ISOLATED_SUBNETS)
         self._create_security_group(vpc)
-        groups = {
-            spec.id: new_log_group(
-                self,
-                spec.id,
-                log_group_name=spec.name,
-                holds=spec.holds,
-                retention=log_retention,
-                encryption_key=log_encryption_key,
-                removal_policy=removal_policy,
-            )
-            for spec in mode.log_groups()
-        }
-        #: The endpoint's log group (``/aws/sagemaker/Endpoints/<endpoint>``).
-        self.log_group: logs.LogGroup = groups["Logs"]
-        #: Scale-to-zero mode: the inference component's log group, where TGI's own lines go
-        #: (``/aws/sagemaker/InferenceComponents/<component>``); None otherwise.
-        self.component_log_group: logs.LogGroup | None = groups.get("ComponentLogs")
-        parts = self._create_model(vpc, subnets.subnet_ids, role, environment, groups, rollback_alarms)
+        groups = self._create_log_groups(mode, log_options)
+        parts = self._create_model(
+            vpc, subnets.subnet_ids, serving.execution_role, environment, groups, updates.rollback_alarms
+        )
         self._create_endpoint(mode, fleet, parts, groups)
         #: Autoscaling (None when min_capacity equals max_capacity outside scale-to-zero mode).
         self.scaling: EndpointScaling | None = self._create_scaling(
             mode,
             fleet,
-            target_concurrency(target_concurrent_requests, max_concurrent_requests),
-            cooldowns=(scale_out_cooldown, scale_in_cooldown),
-            schedule=schedule,
+            scaling,
+            target_concurrency(scaling.target_concurrent_requests, serving.max_concurrent_requests),
         )
 
     @property
@@ -268,6 +243,27 @@ class MistralModelEndpoint(ModelEndpointBase):
         """Create the endpoint only after ``dependencies`` (the S3 gateway route its weights download through,
         the alarms its updates roll back on), and delete it before them."""
         self.cfn_endpoint.node.add_dependency(*dependencies)
+
+    def _create_log_groups(self, mode: HostingMode, log_options: LogOptions) -> dict[str, logs.LogGroup]:
+        """The groups SageMaker writes to in this mode, created first so that the stack owns them."""
+        groups = {
+            spec.id: new_log_group(
+                self,
+                spec.id,
+                log_group_name=spec.name,
+                holds=spec.holds,
+                retention=log_options.log_retention,
+                encryption_key=log_options.log_encryption_key,
+                removal_policy=log_options.removal_policy,
+            )
+            for spec in mode.log_groups()
+        }
+        #: The endpoint's log group (``/aws/sagemaker/Endpoints/<endpoint>``).
+        self.log_group: logs.LogGroup = groups["Logs"]
+        #: Scale-to-zero mode: the inference component's log group, where TGI's own lines go
+        #: (``/aws/sagemaker/InferenceComponents/<component>``); None otherwise.
+        self.component_log_group: logs.LogGroup | None = groups.get("ComponentLogs")
+        return groups
 
     def _create_security_group(self, vpc: ec2.IVpc) -> None:
         self.security_group = ec2.SecurityGroup(
@@ -403,11 +399,10 @@ class MistralModelEndpoint(ModelEndpointBase):
         self,
         mode: HostingMode,
         fleet: Fleet,
+        scaling: ScalingOptions,
         target: int,
-        *,
-        cooldowns: tuple[Duration | None, Duration | None],
-        schedule: ScalingSchedule | None,
     ) -> EndpointScaling | None:
+        schedule = scaling.schedule
         if not mode.autoscales(fleet.min_capacity, fleet.max_capacity):
             if schedule is not None:
                 raise ConfigurationError(
@@ -415,7 +410,7 @@ class MistralModelEndpoint(ModelEndpointBase):
                     f"({fleet.max_capacity}): raise max_capacity, or use scale_to_zero"
                 )
             return None
-        scale_out, scale_in = cooldowns
+        scale_out, scale_in = scaling.scale_out_cooldown, scaling.scale_in_cooldown
         return EndpointScaling(
             self,
             "Scaling",

@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from aws_cdk import Duration, Stack
+from aws_cdk import Duration, Resource
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sagemaker as sagemaker
@@ -171,8 +171,8 @@ class HostingMode(ABC):
             "scale_to_zero=True"
         )
 
-    def component_arns(self, scope: Construct) -> list[str]:
-        """The ARNs InvokeEndpoint also authorizes against, besides the endpoint's."""
+    def component_arns(self, endpoint: Resource) -> list[str]:
+        """The ARNs InvokeEndpoint also authorizes against, besides the endpoint's (in its account and region)."""
         return []
 
     def proxy_environment(self) -> dict[str, str]:
@@ -377,12 +377,16 @@ class InferenceComponent(HostingMode):
     def require_wake_signal(self) -> None:
         return None
 
-    def component_arns(self, scope: Construct) -> list[str]:
+    def component_arns(self, endpoint: Resource) -> list[str]:
+        stack, env = endpoint.stack, endpoint.env
+        same_environment = env.account == stack.account and env.region == stack.region
         return [
-            Stack.of(scope).format_arn(
+            stack.format_arn(
                 service="sagemaker",
                 resource="inference-component",
                 resource_name=arn_name(self.inference_component_name),
+                account=None if same_environment else env.account,
+                region=None if same_environment else env.region,
             )
         ]
 

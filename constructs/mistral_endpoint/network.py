@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any
 
-from aws_cdk import RemovalPolicy
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from ._compliance import acknowledge_in_packs
 from ._logs import new_log_group
 from ._validation import ConfigurationError, require_bool
 from .model import MistralModel
-
-if TYPE_CHECKING:  # types only: importing the module costs synth time
-    from aws_cdk import aws_kms as kms
-
+from .props import LogOptions, NetworkOptions, part_of, split_flat_props
 
 #: Where the model and the proxy run unless told otherwise: the VPC's isolated subnets.
 ISOLATED_SUBNETS = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
@@ -43,34 +38,29 @@ class IsolatedNetwork(Construct):
         id: str,
         *,
         model: MistralModel | None = None,
-        vpc: ec2.IVpc | None = None,
-        vpc_subnets: ec2.SubnetSelection | None = None,
-        create_vpc_endpoints: bool = True,
-        runtime_endpoint: ec2.IConnectable | None = None,
-        log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
-        log_encryption_key: kms.IKey | None = None,
-        removal_policy: RemovalPolicy = RemovalPolicy.DESTROY,
+        network_options: NetworkOptions | None = None,
+        log_options: LogOptions | None = None,
+        **flat_props: Any,
     ) -> None:
         """
         :param model: the weights the S3 gateway endpoint must admit. Default: Mistral 7B Instruct.
-        :param vpc: your VPC. Default: a new VPC with two isolated subnets in two AZs and flow logs.
-        :param vpc_subnets: where the model and proxy run. Default: the VPC's isolated subnets.
-        :param create_vpc_endpoints: add the S3 gateway and sagemaker.runtime interface endpoints.
-            Default: true; set false when your VPC already has both (the S3 one must admit the weights).
-        :param runtime_endpoint: your existing sagemaker.runtime interface endpoint (with private DNS), when
-            ``create_vpc_endpoints`` is false; :meth:`allow_runtime_from` opens 443 on it. Default: none.
-        :param log_retention: how long flow logs are kept. Default: one year.
-        :param log_encryption_key: KMS key for the flow log group. Default: CloudWatch Logs' own encryption.
-        :param removal_policy: what happens to the flow log group on stack deletion. Default: destroy.
+        :param network_options: the VPC, its subnets and endpoints (:class:`NetworkOptions`). Default: a new VPC.
+        :param log_options: the flow log group's retention, key and removal (:class:`LogOptions`).
+        :param flat_props: the fields of those parts as keywords, as in earlier releases (deprecated).
         """
         super().__init__(scope, id)
+        flat = split_flat_props("IsolatedNetwork", flat_props, (NetworkOptions, LogOptions))
+        options = part_of(NetworkOptions, network_options, flat)
+        log_options = part_of(LogOptions, log_options, flat)
+        vpc, vpc_subnets = options.vpc, options.vpc_subnets
+        create_vpc_endpoints, runtime_endpoint = options.create_vpc_endpoints, options.runtime_endpoint
         require_bool("create_vpc_endpoints", create_vpc_endpoints)
         if vpc is None:
             if vpc_subnets is not None:
                 raise ConfigurationError(
                     "vpc_subnets was given without vpc: pass the vpc the subnets belong to"
                 )
-            vpc = self._new_vpc(log_retention, log_encryption_key, removal_policy)
+            vpc = self._new_vpc(log_options)
         #: The VPC everything runs in.
         self.vpc: ec2.IVpc = vpc
         #: The subnets the model and the proxy use.
@@ -124,9 +114,7 @@ class IsolatedNetwork(Construct):
             )
         self.runtime_endpoint.connections.allow_from(peer, ec2.Port.tcp(443), "HTTPS to SageMaker runtime")
 
-    def _new_vpc(
-        self, retention: logs.RetentionDays, key: kms.IKey | None, removal_policy: RemovalPolicy
-    ) -> ec2.Vpc:
+    def _new_vpc(self, log_options: LogOptions) -> ec2.Vpc:
         vpc = ec2.Vpc(
             self,
             "Vpc",
@@ -144,9 +132,9 @@ class IsolatedNetwork(Construct):
         flow_logs = new_log_group(
             self,
             "FlowLogs",
-            retention=retention,
-            encryption_key=key,
-            removal_policy=removal_policy,
+            retention=log_options.log_retention,
+            encryption_key=log_options.log_encryption_key,
+            removal_policy=log_options.removal_policy,
             holds="The VPC's flow logs (addresses, ports and byte counts of the model's and proxy's ENIs; "
             "no payloads)",
         )

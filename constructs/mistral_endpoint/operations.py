@@ -7,8 +7,7 @@ are :mod:`.token_metrics`.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from aws_cdk import Aws, Duration, RemovalPolicy, Token
 from aws_cdk import aws_cloudwatch as cloudwatch
@@ -32,6 +31,7 @@ from .alarms import (
     name_prefix,
 )
 from .dashboard import build_dashboard
+from .props import LogOptions, MonitoringOptions, part_of, split_flat_props
 from .token_metrics import TokenMetrics
 
 if TYPE_CHECKING:  # types only
@@ -70,38 +70,41 @@ class MistralMonitoring(Construct):
         *,
         endpoint: EndpointMetrics,
         proxy: InvokeProxy | None = None,
-        alarm_topic: sns.ITopic | None = None,
-        alarm_email: str | None = None,
-        alarm_settings: Mapping[str, AlarmSettings | None] | None = None,
+        monitoring_options: MonitoringOptions | None = None,
         plan: AlarmPlan | None = None,
         gpus_per_instance: int = 1,
-        dashboard_name: str | None = None,
-        removal_policy: RemovalPolicy = RemovalPolicy.DESTROY,
+        log_options: LogOptions | None = None,
+        **flat_props: Any,
     ) -> None:
         """
         :param endpoint: the endpoint to watch: a ``MistralModelEndpoint`` or one imported with
             ``MistralModelEndpoint.from_endpoint_attributes``.
         :param proxy: the invoke proxy in front of it. Default: none (no proxy alarms or token graphs).
-        :param alarm_topic: your SNS topic for alarm and OK notifications. Default: a new topic encrypted
-            with a new KMS key (rotation on) that refuses publishes without TLS.
-        :param alarm_email: an address to subscribe to the topic (it must confirm). Default: none.
-        :param alarm_settings: alarm name -> ``AlarmSettings(threshold, evaluation_periods)``, or None to leave
-            that alarm out. Default: ``DEFAULTS.alarms`` for every alarm.
+        :param monitoring_options: the topic, an email, the alarms' settings, the dashboard's name
+            (:class:`MonitoringOptions`; ``monitoring`` is MistralEndpoint's switch).
         :param plan: the alarms' names and settings, made before the endpoint when the endpoint's updates roll
             back on them (give ``alarm_settings`` to the plan then, not here). Default: a plan of
             ``alarm_settings`` in ``scope``.
         :param gpus_per_instance: GPUs per instance (SageMaker sums GPU memory utilization over them).
             Default: 1.
-        :param dashboard_name: the dashboard's name. Default: the stack's name and the path of ``scope`` below
-            it (``MistralEndpointStack-Mistral``), which also starts every alarm's name.
-        :param removal_policy: applied to the new topic's KMS key. Default: destroy (after a 7-day wait).
+        :param log_options: its ``removal_policy`` applies to the new topic's KMS key (destroyed after a 7-day
+            wait by default).
+        :param flat_props: the fields of those parts as keywords, as in earlier releases (deprecated).
         """
         super().__init__(scope, id)
-        if plan is not None and alarm_settings is not None:
+        flat = split_flat_props("MistralMonitoring", flat_props, (MonitoringOptions, LogOptions))
+        options = part_of(MonitoringOptions, monitoring_options, flat)
+        removal_policy = part_of(LogOptions, log_options, flat).removal_policy
+        alarm_topic, alarm_email, dashboard_name = (
+            options.alarm_topic,
+            options.alarm_email,
+            options.dashboard_name,
+        )
+        if plan is not None and options.alarm_settings is not None:
             raise ConfigurationError(
                 "alarm_settings and plan both tune the alarms: give alarm_settings to the plan"
             )
-        self.plan = plan or AlarmPlan(scope, alarm_settings, watches_proxy=proxy is not None)
+        self.plan = plan or AlarmPlan(scope, options.alarm_settings, watches_proxy=proxy is not None)
         if self.plan.watches_proxy != (proxy is not None):
             raise ConfigurationError(
                 f"the alarm plan was made with watches_proxy={self.plan.watches_proxy}, but "

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
 import jsii
-from aws_cdk import Annotations, Duration, RemovalPolicy, Stack
+from aws_cdk import Annotations, Duration, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from . import _web_adapter
@@ -19,14 +18,18 @@ from ._execution_policy import eni_arn
 from ._iam import ManagedPolicyRole
 from ._logs import new_log_group
 from ._validation import require_bool, require_int
-from .defaults import DEFAULTS
-from .endpoint_metrics import INVOKE_ENDPOINT_ACTIONS, IMistralModelEndpoint
+from .endpoint_metrics import INVOKE_ENDPOINT_ACTIONS, IMistralModelEndpoint, check_same_environment
 from .network import ISOLATED_SUBNETS
+from .props import LogOptions, ProxyOptions, part_of, split_flat_props
 from .regions import check_function_url_region
 from .token_metrics import TokenMetrics
 
-if TYPE_CHECKING:  # types only: importing the module costs synth time
-    from aws_cdk import aws_kms as kms
+#: Names InvokeProxy's props had in earlier releases.
+_EARLIER_NAMES = {
+    "role": "proxy_role",
+    "memory_size": "proxy_memory_size",
+    "reserved_concurrent_executions": "proxy_reserved_concurrent_executions",
+}
 
 # lambda/ at the top of the repository; _lambda is a symlink to it that the wheel ships as real files.
 # Its invoke_proxy package is the function's code: one copy, no bundling step.
@@ -73,72 +76,72 @@ class InvokeProxy(TokenMetrics, Construct):
         endpoint: IMistralModelEndpoint,
         vpc: ec2.IVpc | None = None,
         vpc_subnets: ec2.SubnetSelection | None = None,
-        role: iam.IRole | None = None,
-        auth_type: lambda_.FunctionUrlAuthType = lambda_.FunctionUrlAuthType.AWS_IAM,
-        default_max_new_tokens: int = DEFAULTS.default_max_new_tokens,
-        log_prompts: bool = False,
-        memory_size: int = DEFAULTS.proxy_memory_size,
-        reserved_concurrent_executions: int | None = None,
-        log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
-        log_encryption_key: kms.IKey | None = None,
-        removal_policy: RemovalPolicy = RemovalPolicy.DESTROY,
-        streaming: bool = DEFAULTS.streaming,
-        web_adapter_layer: lambda_.ILayerVersion | None = None,
+        proxy_options: ProxyOptions | None = None,
+        log_options: LogOptions | None = None,
+        **flat_props: Any,
     ) -> None:
         """
         :param endpoint: the endpoint to call: a :class:`MistralModelEndpoint`, or one imported with
-            ``MistralModelEndpoint.from_endpoint_attributes``.
+            ``MistralModelEndpoint.from_endpoint_attributes`` (in this stack's account and region: SageMaker
+            runtime takes calls from the endpoint's own account only).
         :param vpc: run the function in this VPC. Default: outside any VPC (SageMaker's public API).
         :param vpc_subnets: the function's subnets. Default: the VPC's isolated subnets.
-        :param role: your role for the function (assumable by lambda.amazonaws.com); this construct's managed
-            policy is attached to it. Default: a new role.
-        :param auth_type: the function URL's auth. Default: AWS_IAM (SigV4). NONE makes the URL public.
-        :param default_max_new_tokens: tokens generated when a request names none. Default: 512.
-        :param log_prompts: log prompt text (debugging only). Default: false.
-        :param memory_size: function memory in MiB (also buys CPU for cold starts). Default: 512.
-        :param reserved_concurrent_executions: cap (and reserve) the proxy's concurrency. Default: unreserved.
-        :param log_retention: retention of the function's log group. Default: one year.
-        :param log_encryption_key: KMS key for the log group. Default: CloudWatch Logs' encryption.
-        :param removal_policy: what happens to the log group on deletion. Default: destroy.
-        :param streaming: answer ``"stream": true`` requests with server-sent events as tokens arrive: the
-            function URL's invoke mode is RESPONSE_STREAM and the function runs the proxy's HTTP app under the
-            AWS Lambda Web Adapter layer (every route, buffered ones included). False: today's buffered
-            function (invoke mode BUFFERED, ``stream`` refused with a 400). Default: true.
-        :param web_adapter_layer: the Web Adapter layer, with ``streaming``. Default: the pinned public layer
-            (LambdaAdapterLayerX86 version 26) of the deploy region; synth fails in a region without it.
+        :param proxy_options: the function, its URL and its role (:class:`ProxyOptions`; ``proxy_in_vpc`` is
+            MistralEndpoint's: here ``vpc`` decides).
+        :param log_options: the function's log group (:class:`LogOptions`).
+        :param flat_props: the fields of those parts as keywords, as in earlier releases (deprecated; ``role``,
+            ``memory_size`` and ``reserved_concurrent_executions`` are ``proxy_role``, ``proxy_memory_size`` and
+            ``proxy_reserved_concurrent_executions``).
         """
         super().__init__(scope, id)
-        require_bool("log_prompts", log_prompts)
-        require_bool("streaming", streaming)
+        flat = split_flat_props("InvokeProxy", flat_props, (ProxyOptions, LogOptions), aliases=_EARLIER_NAMES)
+        options = part_of(ProxyOptions, proxy_options, flat)
+        log_options = part_of(LogOptions, log_options, flat)
+        _check_options(options, endpoint)
         check_function_url_region(self)
+        check_same_environment(self, endpoint)
         #: The name of the endpoint it calls (the EndpointName dimension of its metrics).
         self.endpoint_name: str = endpoint.endpoint_name
-        require_int(
-            "default_max_new_tokens",
-            default_max_new_tokens,
-            minimum=1,
-            maximum=endpoint.max_total_tokens - 1,
-            hint="it must leave room for the prompt within max_total_tokens",
-        )
-        require_int("memory_size", memory_size, minimum=128, maximum=10240)
-        if reserved_concurrent_executions is not None:
-            require_int("reserved_concurrent_executions", reserved_concurrent_executions, minimum=1)
         self.log_group = new_log_group(
             self,
             "Logs",
-            retention=log_retention,
-            encryption_key=log_encryption_key,
-            removal_policy=removal_policy,
+            retention=log_options.log_retention,
+            encryption_key=log_options.log_encryption_key,
+            removal_policy=log_options.removal_policy,
             holds="The invoke proxy's logs (one JSON line per request: route, status, timings, token counts; "
             "prompt and completion text only with log_prompts)",
         )
-        #: The function's role: yours (``role``) or a new one.
-        self.role: iam.IRole = role or iam.Role(
+        #: The function's role: yours (``proxy_role``) or a new one.
+        self.role: iam.IRole = options.proxy_role or iam.Role(
             self,
             "Role",
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
             description="Mistral invoke proxy: invoke one SageMaker endpoint, write its own logs",
         )
+        security_groups = self._create_policy(endpoint, vpc)
+        self._create_function(endpoint, options, vpc, vpc_subnets, security_groups)
+        #: The function URL.
+        self.function_url = self.function.add_function_url(
+            auth_type=options.auth_type,
+            invoke_mode=lambda_.InvokeMode.RESPONSE_STREAM
+            if options.streaming
+            else lambda_.InvokeMode.BUFFERED,
+        )
+        #: Whether the function URL streams (``"stream": true`` answered with server-sent events).
+        self.streaming = options.streaming
+        #: The URL applications call (ends with "/").
+        self.invoke_url: str = self.function_url.url
+        if options.auth_type == lambda_.FunctionUrlAuthType.NONE:
+            Annotations.of(self).add_warning_v2(
+                "mistral-endpoint:publicFunctionUrl",
+                "auth_type NONE makes the invoke URL public: anyone on the internet can spend your GPU time. "
+                "Use AWS_IAM (the default) unless something in front of the URL authenticates callers.",
+            )
+
+    def _create_policy(
+        self, endpoint: IMistralModelEndpoint, vpc: ec2.IVpc | None
+    ) -> list[ec2.ISecurityGroup]:
+        """The function's security group (in a VPC) and its customer-managed policy."""
         statements = [
             iam.PolicyStatement(
                 sid="InvokeEndpoint", actions=INVOKE_ENDPOINT_ACTIONS, resources=endpoint.invoke_resource_arns
@@ -172,22 +175,20 @@ class InvokeProxy(TokenMetrics, Construct):
             roles=[self.role],
         )
         if vpc is not None:
-            acknowledge(
-                self.policy,
-                "AwsSolutions::AwsSolutions-IAM5[Resource::*]",
-                "Resource * only where Lambda needs it: ec2:DescribeNetworkInterfaces and ec2:DescribeSubnets "
-                "support no resource-level permissions, and ec2:CreateNetworkInterface is limited to this VPC by "
-                "the ec2:Vpc condition (the form Lambda's CreateFunction role check accepts)",
-            )
-            acknowledge(
-                self.policy,
-                f"AwsSolutions::AwsSolutions-IAM5[Resource::{nag_resource(self, eni_arn(self))}]",
-                "Lambda creates the proxy's Hyperplane ENIs at deploy time, so the template cannot name their ids; "
-                "deleting them and moving their IPs is limited to ENIs in this VPC by the ec2:Vpc condition",
-            )
+            _acknowledge_eni_wildcards(self.policy)
         self._connections = ec2.Connections(security_groups=security_groups)
         self._grant_principal = ManagedPolicyRole(self, "FunctionRole", role=self.role, policy=self.policy)
+        return security_groups
 
+    def _create_function(
+        self,
+        endpoint: IMistralModelEndpoint,
+        options: ProxyOptions,
+        vpc: ec2.IVpc | None,
+        vpc_subnets: ec2.SubnetSelection | None,
+        security_groups: list[ec2.ISecurityGroup],
+    ) -> None:
+        streaming = options.streaming
         # Names, limits and switches only: what the proxy needs to know, nothing secret.
         environment = {
             "ENDPOINT_NAME": endpoint.endpoint_name,
@@ -196,8 +197,8 @@ class InvokeProxy(TokenMetrics, Construct):
             "PROMPT_FORMAT": endpoint.model.prompt_format,
             "MAX_INPUT_LENGTH": str(endpoint.max_input_length),
             "MAX_TOTAL_TOKENS": str(endpoint.max_total_tokens),
-            "DEFAULT_MAX_NEW_TOKENS": str(default_max_new_tokens),
-            "LOG_PROMPTS": "true" if log_prompts else "false",
+            "DEFAULT_MAX_NEW_TOKENS": str(options.default_max_new_tokens),
+            "LOG_PROMPTS": "true" if options.log_prompts else "false",
             **(_web_adapter.ENVIRONMENT if streaming else {}),
         }
         #: The proxy function.
@@ -211,9 +212,9 @@ class InvokeProxy(TokenMetrics, Construct):
             description="Mistral 7B invoke proxy: validates requests and calls the SageMaker endpoint",
             role=self._grant_principal,
             timeout=STREAMING_FUNCTION_TIMEOUT if streaming else FUNCTION_TIMEOUT,
-            layers=[web_adapter_layer or _web_adapter.web_adapter_layer(self)] if streaming else None,
-            memory_size=memory_size,
-            reserved_concurrent_executions=reserved_concurrent_executions,
+            layers=[options.web_adapter_layer or _web_adapter.web_adapter_layer(self)] if streaming else None,
+            memory_size=options.proxy_memory_size,
+            reserved_concurrent_executions=options.proxy_reserved_concurrent_executions,
             logging_format=lambda_.LoggingFormat.JSON,
             log_group=self.log_group,
             vpc=vpc,
@@ -224,24 +225,11 @@ class InvokeProxy(TokenMetrics, Construct):
         # CreateFunction in a VPC checks the ENI permissions at once: the policy must be attached first.
         self.function.node.add_dependency(self.policy)
         _acknowledge_function(
-            self.function, environment, in_vpc=vpc is not None, reserved=reserved_concurrent_executions
+            self.function,
+            environment,
+            in_vpc=vpc is not None,
+            reserved=options.proxy_reserved_concurrent_executions,
         )
-
-        #: The function URL.
-        self.function_url = self.function.add_function_url(
-            auth_type=auth_type,
-            invoke_mode=lambda_.InvokeMode.RESPONSE_STREAM if streaming else lambda_.InvokeMode.BUFFERED,
-        )
-        #: Whether the function URL streams (``"stream": true`` answered with server-sent events).
-        self.streaming = streaming
-        #: The URL applications call (ends with "/").
-        self.invoke_url: str = self.function_url.url
-        if auth_type == lambda_.FunctionUrlAuthType.NONE:
-            Annotations.of(self).add_warning_v2(
-                "mistral-endpoint:publicFunctionUrl",
-                "auth_type NONE makes the invoke URL public: anyone on the internet can spend your GPU time. "
-                "Use AWS_IAM (the default) unless something in front of the URL authenticates callers.",
-            )
 
     @property
     def grant_principal(self) -> iam.IPrincipal:
@@ -266,6 +254,42 @@ class InvokeProxy(TokenMetrics, Construct):
         ``AWS::Lambda::Permission`` resources for another account's principal.
         """
         return self.function_url.grant_invoke_url(grantee)
+
+
+def _acknowledge_eni_wildcards(policy: iam.ManagedPolicy) -> None:
+    acknowledge(
+        policy,
+        "AwsSolutions::AwsSolutions-IAM5[Resource::*]",
+        "Resource * only where Lambda needs it: ec2:DescribeNetworkInterfaces and ec2:DescribeSubnets "
+        "support no resource-level permissions, and ec2:CreateNetworkInterface is limited to this VPC by "
+        "the ec2:Vpc condition (the form Lambda's CreateFunction role check accepts)",
+    )
+    acknowledge(
+        policy,
+        f"AwsSolutions::AwsSolutions-IAM5[Resource::{nag_resource(policy, eni_arn(policy))}]",
+        "Lambda creates the proxy's Hyperplane ENIs at deploy time, so the template cannot name their ids; "
+        "deleting them and moving their IPs is limited to ENIs in this VPC by the ec2:Vpc condition",
+    )
+
+
+def _check_options(options: ProxyOptions, endpoint: IMistralModelEndpoint) -> None:
+    require_bool("log_prompts", options.log_prompts)
+    require_bool("streaming", options.streaming)
+    require_int(
+        "default_max_new_tokens",
+        options.default_max_new_tokens,
+        minimum=1,
+        maximum=endpoint.max_total_tokens - 1,
+        hint="it must leave room for the prompt within max_total_tokens",
+    )
+    require_int("proxy_memory_size", options.proxy_memory_size, minimum=128, maximum=10240)
+    if options.proxy_reserved_concurrent_executions is not None:
+        require_int(
+            "proxy_reserved_concurrent_executions",
+            options.proxy_reserved_concurrent_executions,
+            minimum=1,
+            hint="leave it unset to reserve nothing (the default)",
+        )
 
 
 def _acknowledge_function(

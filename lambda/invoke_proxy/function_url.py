@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import uuid
 from typing import Any
 
-from .core import Proxy, Response
+from .core import Proxy
+from .encoding import json_text
 from .errors import ProxyError
+from .records import Response
 
 
 def handle_event(proxy: Proxy, event: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -55,14 +56,3 @@ def to_function_url(response: Response, request_id: str) -> dict[str, Any]:
         "body": json_text(response.body),
         "isBase64Encoded": False,
     }
-
-
-def json_text(body: Any) -> str:
-    """JSON that always encodes as UTF-8: non-ASCII text as is, unless the body holds a lone surrogate (an
-    error can echo a request's key, and JSON's ``\\ud800`` escapes let callers send those), then all escaped."""
-    text = json.dumps(body, ensure_ascii=False)
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return json.dumps(body, ensure_ascii=True)
-    return text

@@ -21,13 +21,20 @@ import time
 import uuid
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from .core import LOG, Proxy, Response
+from .collaborators import LOG
+from .core import Proxy
+from .encoding import json_text
 from .errors import ProxyError
-from .function_url import json_text
-from .streaming import TokenStream
+from .records import Response
+
+# Imported with the app (at init, before the readiness check), so the first streamed answer does not wait.
+from .streaming import TokenStream  # noqa: F401
+
+if TYPE_CHECKING:
+    from .records import Stream
 
 MAX_BODY_BYTES = 6 * 1024 * 1024  # what a function URL accepts
 DEFAULT_PORT = 8080
@@ -95,10 +102,10 @@ class _Handler(BaseHTTPRequestHandler):
             return
         path = urlsplit(self.path).path
         answer = self.server.proxy.open(self.command, path, body, request_id, remaining_ms)
-        if isinstance(answer, TokenStream):
-            self._send_stream(answer, request_id)
-        else:
+        if isinstance(answer, Response):
             self._send_json(answer, request_id)
+        else:
+            self._send_stream(answer, request_id)
 
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _serve
 
@@ -154,7 +161,7 @@ class _Handler(BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(data)
 
-    def _send_stream(self, stream: TokenStream, request_id: str) -> None:
+    def _send_stream(self, stream: Stream, request_id: str) -> None:
         try:
             self.send_response(200)
             self.send_header("Content-Type", "text/event-stream; charset=utf-8")

@@ -61,11 +61,10 @@ def test_a_buffered_request_writes_one_emf_line_of_exactly_this_shape(
 ) -> None:
     monkeypatch.setattr(metrics.time, "time", lambda: 1_700_000_000.123)
     ticks = iter([10.0, 10.1, 12.1, 12.2])  # request start, model start, model end, request end
-    monkeypatch.setattr("mistral_endpoint._lambda.invoke_proxy.core.time.perf_counter", lambda: next(ticks))
     prefill = [{"id": 1, "text": "<s>", "logprob": None}, {"id": 2, "text": "Hi", "logprob": -1.0}]
     queue_answer(stubber, tgi_answer(generated_tokens=50, prefill=prefill))
     handle_event(
-        proxy,
+        Proxy(proxy.config, proxy.client, clock=lambda: next(ticks)),
         url_event(body={"inputs": "Hi", "parameters": {"decoder_input_details": True}}),
         LambdaContext(),
     )

@@ -414,8 +414,8 @@ def test_openai_message_name_must_be_a_string(call: Call, stubber: Stubber) -> N
 
 
 def test_a_built_payload_above_sagemakers_limit_is_413() -> None:
-    from mistral_endpoint._lambda.invoke_proxy.core import ModelCall
     from mistral_endpoint._lambda.invoke_proxy.errors import ProxyError
+    from mistral_endpoint._lambda.invoke_proxy.tgi import ModelCall
 
     call = ModelCall("/generate", "a" * 6_000_000, {"max_new_tokens": 1}, False, ())
     with pytest.raises(ProxyError) as raised:

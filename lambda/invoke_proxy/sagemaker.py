@@ -219,25 +219,36 @@ def map_error(exc: Exception, endpoint_name: str, attempts: int = 1) -> ProxyErr
     code = error.get("Code", "")
     log.update(upstream_code=code, upstream_message=error.get("Message", ""))
     if code == "ModelError":
-        original_status = exc.response.get("OriginalStatusCode")
-        message = _tgi_message(exc.response.get("OriginalMessage"))
-        log.update(original_status_code=original_status, log_stream_arn=exc.response.get("LogStreamArn"))
-        if _container_timed_out(original_status, error.get("Message"), exc.response.get("OriginalMessage")):
-            return _timeout(
-                f"The model did not answer within SageMaker's {CONTAINER_TIMEOUT_SECONDS} s limit.", log
-            )
-        if original_status == 422:
-            return model_rejected_input(message, log)
-        if original_status == 429:
-            return model_overloaded(log)
-        log["upstream_message"] = message
-        return ProxyError(
-            502,
-            "model_error",
-            f"The model failed to answer (status {original_status}); the proxy's log line for this "
-            "request id names the model's log stream.",
-            log_fields=log,
+        return _model_error(exc, log)
+    return _service_error(code, str(error.get("Message", "")), endpoint_name, log)
+
+
+def _model_error(exc: ClientError, log: dict[str, Any]) -> ProxyError:
+    """A ModelError: the container answered with an error status (TGI's own), or outlived its 60 s."""
+    original_status = exc.response.get("OriginalStatusCode")
+    message = _tgi_message(exc.response.get("OriginalMessage"))
+    log.update(original_status_code=original_status, log_stream_arn=exc.response.get("LogStreamArn"))
+    error = exc.response.get("Error", {})
+    if _container_timed_out(original_status, error.get("Message"), exc.response.get("OriginalMessage")):
+        return _timeout(
+            f"The model did not answer within SageMaker's {CONTAINER_TIMEOUT_SECONDS} s limit.", log
         )
+    if original_status == 422:
+        return model_rejected_input(message, log)
+    if original_status == 429:
+        return model_overloaded(log)
+    log["upstream_message"] = message
+    return ProxyError(
+        502,
+        "model_error",
+        f"The model failed to answer (status {original_status}); the proxy's log line for this "
+        "request id names the model's log stream.",
+        log_fields=log,
+    )
+
+
+def _service_error(code: str, message: str, endpoint_name: str, log: dict[str, Any]) -> ProxyError:
+    """An error of SageMaker runtime itself (not of the model's container), by its code."""
     if code == "ModelNotReadyException":
         return ProxyError(
             503,
@@ -262,7 +273,7 @@ def map_error(exc: Exception, endpoint_name: str, attempts: int = 1) -> ProxyErr
             headers={"Retry-After": "5"},
             log_fields=log,
         )
-    if code == "ValidationError" and _NO_CAPACITY.search(str(error.get("Message", ""))):
+    if code == "ValidationError" and _NO_CAPACITY.search(message):
         return ProxyError(
             503,
             "model_scaling_up",

@@ -26,14 +26,13 @@ def execution_statements(
     vpc: ec2.IVpc,
     subnet_ids: list[str],
     security_group: ec2.ISecurityGroup,
-    image_statements: Sequence[iam.PolicyStatement],
     model: MistralModel,
     log_group_arns: Sequence[str],
     rollback_alarms: Sequence[cloudwatch.IAlarm],
 ) -> list[iam.PolicyStatement]:
-    """Pull the image, read the weights, write logs and metrics, watch the rollback alarms, manage ENIs."""
+    """Read the weights, write logs and metrics, watch the rollback alarms, manage ENIs (the image's pull
+    rights come from the image, :meth:`ServingImage.bind`)."""
     return [
-        *image_statements,
         *model.read_statements(),
         *model.decrypt_statements(),
         iam.PolicyStatement(

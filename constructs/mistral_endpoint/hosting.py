@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import jsii
-from aws_cdk import Arn, ArnFormat, Aws, CfnMapping, Duration, Names
+from aws_cdk import Arn, ArnFormat, Duration, Names
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
@@ -19,10 +19,10 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct, IDependable
 
-from . import _tgi_images
 from ._compliance import acknowledge_in_packs
 from ._container import GPUS_BY_INSTANCE_TYPE, check_token_limits, resolve_fleet
 from ._execution_policy import acknowledge_execution_policy, eni_arn, execution_statements
+from ._iam import ManagedPolicyRole
 from ._logs import new_log_group
 from ._validation import ConfigurationError, is_unresolved, require_bool
 from .defaults import DEFAULTS
@@ -45,8 +45,8 @@ from .hosting_modes import (
 from .model import MistralModel
 from .network import ISOLATED_SUBNETS, select_subnets
 from .props import LogOptions, ScalingOptions, ServingOptions, UpdateOptions, part_of, split_flat_props
-from .regions import check_tgi_region
 from .scaling import EndpointScaling, target_concurrency
+from .serving_image import ServingImage
 
 if TYPE_CHECKING:  # types only: importing the module costs synth time
     pass
@@ -201,7 +201,8 @@ class MistralModelEndpoint(ModelEndpointBase):
             endpoint_name=_endpoint_name(self, serving.endpoint_name),
             variant_name=VARIANT_NAME,
         )
-        check_tgi_region(self)
+        image = serving.image or ServingImage.tgi_1_1()
+        image.check_region(self)
         mode.check_region(self)
         fleet, environment = resolve_fleet(mode, serving, scaling, updates)
         self._init_attributes(
@@ -218,7 +219,13 @@ class MistralModelEndpoint(ModelEndpointBase):
         self._create_security_group(vpc)
         groups = self._create_log_groups(mode, log_options)
         parts = self._create_model(
-            vpc, subnets.subnet_ids, serving.execution_role, environment, groups, updates.rollback_alarms
+            vpc,
+            subnets.subnet_ids,
+            serving.execution_role,
+            environment,
+            groups,
+            updates.rollback_alarms,
+            image,
         )
         self._create_endpoint(mode, fleet, parts, groups)
         #: Autoscaling (None when min_capacity equals max_capacity outside scale-to-zero mode).
@@ -278,35 +285,6 @@ class MistralModelEndpoint(ModelEndpointBase):
         self.security_group.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "HTTPS to the S3 gateway")
         self._connections = ec2.Connections(security_groups=[self.security_group])
 
-    def _image(self) -> tuple[str, list[iam.PolicyStatement]]:
-        """The TGI 1.1 image of the deploy region (a CfnMapping of the SageMaker SDK's accounts) and what
-        pulling it takes."""
-        image_account = CfnMapping(
-            self,
-            "TgiImageAccounts",
-            mapping={
-                region: {"account": account} for region, account in _tgi_images.ECR_ACCOUNT_BY_REGION.items()
-            },
-        ).find_in_map(Aws.REGION, "account")
-        uri = f"{image_account}.dkr.ecr.{Aws.REGION}.{Aws.URL_SUFFIX}/{_tgi_images.REPOSITORY}:{_tgi_images.TAG}"
-        repository_arn = self.stack.format_arn(
-            service="ecr", account=image_account, resource="repository", resource_name=_tgi_images.REPOSITORY
-        )
-        return uri, [
-            iam.PolicyStatement(
-                sid="AuthenticateToEcr", actions=["ecr:GetAuthorizationToken"], resources=["*"]
-            ),
-            iam.PolicyStatement(
-                sid="PullTgiImage",
-                actions=[
-                    "ecr:BatchGetImage",
-                    "ecr:GetDownloadUrlForLayer",
-                    "ecr:BatchCheckLayerAvailability",
-                ],
-                resources=[repository_arn],
-            ),
-        ]
-
     def _create_model(
         self,
         vpc: ec2.IVpc,
@@ -315,9 +293,9 @@ class MistralModelEndpoint(ModelEndpointBase):
         environment: dict[str, str],
         log_groups: Mapping[str, logs.LogGroup],
         rollback_alarms: Sequence[cloudwatch.IAlarm],
+        image: ServingImage,
     ) -> ServingParts:
         """The execution role and its policy, then the model (network-isolated, in ``subnet_ids``)."""
-        self.image_uri, image_statements = self._image()
         #: The execution role SageMaker assumes for the model.
         self.role: iam.IRole = role or iam.Role(
             self,
@@ -330,17 +308,23 @@ class MistralModelEndpoint(ModelEndpointBase):
             self,
             "ExecutionPolicy",
             description="Mistral 7B TGI model: exactly what SageMaker needs to run this endpoint",
-            statements=execution_statements(
+            roles=[self.role],
+        )
+        # The image's pull rights first, granted through a view of the role that sends them to this policy.
+        #: The URI of the serving container (``ServingOptions.image``).
+        self.image_uri = image.bind(
+            self, ManagedPolicyRole(self, "ExecutionRoleGrants", role=self.role, policy=self.policy)
+        ).image_uri
+        self.policy.add_statements(
+            *execution_statements(
                 self,
                 vpc=vpc,
                 subnet_ids=subnet_ids,
                 security_group=self.security_group,
-                image_statements=image_statements,
                 model=self.model,
                 log_group_arns=[group.log_group_arn for group in log_groups.values()],
                 rollback_alarms=rollback_alarms,
-            ),
-            roles=[self.role],
+            )
         )
         acknowledge_execution_policy(self.policy, subnet_ids=subnet_ids, model=self.model)
         self.cfn_model = sagemaker.CfnModel(

@@ -41,6 +41,7 @@ if TYPE_CHECKING:  # types only: importing these modules costs synth time
     from .alarms import AlarmSettings
     from .model import MistralModel
     from .scaling import ScalingSchedule
+    from .serving_image import ServingImage
 
 __all__ = [
     "PARTS",
@@ -97,6 +98,13 @@ class ServingOptions:
         "granted for decrypt)",
         default_doc="`MistralModel.instruct()`",
         context=True,
+    )
+    image: ServingImage | None = prop(
+        None,
+        "the serving container: `ServingImage.tgi_1_1()`, or `ServingImage.from_ecr_repository(repository, tag)` for "
+        "a TGI 1.1 image you mirror or patch in your own ECR (pull rights on that repository go to the execution "
+        "role; the proxy's token limits do not change)",
+        default_doc="Hugging Face TGI 1.1 from the region's AWS Deep Learning Containers account",
     )
     instance_type: str = prop(
         DEFAULTS.instance_type, "g5 from 2xlarge up; `SM_NUM_GPUS` follows it", context=True

@@ -24,7 +24,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+# The SageMaker client's module (and with it boto3) first, as in handler.py: a shorter cold start, measured.
+from .sagemaker import create_client  # isort: split
+
 from .collaborators import LOG
+from .config import load_config
 from .core import Proxy
 from .encoding import json_text
 from .errors import ProxyError
@@ -195,9 +199,6 @@ def configure_logging() -> None:
 
 
 def main() -> None:
-    from .config import load_config
-    from .sagemaker import create_client
-
     configure_logging()
     config = load_config(os.environ)
     port = int(os.environ.get("AWS_LWA_PORT") or os.environ.get("PORT") or DEFAULT_PORT)

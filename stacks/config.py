@@ -313,7 +313,8 @@ def _is_cdks(key: str) -> bool:
 
 def _suggestion(key: str, known: list[str]) -> str:
     """`` (did you mean scaleToZero?)``: spelled alike ignoring case and separators first, then by difflib."""
-    by_folded = {_fold(k): k for k in known}
+    # A misspelling of a renamed key points to its new name.
+    by_folded = {**{_fold(old): new for old, new in RENAMED_KEYS.items()}, **{_fold(k): k for k in known}}
     nearest = by_folded.get(_fold(key))
     if nearest is None:
         close = difflib.get_close_matches(_fold(key), by_folded, n=1, cutoff=0.7)

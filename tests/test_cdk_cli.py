@@ -64,7 +64,7 @@ def test_cdk_synth_refuses_misspelled_keys_in_one_line_without_a_traceback(tmp_p
     ours, cli = result.stderr.splitlines()  # the app's line, then the CLI's own
     assert ours == (
         "Error: unknown context keys scale_to_zero='true' (did you mean scaleToZero?), "
-        "maxinstances='1' (did you mean maxInstances?)"
+        "maxinstances='1' (did you mean maxCapacity?)"
     )
     assert cli.endswith("Subprocess exited with error 1")
     assert not (tmp_path / "MistralEndpointStack.template.json").exists()

@@ -29,6 +29,10 @@ def test_misspelled_keys_are_refused_with_the_nearest_known_keys() -> None:
     )
 
 
+def test_a_misspelled_key_of_an_earlier_release_gets_its_new_name() -> None:
+    assert refusal(maxinstances="4") == "unknown context key maxinstances='4' (did you mean maxCapacity?)"
+
+
 def test_a_near_spelling_is_matched_by_similarity() -> None:
     assert refusal(maxCapacit="4") == "unknown context key maxCapacit='4' (did you mean maxCapacity?)"
 

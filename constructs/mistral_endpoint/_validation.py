@@ -12,7 +12,7 @@ class ConfigurationError(ValueError):
 
     ``prop`` names the construct prop the message is about, when it is about one prop; the message then starts
     with that name, so the app can say the same thing about the context key that set the prop (``-c
-    maxInstances=0`` rather than ``max_capacity``).
+    maxCapacity=0`` rather than ``max_capacity``).
     """
 
     def __init__(self, message: str, *, prop: str | None = None) -> None:

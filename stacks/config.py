@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import warnings
 import zoneinfo
 from collections.abc import Mapping
 from dataclasses import Field, dataclass, fields
@@ -24,7 +25,8 @@ MODELS = {"instruct": MistralModel.instruct, "base": MistralModel.base}
 _BUSINESS_HOURS = re.compile(r"^(\S+)\s+(\d{1,2})-(\d{1,2})(?:\s+(\S+))?$")
 
 #: The naming rule between context keys and props, with no exception: a key is its prop's name in camelCase.
-#: Keys of earlier releases that broke it, refused with the key to use instead.
+#: Keys of earlier releases that broke it still work, as deprecated spellings of the new key: a warning names the
+#: new key, and every message about the value names the key the user typed.
 RENAMED_KEYS: Mapping[str, str] = {
     "instanceCount": "initialInstanceCount",
     "minInstances": "minCapacity",
@@ -132,7 +134,14 @@ class StackConfig:
     @classmethod
     def from_context(cls, node: Node) -> StackConfig:
         """The settings in ``node``'s context, checked as a whole; a ConfigurationError names the key and value."""
-        given = {key: value for key, value in node.get_all_context().items() if value is not None}
+        typed = _renamed_keys_typed(node)
+        try:
+            return cls._from_given(_with_new_keys(node.get_all_context(), typed))
+        except ConfigurationError as error:
+            raise _as_typed(error, typed) from None
+
+    @classmethod
+    def _from_given(cls, given: dict[str, Any]) -> StackConfig:
         _check_keys_are_known(given)
         props = context_fields()
         values: dict[str, Any] = {}
@@ -258,7 +267,8 @@ def in_context_terms(error: ConfigurationError, node: Node) -> ConfigurationErro
     An error about one prop names its key and value instead of the prop; an error about several is prefixed with
     the keys and values of the props it names; the region a stack is pinned to is named as ``region``.
     """
-    keys = {prop_of(key): key for key in StackConfig.context_keys()}
+    typed = _renamed_keys_typed(node)
+    keys = {prop_of(key): typed.get(key, key) for key in StackConfig.context_keys()}
     key = keys.get(error.prop or "")
     if key is not None and node.try_get_context(key) is not None:
         return ConfigurationError(
@@ -280,18 +290,43 @@ def in_context_terms(error: ConfigurationError, node: Node) -> ConfigurationErro
     return ConfigurationError(f"context {', '.join(named)}: {message}") if named else error
 
 
+def _renamed_keys_typed(node: Node) -> dict[str, str]:
+    """New key -> the earlier release's key the user typed for it (``minCapacity`` -> ``minInstances``)."""
+    context = node.get_all_context()
+    typed = {new: old for old, new in RENAMED_KEYS.items() if context.get(old) is not None}
+    for new, old in typed.items():
+        if context.get(new) is not None:
+            raise ConfigurationError(
+                f"context {old}={context[old]!r} and {new}={context[new]!r} set the same prop: keep {new} "
+                f"({old} is its earlier spelling)"
+            )
+        warnings.warn(
+            f"context key {old} is deprecated: use {new} (a key is its prop's name in camelCase)",
+            FutureWarning,
+            stacklevel=3,
+        )
+    return typed
+
+
+def _with_new_keys(context: Mapping[str, Any], typed: Mapping[str, str]) -> dict[str, Any]:
+    renamed = {old: new for new, old in typed.items()}
+    return {renamed.get(key, key): value for key, value in context.items() if value is not None}
+
+
+def _as_typed(error: ConfigurationError, typed: Mapping[str, str]) -> ConfigurationError:
+    """``error`` naming the keys as the user typed them (``minInstances``, not ``minCapacity``)."""
+    message = str(error)
+    for new, old in typed.items():
+        message = re.sub(rf"\b{new}\b", old, message)
+    return ConfigurationError(message, prop=error.prop) if typed else error
+
+
 def prop_of(key: str) -> str:
     """The MistralEndpoint prop a context key sets."""
     return _snake(key)
 
 
 def _check_keys_are_known(given: Mapping[str, object]) -> None:
-    renamed = [f"{key} is now {RENAMED_KEYS[key]}" for key in given if key in RENAMED_KEYS]
-    if renamed:
-        raise ConfigurationError(
-            f"renamed context key{'s' if len(renamed) > 1 else ''}: {', '.join(renamed)} (a key is its prop's "
-            "name in camelCase): rename it in cdk.json or -c"
-        )
     known = [*StackConfig.context_keys(), *APP_KEYS]
     unknown = [key for key in given if key not in known and not _is_cdks(key)]
     if not unknown:

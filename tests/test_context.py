@@ -46,10 +46,28 @@ def test_a_near_spelling_is_matched_by_similarity() -> None:
         ("businessHours", "schedule"),
     ],
 )
-def test_a_key_of_an_earlier_release_names_its_new_spelling(old: str, new: str) -> None:
-    assert refusal(**{old: "1"}) == (
-        f"renamed context key: {old} is now {new} (a key is its prop's name in camelCase): rename it in cdk.json "
-        "or -c"
+def test_a_key_of_an_earlier_release_still_sets_its_prop_and_warns(old: str, new: str) -> None:
+    value = "Europe/Paris 8-19" if new == "schedule" else "1"
+    extra = {"scaleToZero": "true"} if new == "schedule" else {}
+    with pytest.warns(FutureWarning, match=rf"context key {old} is deprecated: use {new}"):
+        config = StackConfig.from_context(new_app(**{old: value}, **extra).node)
+    assert config == StackConfig.from_context(new_app(**{new: value}, **extra).node)
+
+
+def test_a_mistake_in_a_key_of_an_earlier_release_names_the_key_typed() -> None:
+    with pytest.warns(FutureWarning):
+        assert refusal(minInstances="-1") == (
+            "context minInstances='-1': must be at least 1 (an always-on endpoint keeps one instance), or 0 with "
+            "-c scaleToZero=true"
+        )
+    with pytest.warns(FutureWarning):
+        assert refusal(maxInstances="0") == "context maxInstances='0': must be at least 1, got 0"
+
+
+def test_a_key_and_its_earlier_spelling_together_are_refused() -> None:
+    assert refusal(maxInstances="2", maxCapacity="3") == (
+        "context maxInstances='2' and maxCapacity='3' set the same prop: keep maxCapacity (maxInstances is its "
+        "earlier spelling)"
     )
 
 

@@ -16,11 +16,15 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 
 setup: $(STAMP) $(CHECKOV_STAMP)
 
-$(STAMP): requirements.txt requirements-dev.txt pyproject.toml package.json package-lock.json
+# The three distributions, editable: the constructs (pyproject.toml), the proxy's runtime (lambda/) and the
+# client (client/). Their dependencies come from requirements*.txt, pinned; the constructs first, so that a venv
+# made before the client was split off loses the old mistral-invoke script before the client writes its own.
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml lambda/pyproject.toml client/pyproject.toml package.json package-lock.json
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e lambda -e client
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
@@ -39,7 +43,7 @@ synth: setup
 lint: setup
 	ruff check .
 	ruff format --check .
-	mypy app.py stacks constructs/mistral_endpoint lambda/invoke_proxy scripts tests/rehearsal
+	mypy app.py stacks constructs/mistral_endpoint lambda/invoke_proxy client/mistral_client scripts tests/rehearsal
 
 test: lint
 	pytest

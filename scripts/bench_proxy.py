@@ -141,7 +141,8 @@ def warm_overhead(bare_dir: str, requests: int, tokens: int) -> tuple[list[float
     sys.path[:0] = [bare_dir, str(LAMBDA_ROOT)]
     bare = importlib.import_module("bare_handler")
     proxy = importlib.import_module("invoke_proxy.handler")
-    from mistral_endpoint.cli import JsonLogFormatter, url_event
+    from invoke_proxy.json_logs import JsonLogFormatter
+    from mistral_client.function_url import url_event
 
     sink = logging.StreamHandler(open(os.devnull, "w"))  # noqa: SIM115 - lives as long as the process
     sink.setFormatter(JsonLogFormatter())

@@ -2,7 +2,7 @@
 
 Not a test: run on demand (``.venv/bin/python scripts/bench_stream.py``). Prints medians and ratios.
 
-- Token latency: a loopback stand-in SageMaker runtime (real event-stream framing, ``mistral_endpoint.eventstream``,
+- Token latency: a loopback stand-in SageMaker runtime (real event-stream framing, ``mistral_client.eventstream``,
   one PayloadPart per token) emits a token every 30 ms; the proxy's HTTP app runs as the streaming function runs
   it (``lambda/run.sh`` in its own process, boto3 pointed at the stand-in with AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME);
   the caller reads the server-sent events over HTTP. For every token, the time from the stand-in writing it to
@@ -40,9 +40,9 @@ from typing import Any
 from bench_proxy import ENV as BUFFERED_ENV
 from bench_proxy import LAMBDA_ROOT, ROOT, describe
 
-sys.path.insert(0, str(ROOT / "constructs"))
+sys.path.insert(0, str(ROOT / "client"))
 
-from mistral_endpoint import eventstream  # after the path to the source tree
+from mistral_client import eventstream  # after the path to the source tree
 
 ENV = BUFFERED_ENV | {"AWS_LAMBDA_LOG_LEVEL": "WARNING"}  # the request log lines would only load the pipe
 

@@ -1,8 +1,9 @@
-"""Generate constructs/mistral_endpoint/_tgi_images.py from the SageMaker SDK's own image table.
+"""Generate lambda/invoke_proxy/tgi_images.py from the SageMaker SDK's own image table.
 
 The SDK (package `sagemaker-core`, a dev dependency only) is the authority on where AWS publishes the
-Hugging Face TGI 1.1 container. We keep a reviewable Python copy in the library so a platform team can
-synthesize without installing the SDK; tests/test_tgi_images.py proves the copy still matches.
+Hugging Face TGI 1.1 container. We keep a reviewable Python copy in the runtime package (the
+constructs' wheel carries it, the client imports it) so a platform team can synthesize without installing
+the SDK; tests/test_tgi_images.py proves the copy still matches.
 
     python scripts/generate_tgi_images.py          # rewrite the module
     python scripts/generate_tgi_images.py --check  # exit 1 if it is stale
@@ -17,7 +18,7 @@ from importlib import resources
 from pathlib import Path
 
 TGI_VERSION = "1.1.0"
-TARGET = Path(__file__).resolve().parents[1] / "constructs" / "mistral_endpoint" / "_tgi_images.py"
+TARGET = Path(__file__).resolve().parents[1] / "lambda" / "invoke_proxy" / "tgi_images.py"
 
 
 def sdk_table() -> dict:

@@ -7,8 +7,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sagemaker_stand_in import SageMakerRuntime
 from synth_helpers import VARIANTS, template_of
+
+from mistral_client.standin import StandIn as SageMakerRuntime
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from mistral_endpoint.cli import url_event
+from mistral_client.function_url import url_event
 
 
 def make_local_server(host: str, port: int, handler: Callable[[dict[str, Any], Any], dict[str, Any]]) -> Any:

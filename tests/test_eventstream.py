@@ -10,7 +10,7 @@ from botocore.eventstream import ChecksumMismatch, EventStream
 from botocore.exceptions import EventStreamError
 from botocore.parsers import EventStreamJSONParser
 
-from mistral_endpoint import eventstream
+from mistral_client import eventstream
 
 
 def parsed(raw: bytes, chunk: int = 7) -> list[dict[str, object]]:

@@ -16,7 +16,8 @@ from constructs import Construct
 from synth_helpers import new_app, template_of
 
 from app import build_app
-from mistral_endpoint import ConfigurationError, _web_adapter, cli, regions
+from mistral_client import cli
+from mistral_endpoint import ConfigurationError, _web_adapter, regions
 from mistral_endpoint._region_facts import (
     FUNCTION_URL_UNSUPPORTED_REGIONS,
     INFERENCE_COMPONENT_REGIONS,

@@ -7,7 +7,7 @@ import sys
 
 from synth_helpers import REPO
 
-from mistral_endpoint import _tgi_images
+from invoke_proxy import tgi_images as _tgi_images
 
 
 def test_generated_module_matches_the_sdk_config() -> None:

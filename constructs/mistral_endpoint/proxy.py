@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import jsii
@@ -12,7 +11,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from . import _web_adapter
+from . import _lambda, _web_adapter
 from ._compliance import acknowledge, acknowledge_checkov, acknowledge_in_packs, nag_resource
 from ._execution_policy import eni_arn
 from ._iam import ManagedPolicyRole
@@ -31,9 +30,9 @@ _EARLIER_NAMES = {
     "reserved_concurrent_executions": "proxy_reserved_concurrent_executions",
 }
 
-# lambda/ at the top of the repository; _lambda is a symlink to it that the wheel ships as real files.
+# lambda/ at the top of the repository, or the copy of it a wheel carries (_lambda.py says which).
 # Its invoke_proxy package is the function's code: one copy, no bundling step.
-LAMBDA_SOURCE = (Path(__file__).parent / "_lambda").resolve()
+LAMBDA_SOURCE = _lambda.SOURCE
 HANDLER = "invoke_proxy.handler.handler"
 # SageMaker allows the container 60 s; the proxy's client waits at least 70 s (AWS's advice) and the
 # function must outlive its client's read timeout.
@@ -208,7 +207,7 @@ class InvokeProxy(TokenMetrics, Construct):
             runtime=lambda_.Runtime.PYTHON_3_14,
             architecture=lambda_.Architecture.X86_64,
             handler=STREAMING_HANDLER if streaming else HANDLER,
-            code=lambda_.Code.from_asset(str(LAMBDA_SOURCE), exclude=["**/__pycache__", "**/*.pyc"]),
+            code=lambda_.Code.from_asset(str(LAMBDA_SOURCE), exclude=list(_lambda.ASSET_EXCLUDE)),
             description="Mistral 7B invoke proxy: validates requests and calls the SageMaker endpoint",
             role=self._grant_principal,
             timeout=STREAMING_FUNCTION_TIMEOUT if streaming else FUNCTION_TIMEOUT,

@@ -2,8 +2,8 @@
 
 One JSON line per model request, written to standard output, from the same fields as the request's log line
 (``Proxy.handle`` for buffered requests; a streaming transport calls :func:`write_request_metrics` with its own
-fields). The names below are also what the CDK constructs read (``InvokeProxy.metric_*``), so runtime and
-dashboard cannot drift apart. Standard library only: this runs on the proxy's cold start.
+fields). The names are the contract's (``contract.py``), which the CDK constructs read too (``InvokeProxy.metric_*``),
+so runtime and dashboard cannot drift apart. Standard library only: this runs on the proxy's cold start.
 
 Why a line of its own on stdout, and not ``extra`` fields of the request log record:
 
@@ -32,50 +32,63 @@ import time
 from collections.abc import Collection, Mapping
 from typing import Any, TextIO
 
+from .contract import (
+    DIMENSION_SETS,
+    ENDPOINT_NAME,
+    GENERATED_TOKENS,
+    INPUT_TOKENS,
+    MODEL_SCALING_UP,
+    MODEL_SCALING_UP_ERROR,
+    MS_PER_TOKEN,
+    NAMESPACE,
+    OTHER_ROUTE,
+    REQUEST_LATENCY,
+    REQUESTS,
+    ROUTE,
+    STATUS_CLASS,
+    STATUS_CLASSES,
+    TIME_TO_FIRST_TOKEN,
+    TOKENS_PER_SECOND,
+    UNITS,
+    UNMEASURED_ROUTES,
+)
+
+# The names are the contract's (contract.py: the constructs read the same ones); re-exported, so
+# ``metrics.NAMESPACE`` and friends keep working.
+__all__ = [
+    "DIMENSION_SETS",
+    "ENDPOINT_NAME",
+    "GENERATED_TOKENS",
+    "INPUT_TOKENS",
+    "LATENCY_FIELD",
+    "MODEL_LATENCY_FIELD",
+    "MODEL_SCALING_UP",
+    "MODEL_SCALING_UP_ERROR",
+    "MS_PER_TOKEN",
+    "NAMESPACE",
+    "OTHER_ROUTE",
+    "REQUESTS",
+    "REQUEST_LATENCY",
+    "ROUTE",
+    "STATUS_CLASS",
+    "STATUS_CLASSES",
+    "TIME_TO_FIRST_TOKEN",
+    "TIME_TO_FIRST_TOKEN_FIELD",
+    "TOKENS_PER_SECOND",
+    "UNITS",
+    "UNMEASURED_ROUTES",
+    "emf_document",
+    "request_metrics",
+    "status_class",
+    "write_request_metrics",
+]
+
 LOG = logging.getLogger("invoke_proxy")
-
-#: The CloudWatch namespace of every proxy metric.
-NAMESPACE = "MistralEndpoint"
-
-#: Dimensions (bounded: one endpoint, a handful of routes, three status classes).
-ENDPOINT_NAME = "EndpointName"
-ROUTE = "Route"
-STATUS_CLASS = "StatusClass"
-#: Two dimension sets: per endpoint and status class (what alarms and the dashboard read), and per route.
-DIMENSION_SETS = ((ENDPOINT_NAME, STATUS_CLASS), (ENDPOINT_NAME, ROUTE, STATUS_CLASS))
-#: The status classes a request can have.
-STATUS_CLASSES = ("2xx", "4xx", "5xx")
-#: The Route value of a path that is not one of the proxy's routes (keeps the dimension bounded).
-OTHER_ROUTE = "other"
-#: Routes without metrics: a health probe every few seconds would drown the model's request rates.
-UNMEASURED_ROUTES = frozenset({"/health"})
-
-#: Metric names and their units.
-REQUESTS = "Requests"
-REQUEST_LATENCY = "RequestLatency"
-INPUT_TOKENS = "InputTokens"
-GENERATED_TOKENS = "GeneratedTokens"
-TOKENS_PER_SECOND = "TokensPerSecond"
-MS_PER_TOKEN = "MsPerToken"
-TIME_TO_FIRST_TOKEN = "TimeToFirstToken"
-MODEL_SCALING_UP = "ModelScalingUp"
-UNITS: Mapping[str, str] = {
-    REQUESTS: "Count",
-    REQUEST_LATENCY: "Milliseconds",
-    INPUT_TOKENS: "Count",
-    GENERATED_TOKENS: "Count",
-    TOKENS_PER_SECOND: "Count/Second",
-    MS_PER_TOKEN: "Milliseconds",
-    TIME_TO_FIRST_TOKEN: "Milliseconds",
-    MODEL_SCALING_UP: "Count",
-}
 
 #: The request log fields the metrics read. A streaming transport sets ``time_to_first_token_ms``.
 LATENCY_FIELD = "latency_ms"
 MODEL_LATENCY_FIELD = "model_latency_ms"
 TIME_TO_FIRST_TOKEN_FIELD = "time_to_first_token_ms"
-#: The error type of a 503 answered while a scaled-to-zero model starts (counted apart from real 5xx).
-MODEL_SCALING_UP_ERROR = "model_scaling_up"
 
 
 def status_class(status: int) -> str:

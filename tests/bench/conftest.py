@@ -8,8 +8,8 @@ from typing import Any
 import botocore.session
 import pytest
 
-from mistral_endpoint.bench.standin import StandIn, TimingModel
-from mistral_endpoint.bench.targets import EndpointTarget, endpoint_client
+from mistral_client.bench.targets import EndpointTarget, endpoint_client
+from mistral_client.standin import StandIn, TimingModel
 
 # Fast and tiny: these tests check behaviour, not timing (the self-test's tolerance check is its own test).
 FAST = TimingModel(

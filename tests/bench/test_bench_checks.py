@@ -16,9 +16,9 @@ import botocore.session
 import pytest
 from conftest import FAST, StandInFactory, target_for
 
-from mistral_endpoint.bench import cli
-from mistral_endpoint.bench.standin import TimingModel
-from mistral_endpoint.bench.targets import WAKE_HINT, FunctionUrlTarget, Outcome
+from mistral_client.bench import cli
+from mistral_client.bench.targets import WAKE_HINT, FunctionUrlTarget, Outcome
+from mistral_client.standin import TimingModel
 
 QUICK = ["--users", "1", "--input-words", "16", "--output-tokens", "4", "--requests-per-user", "1"]
 
@@ -116,7 +116,7 @@ def test_the_check_is_one_small_request_sent_before_the_sweep(
         "--endpoint-name", stand_in.endpoint_name, "--out", str(tmp_path), "--no-chart", "--stream", *QUICK
     )
     assert code == 0, err
-    check, *sweep = stand_in.requests
+    check, *sweep = stand_in.bodies
     assert (check["parameters"]["max_new_tokens"], len(check["inputs"].split()), check["stream"]) == (
         1,
         8,

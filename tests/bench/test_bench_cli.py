@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from conftest import FAST, StandInFactory
 
-from mistral_endpoint.bench import cli
-from mistral_endpoint.cli import subcommands
+from mistral_client.bench import cli
+from mistral_client.cli import subcommands
 
 PACKAGE = Path(cli.__file__).parent
 
@@ -60,14 +60,14 @@ def test_a_run_against_the_endpoint_writes_table_csv_json_and_chart(
     assert document["target"] == f"endpoint {stand_in.endpoint_name}"
     # The check request, then (warm-up + measured) x users, per input size.
     assert len(stand_in.requests) == 1 + 2 * (1 + 2) * 2
-    assert all(body["stream"] is True for body in stand_in.requests)
+    assert all(body["stream"] is True for body in stand_in.bodies)
 
 
 def test_without_botocore_the_command_names_the_extra_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "botocore.session", None)
     out, err = io.StringIO(), io.StringIO()
     assert cli.main(["self-test"], stdout=out, stderr=err) == 1
-    assert err.getvalue() == "error: mistral-bench needs botocore: pip install 'mistral-endpoint[bench]'\n"
+    assert err.getvalue() == "error: mistral-bench needs botocore: pip install mistral-endpoint-client\n"
 
 
 def test_user_and_word_lists_must_be_positive_whole_numbers() -> None:
@@ -100,7 +100,7 @@ def test_the_bench_package_imports_no_cdk() -> None:
 
 def test_the_command_starts_without_loading_the_cdk_botocore_or_matplotlib() -> None:
     code = (
-        "import sys; from mistral_endpoint.bench import cli; cli.build_parser(); "
+        "import sys; from mistral_client.bench import cli; cli.build_parser(); "
         "print([m for m in ('aws_cdk', 'botocore', 'matplotlib') if m in sys.modules])"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd="/")
@@ -113,7 +113,7 @@ def test_version_prints_the_installed_distributions_version(capsys: pytest.Captu
     with pytest.raises(SystemExit) as exited:
         cli.main(["--version"])
     assert exited.value.code == 0
-    assert capsys.readouterr().out == f"mistral-bench {metadata.version('mistral-endpoint')}\n"
+    assert capsys.readouterr().out == f"mistral-bench {metadata.version('mistral-endpoint-client')}\n"
 
 
 def actions_without_help(parser: argparse.ArgumentParser, name: str) -> list[str]:

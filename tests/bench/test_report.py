@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from mistral_endpoint.bench import report
-from mistral_endpoint.bench.stats import SKIPPED, CellFigures, RequestRecord, summarize
-from mistral_endpoint.bench.sweep import Cell, SweepConfig
+from mistral_client.bench import report
+from mistral_client.bench.stats import SKIPPED, CellFigures, RequestRecord, summarize
+from mistral_client.bench.sweep import Cell, SweepConfig
 
 CONFIG = SweepConfig(users=(1, 2), input_words=(128, 6400), output_tokens=128, requests_per_user=1, warmup=0)
 
@@ -136,7 +136,7 @@ def test_without_matplotlib_the_chart_fails_with_the_install_hint(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setitem(sys.modules, "matplotlib", None)
-    with pytest.raises(report.ChartUnavailable, match=r"pip install 'mistral-endpoint\[bench\]'"):
+    with pytest.raises(report.ChartUnavailable, match=r"pip install 'mistral-endpoint-client\[chart\]'"):
         report.write_chart(tmp_path / "chart.png", CELLS, title="test")
 
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-from mistral_endpoint.bench import cli
-from mistral_endpoint.bench.standin import TimingModel
-from mistral_endpoint.bench.stats import MEASURED, TIMED_OUT, CellFigures
+from mistral_client.bench import cli
+from mistral_client.bench.stats import MEASURED, TIMED_OUT, CellFigures
+from mistral_client.standin import TimingModel
 
 
 def test_the_short_self_test_passes_and_writes_its_results(tmp_path: Path) -> None:

@@ -10,12 +10,12 @@ import botocore.session
 import pytest
 from botocore.stub import Stubber
 
-from mistral_endpoint import cli as invoke_cli
-from mistral_endpoint.bench import workload
-from mistral_endpoint.bench.cli import build_parser
-from mistral_endpoint.bench.standin import StandIn
-from mistral_endpoint.bench.targets import EndpointTarget, FunctionUrlTarget, build_target
-from mistral_endpoint.cli import CliError
+from mistral_client import transport
+from mistral_client.bench import workload
+from mistral_client.bench.cli import build_parser
+from mistral_client.bench.targets import EndpointTarget, FunctionUrlTarget, build_target
+from mistral_client.errors import CliError
+from mistral_client.standin import StandIn
 
 STACK = "MistralEndpointStack"
 OUTPUTS = {
@@ -44,7 +44,7 @@ def cloudformation(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stubber]:
     client = botocore.session.get_session().create_client("cloudformation", region_name="eu-west-1")
     stubber = Stubber(client)
     stubber.activate()
-    monkeypatch.setattr(invoke_cli, "create_client", lambda session, service, region: client)
+    monkeypatch.setattr(transport, "create_client", lambda session, service, region: client)
     yield stubber
     stubber.assert_no_pending_responses()
 

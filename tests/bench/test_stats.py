@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mistral_endpoint.bench.stats import MEASURED, TIMED_OUT, RequestRecord, percentile, summarize
+from mistral_client.bench.stats import MEASURED, TIMED_OUT, RequestRecord, percentile, summarize
 
 
 def record(

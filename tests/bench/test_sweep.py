@@ -7,9 +7,9 @@ import itertools
 
 from conftest import FAST, StandInFactory, target_for
 
-from mistral_endpoint.bench.standin import StandIn, TimingModel
-from mistral_endpoint.bench.stats import MEASURED, SKIPPED, TIMED_OUT
-from mistral_endpoint.bench.sweep import Progress, SweepConfig, run_cell, run_sweep
+from mistral_client.bench.stats import MEASURED, SKIPPED, TIMED_OUT
+from mistral_client.bench.sweep import Progress, SweepConfig, run_cell, run_sweep
+from mistral_client.standin import StandIn, TimingModel
 
 QUICK = SweepConfig(users=(1, 2), input_words=(16,), output_tokens=4, requests_per_user=2, warmup=1)
 

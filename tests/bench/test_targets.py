@@ -16,18 +16,18 @@ from botocore.exceptions import ClientError, ReadTimeoutError
 from cli.cli_helpers import FunctionUrl, signature_is_valid
 from conftest import FAST, StandInFactory, target_for
 
-from mistral_endpoint.bench import workload
-from mistral_endpoint.bench.standin import StandIn, TimingModel
-from mistral_endpoint.bench.targets import (
+from invoke_proxy.sse import SseParser
+from mistral_client.bench import workload
+from mistral_client.bench.targets import (
     EndpointTarget,
     FunctionUrlTarget,
-    SseParser,
     classify_botocore,
     classify_http,
     endpoint_client,
     read_answer,
     read_stream,
 )
+from mistral_client.standin import StandIn, TimingModel
 
 
 def sse(event: Mapping[str, Any]) -> bytes:
@@ -45,11 +45,16 @@ FINAL = {
 # --- TGI answers --------------------------------------------------------------------------------------------
 
 
-def test_the_sse_parser_reassembles_events_split_across_reads() -> None:
-    parser = SseParser()
+def test_the_sse_parser_reassembles_tgi_events_split_across_reads() -> None:
+    parser = SseParser()  # the proxy's own parser: one for both ends
     raw = sse({"token": TOKEN, "generated_text": None}) + b"data: " + json.dumps(FINAL).encode() + b"\n\n"
     events = [event for i in range(0, len(raw), 7) for event in parser.feed(raw[i : i + 7])]
-    assert [e["generated_text"] for e in events] == [None, " a a"]
+    assert [json.loads(e)["generated_text"] for e in events] == [None, " a a"]
+
+
+def test_a_stream_that_is_not_json_is_a_server_error() -> None:
+    outcome = read_stream([b"data: <html>\n\n"], start=0.0)
+    assert (outcome.kind, outcome.message) == ("5xx", "error event: unreadable event: '<html>'")
 
 
 def test_a_stream_reports_the_first_token_time_and_the_final_details() -> None:
@@ -192,7 +197,7 @@ def test_the_endpoint_client_follows_aws_endpoint_url_sagemaker_runtime(
         workload.request_body(8, 3, stream=False), False
     )
     assert outcome.kind == "ok"
-    assert stand_in.requests[-1]["parameters"]["max_new_tokens"] == 3
+    assert stand_in.bodies[-1]["parameters"]["max_new_tokens"] == 3
 
 
 # --- the function URL ------------------------------------------------------------------------------------------

@@ -13,13 +13,13 @@ import pytest
 from conftest import FAST, StandInFactory
 from function_url_server import make_local_server
 
-from mistral_endpoint._lambda.invoke_proxy.config import load_config
-from mistral_endpoint._lambda.invoke_proxy.core import Proxy
-from mistral_endpoint._lambda.invoke_proxy.function_url import handle_event
-from mistral_endpoint._lambda.invoke_proxy.sagemaker import create_client
-from mistral_endpoint.bench.standin import StandIn
-from mistral_endpoint.bench.sweep import SweepConfig, run_cell
-from mistral_endpoint.bench.targets import FunctionUrlTarget
+from invoke_proxy.config import load_config
+from invoke_proxy.core import Proxy
+from invoke_proxy.function_url import handle_event
+from invoke_proxy.sagemaker import create_client
+from mistral_client.bench.sweep import SweepConfig, run_cell
+from mistral_client.bench.targets import FunctionUrlTarget
+from mistral_client.standin import StandIn
 
 
 @pytest.fixture
@@ -47,7 +47,7 @@ def test_a_cell_through_the_proxy_verifies_tokens_and_reports_short_answers(
     assert cell.figures.errors == 0, cell.figures.errors_by_message
     assert cell.figures.ok == 4
     assert cell.figures.short == sum(1 for r in cell.records if not r.warmup and r.generated_tokens == 3)
-    sent = stand_in.requests[0]
+    sent = stand_in.bodies[0]
     assert sent["parameters"]["max_new_tokens"] == 6
     assert sent["parameters"]["details"] is True
     assert len(sent["inputs"].split()) == 32
@@ -70,7 +70,7 @@ def test_a_streamed_cell_through_the_streaming_proxy_measures_time_to_first_toke
     stand_in_factory: StandInFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The function URL target with --stream, through the HTTP app the Lambda Web Adapter runs."""
-    from mistral_endpoint._lambda.invoke_proxy.http_server import make_server
+    from invoke_proxy.http_server import make_server
 
     stand_in = stand_in_factory(FAST)
     monkeypatch.setenv("AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME", stand_in.url)

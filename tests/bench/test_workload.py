@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from mistral_endpoint.bench import workload
+from mistral_client.bench import workload
 
 
 def test_the_shipped_text_is_long_enough_for_the_articles_largest_prompt() -> None:

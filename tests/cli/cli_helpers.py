@@ -110,7 +110,7 @@ def serve_subprocess(
         "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
         "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME": runtime_url,
     }
-    command = [sys.executable, "-m", "mistral_endpoint.cli", "serve", "--endpoint-name", "dev-ep"]
+    command = [sys.executable, "-m", "mistral_client.cli", "serve", "--endpoint-name", "dev-ep"]
     process = subprocess.Popen(
         [*command, *options, "--port", "0", "--region", "us-east-1"],
         env=env,

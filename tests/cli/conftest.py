@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 from cli_helpers import ACCESS_KEY, SECRET_KEY, FunctionUrl, Run
 
-from mistral_endpoint import cli
+from mistral_client import cli
 
 
 @pytest.fixture(autouse=True)

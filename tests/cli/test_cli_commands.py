@@ -197,7 +197,7 @@ def test_an_unknown_profile_is_a_clear_error(run: Run) -> None:
 
 
 def test_importing_the_cli_does_not_import_the_cdk() -> None:
-    probe = "import sys, mistral_endpoint.cli; print('aws_cdk' in sys.modules, 'botocore' in sys.modules)"
+    probe = "import sys, mistral_client.cli; print('aws_cdk' in sys.modules, 'botocore' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert result.stdout.split() == ["False", "False"]
 
@@ -220,7 +220,7 @@ def test_the_json_log_formatter_writes_one_json_object_with_the_extra_fields() -
     import json
     import logging
 
-    from mistral_endpoint.cli import JsonLogFormatter
+    from invoke_proxy.json_logs import JsonLogFormatter
 
     record = logging.makeLogRecord(
         {"msg": "request", "levelname": "INFO", "name": "invoke_proxy", "status": 200}

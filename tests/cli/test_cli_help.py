@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from cli_helpers import Run
 
-from mistral_endpoint import cli
+from mistral_client import cli, version
 
 SERVE_FLAGS = {
     "-h",
@@ -51,7 +51,7 @@ def test_version_prints_the_installed_distributions_version(capsys: pytest.Captu
     with pytest.raises(SystemExit) as exited:
         cli.main(["--version"])
     assert exited.value.code == 0
-    assert capsys.readouterr().out == f"mistral-invoke {metadata.version('mistral-endpoint')}\n"
+    assert capsys.readouterr().out == f"mistral-invoke {metadata.version('mistral-endpoint-client')}\n"
 
 
 def test_version_from_a_source_tree_that_was_never_installed_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -59,8 +59,8 @@ def test_version_from_a_source_tree_that_was_never_installed_says_so(monkeypatch
         raise metadata.PackageNotFoundError(name)
 
     monkeypatch.setattr(metadata, "version", not_installed)
-    assert cli.package_version() == (
-        "unknown (mistral-endpoint is not installed: pip install -e . from the repository)"
+    assert version.package_version() == (
+        "unknown (mistral-endpoint-client is not installed: pip install -e client from the repository)"
     )
 
 
@@ -69,7 +69,7 @@ def test_the_installed_command_prints_its_version() -> None:
     result = subprocess.run(
         [str(command), "--version"], capture_output=True, text=True, check=True, timeout=60
     )
-    assert result.stdout == f"mistral-invoke {metadata.version('mistral-endpoint')}\n"
+    assert result.stdout == f"mistral-invoke {metadata.version('mistral-endpoint-client')}\n"
 
 
 def test_serve_help_lists_only_the_flags_serve_takes() -> None:

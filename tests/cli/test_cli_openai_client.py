@@ -19,11 +19,11 @@ from botocore.stub import Stubber
 from cli_helpers import Recorded, signature_is_valid
 from function_url_server import make_local_server
 
-from mistral_endpoint import cli
-from mistral_endpoint._lambda.invoke_proxy.config import load_config
-from mistral_endpoint._lambda.invoke_proxy.core import Proxy
-from mistral_endpoint._lambda.invoke_proxy.function_url import handle_event
-from mistral_endpoint._lambda.invoke_proxy.sagemaker import create_client
+from invoke_proxy.config import load_config
+from invoke_proxy.core import Proxy
+from invoke_proxy.function_url import handle_event
+from invoke_proxy.sagemaker import create_client
+from mistral_client import FunctionUrlSigner
 
 openai = pytest.importorskip("openai")
 httpx2 = pytest.importorskip("httpx2")
@@ -57,7 +57,7 @@ def tgi(text: str, tokens: int) -> dict[str, Any]:
 
 
 def openai_client(url: str) -> Any:
-    signer = cli.FunctionUrlSigner(region="us-east-1")
+    signer = FunctionUrlSigner(region="us-east-1")
     return openai.OpenAI(
         base_url=url + "v1",
         api_key="unused",

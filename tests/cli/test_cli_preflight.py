@@ -15,8 +15,8 @@ import botocore.session
 import pytest
 from botocore.stub import Stubber
 
-from mistral_endpoint import cli
-from mistral_endpoint._region_rules import INFERENCE_COMPONENTS, WEB_ADAPTER_LAYER
+from invoke_proxy.regions import INFERENCE_COMPONENTS, WEB_ADAPTER_LAYER
+from mistral_client import cli, signing
 
 NOW = datetime.datetime(2026, 11, 27, tzinfo=datetime.UTC)
 QUOTA_CODE = "L-TEST0001"
@@ -63,7 +63,7 @@ class Aws:
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
     fake = Aws()
-    monkeypatch.setattr(cli, "make_session", lambda profile: fake.session)
+    monkeypatch.setattr(signing, "make_session", lambda profile: fake.session)
     for stub in fake.stubs.values():
         stub.activate()
     yield fake
@@ -555,7 +555,7 @@ def test_bad_input_is_refused_before_any_call(argv: list[str], message: str) -> 
 
 def test_preflight_does_not_load_the_cdk() -> None:
     code = (
-        "import sys; from mistral_endpoint import cli; cli.build_parser().parse_args(['preflight']); "
+        "import sys; from mistral_client import cli; cli.build_parser().parse_args(['preflight']); "
         "print('aws_cdk' in sys.modules)"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd="/")
@@ -717,7 +717,7 @@ class ExpiredSsoSession:
 
 
 def test_an_expired_sso_session_skips_the_account_checks_and_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(cli, "make_session", lambda profile: ExpiredSsoSession())
+    monkeypatch.setattr(signing, "make_session", lambda profile: ExpiredSsoSession())
     code, out, err = preflight()
     assert code == 3
     assert rows(out)["CDK bootstrap stack CDKToolkit"][:2] == [

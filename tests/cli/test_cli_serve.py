@@ -61,9 +61,9 @@ def test_the_local_server_refuses_bodies_a_function_url_would(
 
 
 def test_the_local_server_answers_an_error_echoing_a_lone_surrogate_in_utf8() -> None:
-    from mistral_endpoint._lambda.invoke_proxy.config import load_config
-    from mistral_endpoint._lambda.invoke_proxy.core import Proxy
-    from mistral_endpoint._lambda.invoke_proxy.function_url import handle_event
+    from invoke_proxy.config import load_config
+    from invoke_proxy.core import Proxy
+    from invoke_proxy.function_url import handle_event
 
     # Validation answers before any SageMaker call, so the proxy needs no client here.
     proxy = Proxy(load_config({"ENDPOINT_NAME": "dev-ep", "AWS_REGION": "us-east-1"}), client=None)
@@ -121,3 +121,19 @@ def test_serve_needs_an_endpoint_name(run: Run) -> None:
     code, _, err = run("serve")
     assert code == 1
     assert "--endpoint-name" in err
+
+
+def test_serve_publishes_the_runtimes_openapi_document(served: str, sagemaker: FunctionUrl) -> None:
+    from invoke_proxy.openapi import load_openapi
+
+    with urllib.request.urlopen(f"{served.rstrip('/')}/openapi.json", timeout=10) as response:
+        assert response.headers["Content-Type"] == "application/json"
+        assert json.load(response) == load_openapi()
+    assert sagemaker.requests == []
+
+
+def test_serve_says_where_the_openapi_document_is() -> None:
+    from mistral_client import cli
+
+    serve = cli.subcommands(cli.build_parser())["serve"]
+    assert "/openapi.json" in (serve.description or "")

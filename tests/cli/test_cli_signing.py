@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from cli_helpers import FunctionUrl, Run, signature_is_valid
 
-from mistral_endpoint import cli
+from mistral_client.signing import region_from_url
 
 
 def test_a_generate_request_is_signed_for_lambda(run: Run, function_url: FunctionUrl) -> None:
@@ -44,11 +44,11 @@ def test_the_signed_body_is_the_body_sent(run: Run, function_url: FunctionUrl) -
 
 
 def test_the_region_is_read_from_a_function_url() -> None:
-    assert cli.region_from_url("https://abcdefg.lambda-url.ap-southeast-2.on.aws/") == "ap-southeast-2"
+    assert region_from_url("https://abcdefg.lambda-url.ap-southeast-2.on.aws/") == "ap-southeast-2"
 
 
 def test_a_url_that_names_no_region_gives_none() -> None:
-    assert cli.region_from_url("http://127.0.0.1:8080/") is None
+    assert region_from_url("http://127.0.0.1:8080/") is None
 
 
 def test_without_credentials_a_remote_url_is_refused(run: Run, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -68,3 +68,34 @@ def test_a_local_dev_server_without_a_region_is_called_unsigned(
     code, _, _ = run("--url", function_url.url, "health")
     assert code == 0
     assert "Authorization" not in function_url.requests[0].headers
+
+
+def test_the_signer_signs_a_requests_call(function_url: FunctionUrl) -> None:
+    requests = pytest.importorskip("requests")
+    from mistral_client import FunctionUrlSigner
+
+    function_url.answer(200, {"generated_text": "x"})
+    answer = requests.post(
+        function_url.url + "generate",
+        json={"inputs": "Grüß dich"},
+        auth=FunctionUrlSigner(region="eu-west-1"),
+        timeout=10,
+    )
+    assert answer.status_code == 200
+    request = function_url.requests[0]
+    assert request.json() == {"inputs": "Grüß dich"}
+    assert signature_is_valid(request, function_url.url, "eu-west-1")
+
+
+def test_the_signer_replaces_a_bearer_token(function_url: FunctionUrl) -> None:
+    requests = pytest.importorskip("requests")
+    from mistral_client import FunctionUrlSigner
+
+    function_url.answer(200, {"status": "ok"})
+    requests.get(
+        function_url.url + "health",
+        headers={"Authorization": "Bearer unused"},
+        auth=FunctionUrlSigner(region="us-east-1"),
+        timeout=10,
+    )
+    assert function_url.requests[0].headers["Authorization"].startswith("AWS4-HMAC-SHA256 ")

@@ -9,7 +9,7 @@ import pytest
 from botocore.stub import Stubber
 from cli_helpers import FunctionUrl, Run, signature_is_valid
 
-from mistral_endpoint import cli
+from mistral_client import transport
 
 STACK = "MistralEndpointStack"
 
@@ -40,7 +40,7 @@ def cloudformation(monkeypatch: pytest.MonkeyPatch) -> Stubber:
         regions.append(region)
         return client
 
-    monkeypatch.setattr(cli, "create_client", create_client)
+    monkeypatch.setattr(transport, "create_client", create_client)
     stubber.regions = regions  # type: ignore[attr-defined]
     return stubber
 

@@ -13,10 +13,11 @@ from typing import Any
 
 import pytest
 from cli_helpers import FunctionUrl, Run, serve_subprocess
-from sagemaker_stand_in import SageMakerRuntime, proxy_app, sse_bytes, tokens_script
 
-from mistral_endpoint import cli, eventstream
-from mistral_endpoint._lambda.invoke_proxy.config import load_config
+from invoke_proxy.config import load_config
+from mistral_client import cli, eventstream, transport
+from mistral_client.standin import StandIn as SageMakerRuntime
+from mistral_client.standin import proxy_app, sse_bytes, tokens_script
 
 
 @pytest.fixture
@@ -134,7 +135,7 @@ def test_events_split_across_reads_are_parsed_whole(size: int) -> None:
     body = (
         sse_bytes({"token": {"text": "é"}}).replace(b"\n", b"\r\n") + b": comment\n\n" + b"data: [DONE]\n\n"
     )
-    assert list(cli.read_events(Dribble(body, size))) == [{"token": {"text": "é"}}]
+    assert list(transport.read_events(Dribble(body, size))) == [{"token": {"text": "é"}}]
 
 
 @pytest.fixture

@@ -8,8 +8,10 @@ from collections.abc import Callable
 import pytest
 from cli_helpers import FunctionUrl
 
-from mistral_endpoint import cli
-from mistral_endpoint.cli import CliError, HttpAnswer, duration, parse_wait, scaling_up_delay, with_wake_wait
+from mistral_client import cli
+from mistral_client.errors import CliError
+from mistral_client.transport import HttpAnswer
+from mistral_client.waiting import duration, parse_wait, scaling_up_delay, with_wake_wait
 
 SCALING_UP_BODY = (
     b'{"error": {"type": "model_scaling_up", "message": "The model is starting from zero instances (it scales '

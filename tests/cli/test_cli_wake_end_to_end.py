@@ -13,7 +13,7 @@ import pytest
 from cli_helpers import FunctionUrl, serve_subprocess
 from test_cli_wake import FakeTime
 
-from mistral_endpoint import cli
+from mistral_client import cli
 
 NO_CAPACITY = (
     "Inference Component has no capacity to process this request. ApplicationAutoScaling may be in-progress "

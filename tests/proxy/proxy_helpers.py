@@ -11,7 +11,7 @@ from botocore.awsrequest import AWSResponse
 from botocore.response import StreamingBody
 from botocore.stub import Stubber
 
-from mistral_endpoint import cli
+from mistral_client import function_url
 from mistral_endpoint._lambda.invoke_proxy.config import Config, load_config
 
 ENDPOINT = "mistral-test-endpoint"
@@ -122,14 +122,14 @@ def url_event(
     raw_body: str | bytes | None = None,
     base64_encoded: bool = False,
 ) -> dict[str, Any]:
-    """A function URL event from the package's one builder (``mistral_endpoint.cli.url_event``), as Lambda
+    """A function URL event from the package's one builder (``mistral_client.function_url.url_event``), as Lambda
     delivers it to a deployed proxy: ``body`` is sent as JSON text, ``raw_body`` as given (bytes, or any body
     with ``base64_encoded``, base64-encoded)."""
     if raw_body is None and body is not None:
         raw_body = json.dumps(body)
     if base64_encoded and isinstance(raw_body, str):
         raw_body = raw_body.encode()
-    return cli.url_event(
+    return function_url.url_event(
         method,
         path,
         body=raw_body,

@@ -31,7 +31,7 @@ from proxy_helpers import (
 from sagemaker_stand_in import SageMakerRuntime, proxy_app, tokens_script
 from sse_client import SseResponse
 
-from mistral_endpoint import eventstream
+from mistral_client import eventstream
 from mistral_endpoint._lambda.invoke_proxy.openapi import load_openapi
 
 DOCUMENT = load_openapi()

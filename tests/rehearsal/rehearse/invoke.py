@@ -20,7 +20,7 @@ from typing import Any
 
 import boto3
 
-from mistral_endpoint.cli import url_event
+from mistral_client.function_url import url_event
 
 from .common import ACCOUNT, check
 from .deploy import process_env

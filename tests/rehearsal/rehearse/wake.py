@@ -13,7 +13,7 @@ from typing import Any
 
 from function_url_server import make_local_server
 
-from mistral_endpoint import cli
+from mistral_client import cli
 
 from .common import check
 from .emulator import Emulator

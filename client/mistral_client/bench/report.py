@@ -1,5 +1,5 @@
 """The results folder: the launch article's table layout in Markdown, a CSV with every figure, a JSON with every
-request's timings, and a PNG chart (matplotlib, from the ``bench`` extra, imported only here)."""
+request's timings, and a PNG chart (matplotlib, from the ``chart`` extra, imported only here)."""
 
 from __future__ import annotations
 
@@ -28,8 +28,8 @@ ARTICLE_MS_PER_TOKEN: Mapping[int, Sequence[float | None]] = {
     6400: (57, 71, 98, 154, None, None, None, None),
 }
 MISSING_CHART_LIBRARY = (
-    "The chart needs matplotlib, which comes with the bench extra: pip install 'mistral-endpoint[bench]' "
-    "(or pip install '.[bench]' in a checkout). The table, CSV and JSON were written; rerun for the chart, "
+    "The chart needs matplotlib, which comes with the chart extra: pip install 'mistral-endpoint-client[chart]' "
+    "(or pip install -e 'client[chart]' in a checkout). The table, CSV and JSON were written; rerun for the chart, "
     "or pass --no-chart."
 )
 
@@ -133,39 +133,50 @@ def markdown(
         "**Errors, timeouts and short generations** (measured requests; warm-up excluded)",
         "",
     ]
+    parts += _trouble_table(cells)
+    if expected is not None:
+        parts += _expected_table(cells, expected)
+    return "\n".join(parts) + "\n"
+
+
+def _trouble_table(cells: Sequence[Cell]) -> list[str]:
+    """The cells with errors, timeouts or short generations, one row each (or a line saying there are none)."""
     troubled = [
         c.figures for c in cells if c.figures.state == MEASURED and (c.figures.errors or c.figures.short)
     ]
     troubled += [c.figures for c in cells if c.figures.state == TIMED_OUT]
     if not troubled:
-        parts.append("None: every measured request succeeded and generated every token asked for.")
-    else:
-        parts += [
-            "| input words | users | requests | ok | short | 429 | 5xx | timeout | other | first messages |",
-            "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
-        ]
-        for f in troubled:
-            messages = "; ".join(f"{m} (x{n})" for m, n in list(f.errors_by_message.items())[:2])
-            parts.append(
-                f"| {f.input_words} | {f.users} | {f.requests} | {f.ok} | {f.short} | {f.errors_429} | "
-                f"{f.errors_5xx} | {f.timeouts} | {f.errors_other} | {messages.replace('|', '/')} |"
-            )
-    if expected is not None:
-        parts += [
-            "",
-            "**Measured against the stand-in's analytic values**",
-            "",
-            "| input words | users | throughput | expected | ms/token p50 | expected | TTFT p50 (ms) | expected |",
-            "|---:|---:|---:|---:|---:|---:|---:|---:|",
-        ]
-        for c in cells:
-            f, e = c.figures, expected(c.figures)
-            parts.append(
-                f"| {f.input_words} | {f.users} | {_num(f.throughput_tps)} | {e['throughput_tps']:.1f} | "
-                f"{_num(f.ms_per_token_p50)} | {e['ms_per_token']:.1f} | {_num(f.ttft_ms_p50)} | "
-                f"{e['ttft_ms']:.1f} |"
-            )
-    return "\n".join(parts) + "\n"
+        return ["None: every measured request succeeded and generated every token asked for."]
+    rows = [
+        "| input words | users | requests | ok | short | 429 | 5xx | timeout | other | first messages |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for f in troubled:
+        messages = "; ".join(f"{m} (x{n})" for m, n in list(f.errors_by_message.items())[:2])
+        rows.append(
+            f"| {f.input_words} | {f.users} | {f.requests} | {f.ok} | {f.short} | {f.errors_429} | "
+            f"{f.errors_5xx} | {f.timeouts} | {f.errors_other} | {messages.replace('|', '/')} |"
+        )
+    return rows
+
+
+def _expected_table(cells: Sequence[Cell], expected: Callable[[CellFigures], dict[str, float]]) -> list[str]:
+    """Each cell's figures beside the stand-in's analytic values (the self-test's report)."""
+    rows = [
+        "",
+        "**Measured against the stand-in's analytic values**",
+        "",
+        "| input words | users | throughput | expected | ms/token p50 | expected | TTFT p50 (ms) | expected |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for c in cells:
+        f, e = c.figures, expected(c.figures)
+        rows.append(
+            f"| {f.input_words} | {f.users} | {_num(f.throughput_tps)} | {e['throughput_tps']:.1f} | "
+            f"{_num(f.ms_per_token_p50)} | {e['ms_per_token']:.1f} | {_num(f.ttft_ms_p50)} | "
+            f"{e['ttft_ms']:.1f} |"
+        )
+    return rows
 
 
 def cells_without_success(cells: Sequence[Cell]) -> list[str]:

@@ -1,13 +1,15 @@
 """Where the benchmark's requests go, and how each answer becomes an :class:`Outcome`.
 
 - :class:`FunctionUrlTarget`: ``POST /generate`` on the invoke proxy's function URL, SigV4-signed with
-  :class:`mistral_endpoint.cli.FunctionUrlSigner` (what applications see: proxy and Lambda included).
+  :class:`mistral_client.signing.FunctionUrlSigner` (what applications see: proxy and Lambda included).
 - :class:`EndpointTarget`: InvokeEndpoint / InvokeEndpointWithResponseStream on the SageMaker endpoint (what the
   model delivers), with a botocore client from the standard configuration chain, so
   ``AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME`` and friends redirect it.
 
-Both read streamed answers with the same parser: TGI's server-sent events, one ``data:`` JSON per token, the last
-one carrying ``generated_text`` and ``details``.
+Both read streamed answers with the proxy's own server-sent events parser (``invoke_proxy.sse``) and TGI's
+answers with its own reading of them (``invoke_proxy.tgi``): one ``data:`` JSON per token, the last one carrying
+``generated_text`` and ``details``. SageMaker's errors are recognized as the proxy recognizes them
+(``invoke_proxy.sagemaker_errors``).
 
 No CDK here; botocore is imported when a target is built, so ``--help`` stays instant.
 """
@@ -16,8 +18,8 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import itertools
 import json
-import re
 import threading
 import time
 import urllib.parse
@@ -25,14 +27,19 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from mistral_endpoint import cli as invoke_cli
-from mistral_endpoint.cli import LOOPBACK_HOSTS, CliError, FunctionUrlSigner, region_from_url
+from invoke_proxy.contract import GENERATE, MODEL_SCALING_UP_ERROR
+from invoke_proxy.sagemaker_errors import container_timed_out, no_capacity, stream_timed_out
+from invoke_proxy.sse import SseParser
+from invoke_proxy.tgi import details_of, token_counts
+
+from .. import transport
+from ..errors import CliError
+from ..signing import FunctionUrlSigner, region_from_url
+from ..transport import LOOPBACK_HOSTS
 
 # Outcome kinds. "ok" includes short generations (see ``Outcome.generated_tokens``).
 OK, OVERLOADED, SERVER_ERROR, TIMEOUT, OTHER = "ok", "429", "5xx", "timeout", "other"
 KINDS = (OK, OVERLOADED, SERVER_ERROR, TIMEOUT, OTHER)
-_TIMEOUT_WORDS = ("timed out", "timeout", "time exceeded")
-_NO_CAPACITY = re.compile(r"\bno\s*capacity", re.IGNORECASE)  # as the proxy matches it
 
 
 @dataclass
@@ -68,29 +75,21 @@ WAKE_HINT = (
 # --- TGI answers --------------------------------------------------------------------------------------------
 
 
-class SseParser:
-    """TGI's server-sent events: ``data:`` lines, one JSON each. Bytes may arrive split anywhere."""
+def _events(parser: SseParser, data: list[str]) -> list[dict[str, Any]]:
+    """Each event's JSON object; what is not one becomes an ``error`` event (the stream is not TGI's)."""
+    events: list[dict[str, Any]] = []
+    for text in data:
+        try:
+            event = json.loads(text)
+        except ValueError:
+            event = {"error": f"unreadable event: {text[:200]!r}"}
+        events.append(event if isinstance(event, dict) else {"error": f"unexpected event: {event!r}"})
+    return events
 
-    def __init__(self) -> None:
-        self._buffer = b""
 
-    def feed(self, data: bytes) -> list[dict[str, Any]]:
-        self._buffer += data
-        events: list[dict[str, Any]] = []
-        while b"\n" in self._buffer:
-            line, self._buffer = self._buffer.split(b"\n", 1)
-            line = line.rstrip(b"\r")
-            if not line.startswith(b"data:"):
-                continue  # blank separators, comments, "event:" fields
-            payload = line[5:].strip()
-            if not payload:
-                continue
-            try:
-                event = json.loads(payload)
-            except ValueError:
-                event = {"error": f"unreadable event: {payload[:200]!r}"}
-            events.append(event if isinstance(event, dict) else {"error": f"unexpected event: {event!r}"})
-        return events
+def _generated_tokens(answer: dict[str, Any]) -> int | None:
+    """TGI's details.generated_tokens of an answer (or a final event), read as the proxy reads it."""
+    return token_counts(details_of(answer)).get("completion_tokens")
 
 
 def read_stream(chunks: Iterable[bytes], start: float) -> Outcome:
@@ -98,8 +97,8 @@ def read_stream(chunks: Iterable[bytes], start: float) -> Outcome:
     parser = SseParser()
     first_token: float | None = None
     tokens = 0
-    for chunk in chunks:
-        for event in parser.feed(chunk):
+    for chunk in itertools.chain(chunks, [b""]):  # the empty chunk: the end of the stream
+        for event in _events(parser, parser.feed(chunk) if chunk else parser.close()):
             now = time.perf_counter()
             if "error" in event:
                 return Outcome(
@@ -110,13 +109,13 @@ def read_stream(chunks: Iterable[bytes], start: float) -> Outcome:
                 if first_token is None:
                     first_token = now
             if event.get("generated_text") is not None:
-                details = event.get("details") or {}
-                generated = details.get("generated_tokens") if isinstance(details, dict) else None
-                if not isinstance(generated, int):
+                generated = _generated_tokens(event)
+                if generated is None:
                     return Outcome(
                         start, now, OTHER, first_token, tokens, message="the final event has no details"
                     )
-                return Outcome(start, now, OK, first_token, generated, details.get("finish_reason"), 200)
+                finish = details_of(event).get("finish_reason")
+                return Outcome(start, now, OK, first_token, generated, finish, 200)
     return Outcome(
         start,
         time.perf_counter(),
@@ -135,11 +134,11 @@ def read_answer(raw: bytes, start: float, end: float) -> Outcome:
         answer = None
     if isinstance(answer, list) and answer:
         answer = answer[0]
-    details = answer.get("details") if isinstance(answer, dict) else None
-    generated = details.get("generated_tokens") if isinstance(details, dict) else None
-    if not isinstance(details, dict) or not isinstance(generated, int):
+    generated = _generated_tokens(answer) if isinstance(answer, dict) else None
+    if generated is None:
         return Outcome(start, end, OTHER, status=200, message="the answer has no details.generated_tokens")
-    return Outcome(start, end, OK, generated_tokens=generated, finish_reason=details.get("finish_reason"))
+    finish = details_of(answer).get("finish_reason")
+    return Outcome(start, end, OK, generated_tokens=generated, finish_reason=finish)
 
 
 def classify_http(status: int) -> str:
@@ -174,7 +173,7 @@ def classify_botocore(exc: Exception) -> tuple[str, int | None, str]:
     if code == "ModelError":
         original = exc.response.get("OriginalStatusCode")
         text = f"ModelError ({original}): {exc.response.get('OriginalMessage') or message}"
-        if original in (None, 0) and _says_timed_out(message, exc.response.get("OriginalMessage")):
+        if container_timed_out(original, message, exc.response.get("OriginalMessage")):
             return TIMEOUT, original, text
         if original == 429:
             return OVERLOADED, 429, text
@@ -182,10 +181,10 @@ def classify_botocore(exc: Exception) -> tuple[str, int | None, str]:
             return SERVER_ERROR, original, text
         return OTHER, original, text
     if code == "ModelStreamError":
-        kind = TIMEOUT if _says_timed_out(message) else SERVER_ERROR
+        kind = TIMEOUT if stream_timed_out(message, exc.response.get("ErrorCode")) else SERVER_ERROR
         return kind, None, f"{code}: {message}"
     text = f"{code}: {message}"
-    if code == "ValidationError" and _NO_CAPACITY.search(message):
+    if code == "ValidationError" and no_capacity(message):
         # A scale-to-zero inference component without a copy: unavailable until it scales out (the proxy
         # answers 503 model_scaling_up). Wake it before measuring.
         return SERVER_ERROR, http_status, text
@@ -203,10 +202,6 @@ def classify_botocore(exc: Exception) -> tuple[str, int | None, str]:
 def _error_code(outcome: Outcome) -> str:
     """The exception or error code an outcome's message starts with (``ModelError (500): ...`` -> ModelError)."""
     return outcome.message.split(":", 1)[0].split(" (", 1)[0]
-
-
-def _says_timed_out(*messages: object) -> bool:
-    return any(isinstance(m, str) and any(w in m.lower() for w in _TIMEOUT_WORDS) for m in messages)
 
 
 # --- the endpoint, directly ---------------------------------------------------------------------------------
@@ -273,7 +268,7 @@ class EndpointTarget:
                 f"arn:aws:sagemaker:{region}:<account>:endpoint/{self.endpoint_name} (and on the inference "
                 "component, for a scale-to-zero endpoint)."
             )
-        if code == "ValidationError" and _NO_CAPACITY.search(outcome.message):
+        if code == "ValidationError" and no_capacity(outcome.message):
             return f"{outcome.message}. {WAKE_HINT}"
         if code == "ValidationError" and "not found" in outcome.message:
             return f"{outcome.message} Check --endpoint-name and --region (this call went to {region})."
@@ -312,7 +307,7 @@ class FunctionUrlTarget:
     """``POST /generate`` on the function URL, SigV4-signed for ``lambda``; one keep-alive connection per user."""
 
     def __init__(self, url: str, region: str | None, session: Any, timeout: float) -> None:
-        self.url = url.rstrip("/") + "/generate"
+        self.url = url.rstrip("/") + GENERATE
         self.name = f"function URL {url}"
         self.timeout = timeout
         parts = urllib.parse.urlsplit(self.url)
@@ -431,10 +426,10 @@ class FunctionUrlTarget:
             if ": " in outcome.message
             else ""
         )
-        text = invoke_cli.explain_failure(
-            invoke_cli.HttpAnswer(outcome.status, {}, body.encode()), invoke_cli.Target(self.url, self.region)
+        text = transport.explain_failure(
+            transport.HttpAnswer(outcome.status, {}, body.encode()), transport.Target(self.url, self.region)
         )
-        if invoke_cli.SCALING_UP in body:
+        if MODEL_SCALING_UP_ERROR in body:
             text += f"\n{WAKE_HINT}"
         return text
 
@@ -448,10 +443,10 @@ def build_target(args: argparse.Namespace, session: Any, users: int) -> Target:
     kind = args.target or ("endpoint" if args.endpoint_name and not args.url else "url")
     if kind == "url":
         if args.stack and not args.url:
-            target = invoke_cli.resolve_target(args, session)  # mistral-invoke's own --stack lookup
+            target = transport.resolve_target(args, session)  # mistral-invoke's own --stack lookup
         elif args.url:
             url = args.url if args.url.endswith("/") else args.url + "/"
-            target = invoke_cli.resolve_target(
+            target = transport.resolve_target(
                 argparse.Namespace(url=url, stack=None, region=args.region), session
             )
         else:
@@ -465,8 +460,8 @@ def build_target(args: argparse.Namespace, session: Any, users: int) -> Target:
         if not args.stack:
             raise CliError("--target endpoint needs --endpoint-name NAME or --stack STACK_NAME.")
         cfn_region = region or session.get_config_variable("region")
-        outputs = invoke_cli.stack_outputs(
-            invoke_cli.create_client(session, "cloudformation", cfn_region), args.stack
+        outputs = transport.stack_outputs(
+            transport.create_client(session, "cloudformation", cfn_region), args.stack
         )
         if "EndpointName" not in outputs:
             raise CliError(

@@ -2,6 +2,7 @@
 in the launch article's layout, and a self-test against a loopback stand-in with a known timing model.
 
 Modules: :mod:`.cli` (the command), :mod:`.targets` (function URL and endpoint), :mod:`.workload` (prompts and
-TGI parameters), :mod:`.sweep` (closed-loop users), :mod:`.stats`, :mod:`.report`, :mod:`.standin`.
+TGI parameters), :mod:`.sweep` (closed-loop users), :mod:`.stats`, :mod:`.report`; the stand-in
+is the client's own, :mod:`mistral_client.standin`.
 No CDK anywhere here.
 """

@@ -18,8 +18,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any
 
-from mistral_endpoint.cli import DEFAULT_TIMEOUT_SECONDS, CliError, VersionAction, make_session
-
+from .. import signing
+from ..errors import CliError
+from ..transport import DEFAULT_TIMEOUT_SECONDS
+from ..version import VersionAction
 from . import report, workload
 from .stats import MEASURED, SKIPPED, TIMED_OUT, CellFigures
 from .sweep import (
@@ -91,6 +93,22 @@ def build_parser() -> argparse.ArgumentParser:
         "request. Exit status: 0 every cell has figures; 1 the check request failed (nothing was measured) "
         "or some cell has no successful request (the report files are written, and the cells named).",
     )
+    _add_target(run)
+    _add_sweep(run)
+    _add_output(run)
+
+    self_test = commands.add_parser(
+        "self-test", help="measure a loopback stand-in with a known timing model; fail beyond 10 %% of it"
+    )
+    self_test.add_argument(
+        "--full", action="store_true", help="the full sweep (1-128 users, 128/512/6400 words: minutes)"
+    )
+    self_test.add_argument("--out", type=Path, help="also write the table, CSV, JSON and chart here")
+    self_test.add_argument("--no-chart", action="store_true", help="skip the PNG chart")
+    return parser
+
+
+def _add_target(run: argparse.ArgumentParser) -> None:
     where = run.add_argument_group("target")
     where.add_argument("--stack", help="read InvokeUrl, EndpointName and Region from this stack's outputs")
     where.add_argument(
@@ -110,6 +128,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--region", help="default: the stack's Region output, the URL's, or the standard chain"
     )
     where.add_argument("--profile", help="AWS profile (default: the standard credential chain)")
+
+
+def _add_sweep(run: argparse.ArgumentParser) -> None:
     sweep = run.add_argument_group("sweep")
     sweep.add_argument("--users", type=_int_list, default=DEFAULT_USERS, help="default: 1,2,4,8,16,32,64,128")
     sweep.add_argument(
@@ -144,6 +165,9 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument(
         "--wait-after-429", type=float, default=1.0, help="seconds a user waits after a 429 (default 1)"
     )
+
+
+def _add_output(run: argparse.ArgumentParser) -> None:
     out = run.add_argument_group("output")
     out.add_argument("--out", type=Path, help="results folder (default: mistral-bench-<UTC time>)")
     out.add_argument("--model-label", default="mistral-7b", help="the table's model column")
@@ -151,16 +175,6 @@ def build_parser() -> argparse.ArgumentParser:
         "--instance-label", default="—", help="the table's instance type column, e.g. ml.g5.2xlarge"
     )
     out.add_argument("--no-chart", action="store_true", help="skip the PNG chart (no matplotlib needed)")
-
-    self_test = commands.add_parser(
-        "self-test", help="measure a loopback stand-in with a known timing model; fail beyond 10 %% of it"
-    )
-    self_test.add_argument(
-        "--full", action="store_true", help="the full sweep (1-128 users, 128/512/6400 words: minutes)"
-    )
-    self_test.add_argument("--out", type=Path, help="also write the table, CSV, JSON and chart here")
-    self_test.add_argument("--no-chart", action="store_true", help="skip the PNG chart")
-    return parser
 
 
 # --- run ----------------------------------------------------------------------------------------------------
@@ -180,7 +194,7 @@ def cmd_run(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
         truncate=args.truncate,
         wait_after_429_s=args.wait_after_429,
     )
-    session = make_session(args.profile)
+    session = signing.make_session(args.profile)
     target = build_target(args, session, max(config.users))
     started = datetime.datetime.now(datetime.UTC)
     folder = args.out or Path(f"mistral-bench-{started:%Y%m%dT%H%M%SZ}")
@@ -272,7 +286,7 @@ def check_cell(figures: CellFigures, model: Any) -> list[str]:
 def cmd_self_test(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     import botocore.session
 
-    from .standin import StandIn, TimingModel
+    from ..standin import StandIn, TimingModel
     from .targets import EndpointTarget, endpoint_client
 
     config = FULL_SELF_TEST if args.full else SHORT_SELF_TEST
@@ -350,7 +364,7 @@ def main(
         package = (exc.name or "").split(".")[0]
         if package not in ("boto3", "botocore"):
             raise
-        err.write(f"error: mistral-bench needs {package}: pip install 'mistral-endpoint[bench]'\n")
+        err.write(f"error: mistral-bench needs {package}: pip install mistral-endpoint-client\n")
         return 1
     except Exception as exc:
         if type(exc).__module__.startswith("botocore"):

@@ -1,36 +1,20 @@
-"""A loopback stand-in for SageMaker runtime serving TGI 1.1, with a known timing model.
-
-It speaks enough of SageMaker runtime's HTTP API for botocore: ``POST /endpoints/{name}/invocations`` (TGI's JSON
-answer) and ``POST /endpoints/{name}/invocations-response-stream`` (``application/vnd.amazon.eventstream``
-``PayloadPart`` events carrying TGI's server-sent ``data:`` lines, framed by :mod:`mistral_endpoint.eventstream`).
-Errors are what SageMaker sends: TGI's 429 inside a ``ModelError`` (HTTP 424, ``OriginalStatusCode`` 429), the
-container timeout as a ``ModelError`` without a model status, or a ``ModelStreamError`` event mid-stream.
-
-The timing model (:class:`TimingModel`) is deliberately simple, so its throughput, latency per token and time to
-first token have closed forms (:meth:`TimingModel.expected`) the self-test compares the measurement with:
-
-- prefill (time to first token) = ``prefill_base_s + prefill_per_kword_s * input_words / 1000``;
-- each further token takes ``token_base_s + token_per_request_s * (batch - 1)
-  + token_per_kword_s * words_in_batch / 1000``, where ``batch`` is the number of requests in flight and
-  ``words_in_batch`` their input words together (the KV cache the GPU reads each step), sampled at every step;
-- at most ``max_concurrent_requests`` requests in flight; one more is answered TGI's 429 at once;
-- a request still running after ``container_timeout_s`` is cut off, as SageMaker cuts a container at 60 s.
-
-Token deadlines are absolute (each one a step after the previous deadline), so a late wake-up on a loaded
-machine delays one token, not every token after it. Standard library only (plus this package's framing).
-"""
+"""The stand-in's HTTP server: scripted answers first, else the timing model (see the package's docstring)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
+import sys
 import threading
 import time
-from dataclasses import dataclass
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from mistral_endpoint import eventstream
+from .. import eventstream
+from .scripts import Answer, Recorded, Step
+from .timing import TimingModel
 
 DEFAULT_ENDPOINT_NAME = "mistral-standin"
 LOG_STREAM_ARN = (
@@ -45,69 +29,15 @@ CONTAINER_TIMEOUT_MESSAGE = (
 _PATH = re.compile(r"^/endpoints/(?P<name>[^/]+)/(?P<op>invocations|invocations-response-stream)$")
 
 
-@dataclass(frozen=True)
-class Expected:
-    """What the timing model predicts for a closed-loop cell of identical requests."""
+class StandIn(ThreadingHTTPServer):
+    """The stand-in on 127.0.0.1 (a free port). Scripted answers (``stream``, ``error``) are played in order;
+    without one, the timing model answers: ``short_every=k`` ends every k-th request early with TGI's
+    ``eos_token``; ``fail_every=k`` answers every k-th request TGI's 500 inside a ``ModelError``."""
 
-    users: int
-    input_words: int
-    output_tokens: int
-    batch: int  # requests in flight: users, up to the concurrency cap
-    ttft_ms: float
-    request_s: float
-    ms_per_token: float
-    throughput_tps: float
-    requests_per_s: float
-    timed_out: bool
-    over_cap: bool  # some users get 429: more users than max_concurrent_requests
-
-
-@dataclass(frozen=True)
-class TimingModel:
-    """The stand-in's timing; the defaults are the self-test's (tens of milliseconds per token, so that
-    scheduling noise on a loaded two-core machine stays well under the self-test's 10 % tolerance)."""
-
-    prefill_base_s: float = 0.15
-    prefill_per_kword_s: float = 0.04
-    token_base_s: float = 0.025
-    token_per_request_s: float = 0.0004
-    token_per_kword_s: float = 0.0008
-    max_concurrent_requests: int = 64
-    container_timeout_s: float = 12.0
-
-    def prefill_s(self, input_words: int) -> float:
-        return self.prefill_base_s + self.prefill_per_kword_s * input_words / 1000
-
-    def token_s(self, batch: int, words_in_batch: int) -> float:
-        return (
-            self.token_base_s
-            + self.token_per_request_s * max(batch - 1, 0)
-            + self.token_per_kword_s * words_in_batch / 1000
-        )
-
-    def expected(self, users: int, input_words: int, output_tokens: int) -> Expected:
-        """Closed-form figures: every user sends identical requests back to back, so the batch stays full."""
-        batch = min(users, self.max_concurrent_requests)
-        ttft = self.prefill_s(input_words)
-        request = ttft + (output_tokens - 1) * self.token_s(batch, batch * input_words)
-        return Expected(
-            users=users,
-            input_words=input_words,
-            output_tokens=output_tokens,
-            batch=batch,
-            ttft_ms=ttft * 1000,
-            request_s=request,
-            ms_per_token=request / output_tokens * 1000,
-            throughput_tps=batch * output_tokens / request,
-            requests_per_s=batch / request,
-            timed_out=request > self.container_timeout_s,
-            over_cap=users > self.max_concurrent_requests,
-        )
-
-
-class StandIn:
-    """The stand-in server on 127.0.0.1 (a free port). ``short_every=k`` ends every k-th request early with
-    TGI's ``eos_token``; ``fail_every=k`` answers every k-th request TGI's 500 inside a ``ModelError``."""
+    daemon_threads = True
+    # socketserver's default listen backlog is 5: with more users connecting at once, the kernel drops SYNs
+    # and the client retries a second later, which would be measured as a slow first request.
+    request_queue_size = 1024
 
     def __init__(
         self,
@@ -117,31 +47,45 @@ class StandIn:
         short_every: int = 0,
         fail_every: int = 0,
     ) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
         self.model = model or TimingModel()
         self.endpoint_name = endpoint_name
         self.short_every = short_every
         self.fail_every = fail_every
-        self.requests: list[dict[str, Any]] = []  # the decoded request bodies, in arrival order
-        self.inference_components: list[str | None] = []  # each request's InferenceComponentName header
+        self.answers: list[Answer] = []  # scripted answers, played first
+        self.requests: list[Recorded] = []  # every request, in arrival order
+        #: Set when the caller (the proxy) closed its connection while a script was still writing.
+        self.stream_closed = threading.Event()
+        #: Set when a script was written to its end.
+        self.finished = threading.Event()
+        #: perf_counter() when each step of a script that is bytes left.
+        self.sent_at: list[float] = []
         self._lock = threading.Lock()
         self._in_flight: dict[int, int] = {}  # ticket -> input words
         self._tickets = 0
-        self._server = _Server(("127.0.0.1", 0), _Handler)
-        self._server.stand_in = self  # type: ignore[attr-defined]
-        self._thread: threading.Thread | None = None
+        self._arrivals = 0
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+    @property
+    def bodies(self) -> list[Any]:
+        """Each request's JSON body, in arrival order."""
+        return [recorded.json() for recorded in self.requests]
+
+    @property
+    def inference_components(self) -> list[str | None]:
+        """Each request's InferenceComponentName header (None without one)."""
+        return [r.headers.get("X-Amzn-SageMaker-Inference-Component") for r in self.requests]
 
     def start(self) -> StandIn:
-        self._thread = threading.Thread(target=self._server.serve_forever, name="standin", daemon=True)
-        self._thread.start()
+        threading.Thread(target=self.serve_forever, name="standin", daemon=True).start()
         return self
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self.shutdown()
+        self.server_close()
 
     def __enter__(self) -> StandIn:
         return self.start()
@@ -149,17 +93,46 @@ class StandIn:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    # --- scheduling ------------------------------------------------------------------------------------
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if not isinstance(sys.exc_info()[1], OSError):  # a client closing its connection is not news
+            super().handle_error(request, client_address)
 
-    def admit(self, body: dict[str, Any], words: int) -> tuple[int, int] | None:
+    # --- scripts ---------------------------------------------------------------------------------------------
+
+    def stream(self, *steps: Step) -> None:
+        """Queue a 200 stream of these steps."""
+        self.answers.append(Answer(list(steps)))
+
+    def error(self, status: int, error_type: str, body: dict[str, Any]) -> None:
+        """Queue an error answer (``x-amzn-ErrorType`` is how botocore names the exception)."""
+        self.answers.append(
+            Answer(
+                status=status, headers={"x-amzn-ErrorType": error_type}, error_body=json.dumps(body).encode()
+            )
+        )
+
+    def reset(self) -> None:
+        self.answers.clear()
+        self.requests.clear()
+        self.sent_at.clear()
+        self.stream_closed.clear()
+        self.finished.clear()
+
+    def next_script(self) -> Answer | None:
+        with self._lock:
+            return self.answers.pop(0) if self.answers else None
+
+    # --- the timing model's scheduling -------------------------------------------------------------------------
+
+    def admit(self, words: int) -> tuple[int, int] | None:
         """A ticket and the request's arrival number, or None when the concurrency cap is reached."""
         with self._lock:
-            self.requests.append(body)
+            self._arrivals += 1
             if len(self._in_flight) >= self.model.max_concurrent_requests:
                 return None
             self._tickets += 1
             self._in_flight[self._tickets] = words
-            return self._tickets, len(self.requests)
+            return self._tickets, self._arrivals
 
     def release(self, ticket: int) -> None:
         with self._lock:
@@ -170,28 +143,25 @@ class StandIn:
             return self.model.token_s(len(self._in_flight), sum(self._in_flight.values()))
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    # socketserver's default listen backlog is 5: with more users connecting at once, the kernel drops SYNs
-    # and the client retries a second later, which would be measured as a slow first request.
-    request_queue_size = 1024
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        pass  # a client closing its keep-alive connection is not news; anything else shows in the answers
-
-
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, and chunked streaming answers
     # Headers and body go out in separate writes: without TCP_NODELAY, Nagle's algorithm holds the body back
     # until the client's delayed ACK (40 ms), which would be measured as model time.
     disable_nagle_algorithm = True
+    server: StandIn
 
     @property
     def stand_in(self) -> StandIn:
-        return self.server.stand_in  # type: ignore[attr-defined]
+        return self.server
 
     def do_POST(self) -> None:
         raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        with self.stand_in._lock:
+            self.stand_in.requests.append(Recorded(self.path, dict(self.headers.items()), raw))
+        script = self.stand_in.next_script()
+        if script is not None:
+            self._play(script)
+            return
         match = _PATH.match(self.path.split("?")[0])
         if not match:
             self._error(404, "UnknownOperationException", {"message": f"No such operation: {self.path}"})
@@ -209,8 +179,10 @@ class _Handler(BaseHTTPRequestHandler):
                 422, json.dumps({"error": "Input validation error", "error_type": "validation"})
             )
             return
-        self.stand_in.inference_components.append(self.headers.get("X-Amzn-SageMaker-Inference-Component"))
-        admitted = self.stand_in.admit(body, words)
+        self._generate(match["op"] == "invocations", body, words, max_new_tokens)
+
+    def _generate(self, buffered: bool, body: dict[str, Any], words: int, max_new_tokens: int) -> None:
+        admitted = self.stand_in.admit(words)
         if admitted is None:
             self._model_error(429, OVERLOADED)
             return
@@ -224,12 +196,42 @@ class _Handler(BaseHTTPRequestHandler):
                 tokens = max(1, max_new_tokens // 2)
             finish = "length" if tokens == max_new_tokens else "eos_token"
             details = bool((body.get("parameters") or {}).get("details"))
-            if match["op"] == "invocations":
+            if buffered:
                 self._buffered(ticket, words, tokens, finish, details)
             else:
                 self._streamed(ticket, words, tokens, finish, details)
         finally:
             self.stand_in.release(ticket)
+
+    def _play(self, answer: Answer) -> None:
+        """A scripted answer: an error as it is, or a stream whose steps are played in order."""
+        if answer.status != 200:
+            self.send_response(answer.status)
+            for name, value in {"Content-Type": "application/json", **answer.headers}.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(answer.error_body)))
+            self.end_headers()
+            self.wfile.write(answer.error_body)
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", eventstream.CONTENT_TYPE)
+        self.send_header("X-Amzn-SageMaker-Content-Type", "text/event-stream")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        try:
+            for step in answer.steps:
+                if isinstance(step, threading.Event):
+                    step.wait(30)
+                elif isinstance(step, float):
+                    time.sleep(step)
+                else:
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(step), step))
+                    self.stand_in.sent_at.append(time.perf_counter())
+            self.wfile.write(b"0\r\n\r\n")
+            self.stand_in.finished.set()
+        except OSError:
+            self.stand_in.stream_closed.set()
+            self.close_connection = True
 
     # --- generation --------------------------------------------------------------------------------------
 
@@ -367,3 +369,21 @@ def _text(index: int) -> str:
 
 def _token(index: int) -> dict[str, Any]:
     return {"id": 1000 + index, "text": _text(index), "logprob": -0.5, "special": False}
+
+
+@contextlib.contextmanager
+def proxy_app(config: Any) -> Iterator[str]:
+    """The proxy's HTTP app (as behind the Lambda Web Adapter) on loopback, its SageMaker runtime whatever
+    ``AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME`` names (the stand-in); yields its base URL. ``config`` is the
+    runtime's ``invoke_proxy.config.Config``."""
+    from invoke_proxy.core import Proxy
+    from invoke_proxy.http_server import make_server
+    from invoke_proxy.sagemaker import create_client
+
+    server = make_server(Proxy(config, create_client(config)), "127.0.0.1", 0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()

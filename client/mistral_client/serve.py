@@ -1,0 +1,195 @@
+"""``mistral-invoke serve``: the streaming function's own HTTP app on localhost, against a deployed endpoint.
+
+The proxy's runtime (``invoke_proxy``: the same code the Lambda function runs, configured the same way, from
+environment variables) serves every route, streamed too, with the caller's credentials; ``GET /openapi.json``
+publishes the HTTP API's OpenAPI document, which the runtime ships (``invoke_proxy.openapi.load_openapi``).
+No authentication: it listens on loopback unless told otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+from collections.abc import Callable
+from typing import IO, Any
+
+from invoke_proxy import contract
+
+from . import signing, transport
+from .errors import CliError
+
+#: Where ``serve`` publishes the OpenAPI document (the deployed function does not serve it).
+OPENAPI_PATH = "/openapi.json"
+
+
+class OpenApiProxy:
+    """The proxy, answering ``GET /openapi.json`` with the runtime's OpenAPI document; every other request is
+    the proxy's own. What the HTTP app calls (``open``) is all this adds to."""
+
+    def __init__(self, proxy: Any) -> None:
+        self._proxy = proxy
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._proxy, name)
+
+    def open(
+        self,
+        method: str,
+        path: str,
+        body: bytes,
+        request_id: str,
+        remaining_ms: Callable[[], int] | None = None,
+    ) -> Any:
+        if path == OPENAPI_PATH and method in ("GET", "HEAD"):
+            from invoke_proxy.openapi import load_openapi
+            from invoke_proxy.records import Response
+
+            return Response(200, load_openapi(), {})
+        return self._proxy.open(method, path, body, request_id, remaining_ms)
+
+
+def endpoint_of(args: argparse.Namespace, session: Any) -> tuple[str, str | None, str | None]:
+    """(endpoint name, inference component, region): the flags, then the stack's outputs."""
+    endpoint_name, region = args.endpoint_name, args.region
+    component = args.inference_component_name
+    if args.stack:
+        cfn_region = region or session.get_config_variable("region")
+        outputs = transport.stack_outputs(
+            transport.create_client(session, "cloudformation", cfn_region), args.stack
+        )
+        endpoint_name = endpoint_name or outputs.get("EndpointName")
+        component = component or outputs.get("InferenceComponentName")
+        region = region or outputs.get("Region") or cfn_region
+    if not endpoint_name:
+        raise CliError("serve needs --endpoint-name NAME, or --stack STACK_NAME with an EndpointName output.")
+    return endpoint_name, component, region
+
+
+def proxy_environment(
+    args: argparse.Namespace, endpoint_name: str, component: str | None, region: str | None
+) -> dict[str, str]:
+    """The function's environment, as InvokeProxy would set it (the contract's names)."""
+    env = {
+        contract.ENV_ENDPOINT_NAME: endpoint_name,
+        contract.ENV_MAX_INPUT_LENGTH: str(args.max_input_length),
+        contract.ENV_MAX_TOTAL_TOKENS: str(args.max_total_tokens),
+        contract.ENV_DEFAULT_MAX_NEW_TOKENS: str(args.default_max_new_tokens),
+        contract.ENV_MODEL_ID: args.model_id,
+        contract.ENV_PROMPT_FORMAT: args.prompt_format,
+        contract.ENV_LOG_PROMPTS: "true" if args.log_prompts else "false",
+    }
+    if region:
+        env["AWS_REGION"] = region
+    if component:  # a scale-to-zero endpoint: every invocation names its inference component
+        env[contract.ENV_INFERENCE_COMPONENT_NAME] = component
+    if args.profile:
+        env["AWS_PROFILE"] = args.profile
+    return env
+
+
+def cmd_serve(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
+    endpoint_name, component, region = endpoint_of(args, signing.make_session(args.profile))
+    # The same configuration path as in Lambda: environment variables, read by load_config.
+    os.environ.update(proxy_environment(args, endpoint_name, component, region))
+    # The streaming function's own HTTP app (behind the Lambda Web Adapter in AWS): every route, streamed too.
+    from invoke_proxy.config import ConfigError, load_config
+    from invoke_proxy.core import Proxy
+    from invoke_proxy.http_server import make_server
+    from invoke_proxy.json_logs import JsonLogFormatter
+    from invoke_proxy.sagemaker import create_client as create_runtime_client
+
+    stream = logging.StreamHandler(err)
+    stream.setFormatter(JsonLogFormatter())
+    logging.getLogger("invoke_proxy").addHandler(stream)
+    try:
+        config = load_config(os.environ)
+    except ConfigError as exc:
+        raise CliError(f"Invalid configuration: {exc}") from None
+    proxy = OpenApiProxy(Proxy(config, create_runtime_client(config)))
+    server = make_server(proxy, args.host, args.port)  # type: ignore[arg-type]  # the proxy, plus one route
+    host, port = str(server.server_address[0]), server.server_address[1]
+    if args.host not in transport.LOOPBACK_HOSTS:
+        err.write("warning: serving beyond loopback: this local server does no authentication.\n")
+    out.write(f"Serving the invoke proxy for endpoint {endpoint_name} on http://{host}:{port}/\n")
+    out.write(f"OpenAPI document: http://{host}:{port}{OPENAPI_PATH}\n")
+    out.flush()
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return 0
+
+
+def add_parser(commands: Any) -> None:
+    """``serve``'s subcommand. It runs the proxy itself: no URL to call, no answer to print, no client timeout
+    or wait, so it takes only what locates the endpoint and configures the proxy (not `where and who`)."""
+    serve = commands.add_parser(
+        "serve",
+        help="local dev mode: serve the proxy on localhost against a real endpoint",
+        description="Serve the invoke proxy's HTTP app (every route, streaming too, and its OpenAPI document at "
+        f"{OPENAPI_PATH}) on localhost, calling a deployed SageMaker endpoint with your credentials. No "
+        "authentication: keep it on loopback.",
+    )
+    endpoint = serve.add_argument_group("the endpoint")
+    endpoint.add_argument(
+        "--stack",
+        default=argparse.SUPPRESS,
+        help="read EndpointName, InferenceComponentName and Region from this stack's outputs",
+    )
+    endpoint.add_argument(
+        "--endpoint-name", help="SageMaker endpoint (default: the stack's EndpointName output)"
+    )
+    endpoint.add_argument(
+        "--inference-component-name",
+        help="scale-to-zero stacks: the model's inference component (default: the stack's "
+        "InferenceComponentName output, if any)",
+    )
+    endpoint.add_argument(
+        "--profile", default=argparse.SUPPRESS, help="AWS profile (default: standard chain)"
+    )
+    endpoint.add_argument(
+        "--region", default=argparse.SUPPRESS, help="region (default: the stack's, or your profile's)"
+    )
+    listen = serve.add_argument_group("the local server")
+    listen.add_argument("--host", default="127.0.0.1", help="default: 127.0.0.1 (no authentication!)")
+    listen.add_argument("--port", type=int, default=8080, help="default: 8080; 0 picks a free port")
+    listen.add_argument("--log-prompts", action="store_true", help="log prompt text (debugging only)")
+    _add_model_limits(serve)
+
+
+def _add_model_limits(serve: argparse.ArgumentParser) -> None:
+    defaults = contract.RUNTIME_DEFAULTS
+    model = serve.add_argument_group("the model's limits and format", "set them as the endpoint was deployed")
+    model.add_argument(
+        "--max-input-length",
+        type=int,
+        default=defaults.max_input_length,
+        help="TGI's MAX_INPUT_LENGTH, in tokens (context maxInputLength; default: %(default)s)",
+    )
+    model.add_argument(
+        "--max-total-tokens",
+        type=int,
+        default=defaults.max_total_tokens,
+        help="TGI's MAX_TOTAL_TOKENS, input plus output (context maxTotalTokens; default: %(default)s)",
+    )
+    model.add_argument(
+        "--default-max-new-tokens",
+        type=int,
+        default=defaults.default_max_new_tokens,
+        help="max_new_tokens when a request sets none (context defaultMaxNewTokens; default: %(default)s)",
+    )
+    model.add_argument(
+        "--model-id",
+        default=defaults.model_id,
+        help="the model id /health and OpenAI answers report (default: %(default)s)",
+    )
+    model.add_argument(
+        "--prompt-format",
+        default=defaults.prompt_format,
+        choices=list(contract.PROMPT_FORMATS),
+        help="mistral-instruct serves /chat and /v1/chat/completions; none, for a base model (context "
+        "model=base), only /generate (default: %(default)s)",
+    )

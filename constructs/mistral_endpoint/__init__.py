@@ -1,7 +1,9 @@
 """Mistral 7B on a private, network-isolated Amazon SageMaker endpoint, as AWS CDK constructs.
 
-The constructs are imported lazily, so ``mistral_endpoint.cli`` (the ``mistral-invoke`` client) starts
-without loading aws-cdk-lib.
+The constructs are imported lazily, so importing the package (or its CDK-free modules: ``defaults``, the
+runtime's copy in ``_lambda``) loads no aws-cdk-lib. The client tools are a distribution of their own,
+``mistral-endpoint-client`` (``mistral_client``), and the proxy's runtime another, ``mistral-endpoint-runtime``
+(``invoke_proxy``), of which this package carries a copy for the function's asset.
 """
 
 from __future__ import annotations

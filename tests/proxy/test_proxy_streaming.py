@@ -21,7 +21,7 @@ from sagemaker_stand_in import (
 )
 from sse_client import SseResponse
 
-from mistral_endpoint import eventstream
+from mistral_client import eventstream
 from mistral_endpoint._lambda.invoke_proxy.core import Proxy
 from mistral_endpoint._lambda.invoke_proxy.http_server import make_server
 

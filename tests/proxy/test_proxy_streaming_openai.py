@@ -11,7 +11,7 @@ from proxy_helpers import make_config
 from sagemaker_stand_in import SageMakerRuntime, proxy_app, tokens_script
 from sse_client import SseResponse
 
-from mistral_endpoint import eventstream
+from mistral_client import eventstream
 
 openai = pytest.importorskip("openai")
 

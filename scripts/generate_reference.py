@@ -108,7 +108,13 @@ def _context_section(props: Any, config: Any) -> list[str]:
     for key, meaning in config.APP_KEYS.items():
         lines.append(f"| `{key}` | unset | (the app's) | {_cell(meaning)} |")
     renamed = ", ".join(f"`{old}` is `{new}`" for old, new in config.RENAMED_KEYS.items())
-    return [*lines, "", f"Keys of earlier releases are refused with their new name: {renamed}.", ""]
+    return [
+        *lines,
+        "",
+        f"Keys of earlier releases still work, as deprecated spellings of their new name, with a warning "
+        f"(FutureWarning) naming it; setting both the old and the new key is refused: {renamed}.",
+        "",
+    ]
 
 
 def render() -> str:

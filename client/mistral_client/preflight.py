@@ -73,7 +73,7 @@ def read_context(pairs: Iterable[str], context_file: str | None) -> dict[str, An
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key:
-            raise PreflightError(f"-c {pair!r}: use key=value, e.g. -c maxInstances=4")
+            raise PreflightError(f"-c {pair!r}: use key=value, e.g. -c maxCapacity=4")
         if key in CONTEXT_KEYS:
             context[key] = value
     return context
@@ -117,7 +117,11 @@ def build_plan(args: argparse.Namespace, default_region: str | None) -> Plan:
         raise PreflightError("preflight needs a region: pass --region R (or set one in your AWS profile).")
     max_instances = args.max_instances
     if max_instances is None:
-        max_instances = _context_int(context, "maxInstances") or DEFAULT_MAX_INSTANCES
+        max_instances = (
+            _context_int(context, "maxCapacity")
+            or _context_int(context, "maxInstances")
+            or DEFAULT_MAX_INSTANCES
+        )
     if max_instances < 1:
         raise PreflightError(f"--max-instances {max_instances}: use 1 or more")
     return Plan(

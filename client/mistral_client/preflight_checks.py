@@ -20,7 +20,8 @@ DEFAULT_STACK_NAME = "MistralEndpointStack"
 DEFAULT_TOOLKIT_STACK_NAME = "CDKToolkit"
 MIN_BOOTSTRAP_VERSION = 6
 # The app's context keys this command reads (camelCase, as in cdk.json and `cdk synth -c key=value`).
-CONTEXT_KEYS = ("instanceType", "maxInstances", "scaleToZero", "streaming", "region")
+#: The app's context keys preflight reads; maxInstances is maxCapacity's deprecated spelling (stacks/config.py).
+CONTEXT_KEYS = ("instanceType", "maxCapacity", "maxInstances", "scaleToZero", "streaming", "region")
 
 OK, WARN, FAIL, UNKNOWN, SKIPPED = "ok", "warn", "FAIL", "unknown", "skipped"
 #: 0: nothing fails and every check was made. 1: a check fails (offline or account), or bad input.
@@ -137,8 +138,8 @@ def quota_checks(service_quotas: Any, plan: Plan) -> list[Check]:
             "servicequotas:ListServiceQuotas and servicequotas:ListAWSDefaultServiceQuotas", exc
         )
         return [
-            Check(label, status, found, f"{plan.max_instances} (maxInstances)", action),
-            Check(update_label, status, found, f"{2 * plan.max_instances} (2 x maxInstances)", action),
+            Check(label, status, found, f"{plan.max_instances} (maxCapacity)", action),
+            Check(update_label, status, found, f"{2 * plan.max_instances} (2 x maxCapacity)", action),
         ]
     if quota is None:
         return [
@@ -146,7 +147,7 @@ def quota_checks(service_quotas: Any, plan: Plan) -> list[Check]:
                 label,
                 FAIL,
                 "no such quota in this region",
-                f"{plan.max_instances} (maxInstances)",
+                f"{plan.max_instances} (maxCapacity)",
                 f"check the instance type: SageMaker may not offer {plan.instance_type} for endpoints in "
                 f"{plan.region}",
             )
@@ -161,7 +162,7 @@ def quota_checks(service_quotas: Any, plan: Plan) -> list[Check]:
             f"--quota-code {code or '<code>'} --desired-value {to} --region {plan.region}"
         )
 
-    needed = f"{plan.max_instances} (maxInstances)"
+    needed = f"{plan.max_instances} (maxCapacity)"
     if value < 1:
         deploy = Check(
             label,
@@ -171,19 +172,19 @@ def quota_checks(service_quotas: Any, plan: Plan) -> list[Check]:
             "the endpoint cannot start one instance; " + increase(2 * plan.max_instances),
         )
     elif value < plan.max_instances:
-        # The first instance starts, but autoscaling can never reach maxInstances: the stack as configured
+        # The first instance starts, but autoscaling can never reach maxCapacity: the stack as configured
         # does not fit the account, so this fails the check rather than warning.
         deploy = Check(
             label,
             FAIL,
             found,
             needed,
-            f"autoscaling could not go past {value}: lower maxInstances to {value}, or "
+            f"autoscaling could not go past {value}: lower maxCapacity to {value}, or "
             + increase(2 * plan.max_instances),
         )
     else:
         deploy = Check(label, OK, found, needed)
-    update_needed = f"{2 * plan.max_instances} (2 x maxInstances)"
+    update_needed = f"{2 * plan.max_instances} (2 x maxCapacity)"
     if value < 2:
         update = Check(
             update_label,

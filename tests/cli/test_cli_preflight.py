@@ -205,9 +205,9 @@ def test_all_good_exits_0_with_a_table_of_ok_rows(aws: Aws) -> None:
     assert table["quota: ml.g5.2xlarge for endpoint usage"][:3] == [
         "ok",
         f"4 ({QUOTA_CODE})",
-        "2 (maxInstances)",
+        "2 (maxCapacity)",
     ]
-    assert table["quota: blue/green update at max"][:3] == ["ok", f"4 ({QUOTA_CODE})", "4 (2 x maxInstances)"]
+    assert table["quota: blue/green update at max"][:3] == ["ok", f"4 ({QUOTA_CODE})", "4 (2 x maxCapacity)"]
     assert table["TGI 1.1 image in region"][0] == "ok"
     assert table["Lambda function URLs"][0] == "ok"
     assert table["Lambda Web Adapter layer (streaming)"][0] == "ok"
@@ -241,7 +241,7 @@ def test_json_prints_the_rows(aws: Aws) -> None:
         "check": "quota: ml.g5.2xlarge for endpoint usage",
         "status": "ok",
         "found": f"4 ({QUOTA_CODE})",
-        "needed": "2 (maxInstances)",
+        "needed": "2 (maxCapacity)",
         "action": "",
     }
 
@@ -267,7 +267,7 @@ def test_a_quota_below_max_instances_fails(aws: Aws) -> None:
     code, out, _ = preflight("--region", "us-east-1", "--max-instances", "2")
     status, _, _, action = rows(out)["quota: ml.g5.2xlarge for endpoint usage"]
     assert (code, status) == (1, "FAIL")
-    assert action.startswith("autoscaling could not go past 1: lower maxInstances to 1, or request 4 or more")
+    assert action.startswith("autoscaling could not go past 1: lower maxCapacity to 1, or request 4 or more")
 
 
 def test_a_quota_that_fits_max_but_not_a_blue_green_update_warns_and_exits_0(aws: Aws) -> None:
@@ -277,7 +277,7 @@ def test_a_quota_that_fits_max_but_not_a_blue_green_update_warns_and_exits_0(aws
     assert code == 0
     assert table["quota: ml.g5.2xlarge for endpoint usage"][0] == "ok"
     status, _, needed, action = table["quota: blue/green update at max"]
-    assert (status, needed) == ("warn", "4 (2 x maxInstances)")
+    assert (status, needed) == ("warn", "4 (2 x maxCapacity)")
     assert action.startswith("an update fails when more than 1 of 2 instances run; request 4 or more")
 
 
@@ -501,7 +501,7 @@ def test_context_flags_set_instance_type_max_instances_and_scale_to_zero(aws: Aw
         "-c",
         "instanceType=ml.g5.4xlarge",
         "-c",
-        "maxInstances=3",
+        "maxCapacity=3",
         "-c",
         "scaleToZero=true",
     )
@@ -510,20 +510,28 @@ def test_context_flags_set_instance_type_max_instances_and_scale_to_zero(aws: Aw
     assert table["quota: ml.g5.4xlarge for endpoint usage"][:3] == [
         "ok",
         f"6 ({QUOTA_CODE})",
-        "3 (maxInstances)",
+        "3 (maxCapacity)",
     ]
     assert "inference components API (scaleToZero)" in table
+
+
+def test_the_earlier_spelling_max_instances_is_still_read(aws: Aws) -> None:
+    answer_quota(aws, 6)
+    answer_bootstrap(aws)
+    code, out, err = preflight("--region", "us-east-1", "-c", "maxInstances=3")
+    assert rows(out)["quota: ml.g5.2xlarge for endpoint usage"][2] == "3 (maxCapacity)", out + err
+    assert code == 0
 
 
 def test_the_context_file_is_read_and_flags_win(aws: Aws, tmp_path: Path) -> None:
     cdk_json = tmp_path / "cdk.json"
     cdk_json.write_text(
-        json.dumps({"app": "python app.py", "context": {"instanceType": "ml.g5.4xlarge", "maxInstances": 5}})
+        json.dumps({"app": "python app.py", "context": {"instanceType": "ml.g5.4xlarge", "maxCapacity": 5}})
     )
     answer_quota(aws, 6, instance_type="ml.g5.4xlarge")
     answer_bootstrap(aws)
     code, out, _ = preflight("--region", "us-east-1", "--context-file", str(cdk_json), "--max-instances", "3")
-    assert rows(out)["quota: ml.g5.4xlarge for endpoint usage"][2] == "3 (maxInstances)"
+    assert rows(out)["quota: ml.g5.4xlarge for endpoint usage"][2] == "3 (maxCapacity)"
     assert code == 0
 
 
@@ -537,7 +545,7 @@ def test_the_projects_own_cdk_json_is_accepted(aws: Aws) -> None:
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["-c", "maxInstances=many"], "error: context maxInstances='many': use a whole number"),
+        (["-c", "maxCapacity=many"], "error: context maxCapacity='many': use a whole number"),
         (["-c", "scaleToZero=yes"], "error: context scaleToZero='yes': use true or false"),
         (["-c", "maxInstances"], "error: -c 'maxInstances': use key=value"),
         (

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import random
-import re
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -23,12 +22,12 @@ from botocore.exceptions import (
 
 from .config import Config
 from .errors import ProxyError, model_overloaded, model_rejected_input
+from .sagemaker_errors import container_timed_out, no_capacity
 
 CONNECT_TIMEOUT_SECONDS = 2
 # The container must answer within 60 s; AWS advises a client read timeout of at least 70 s.
 READ_TIMEOUT_SECONDS = 70
 CONTAINER_TIMEOUT_SECONDS = 60
-_CONTAINER_TIMEOUT_TEXT = "timed out while waiting for a response from container"
 MAX_ATTEMPTS = 3
 _T = TypeVar("_T")
 
@@ -43,8 +42,8 @@ RETRYABLE_CODES = frozenset({"ThrottlingException", "Throttling", "ServiceUnavai
 # invoking UpdateInferenceComponentRuntimeConfig API." (AWS Machine Learning Blog, "Unlock cost savings with
 # the new scale down to zero feature in SageMaker Inference", 2024-12). Each refusal also counts in the
 # NoCapacityInvocationFailures metric that triggers the scale-out. Matched on "no capacity" alone, ignoring
-# case and spacing, so a rewording around it still maps; any other ValidationError keeps its own mapping.
-_NO_CAPACITY = re.compile(r"\bno\s*capacity", re.IGNORECASE)
+# case and spacing (sagemaker_errors.no_capacity, which mistral-bench reads too), so a rewording around it still
+# maps; any other ValidationError keeps its own mapping.
 # The same post measured about 5 minutes from the first refused request to a serving copy (an 8B model with
 # container caching); a fresh instance here also downloads about 14 GB of weights through the VPC.
 WAKE_MINUTES = "5-10"
@@ -194,15 +193,6 @@ def _timeout(what: str, log: dict[str, Any]) -> ProxyError:
     )
 
 
-def _container_timed_out(original_status: object, *messages: object) -> bool:
-    """SageMaker's answer when the container outlives its 60 s: a ModelError without a model status (0 or
-    absent), whose message says "Your invocation timed out while waiting for a response from container ...".
-    """
-    if original_status not in (None, 0):
-        return False
-    return any(isinstance(m, str) and _CONTAINER_TIMEOUT_TEXT in m.lower() for m in messages)
-
-
 def map_error(exc: Exception, endpoint_name: str, attempts: int = 1) -> ProxyError:
     """Turn a botocore exception into the error the caller receives. Upstream details go to the logs."""
     log: dict[str, Any] = {"upstream_exception": type(exc).__name__, "attempts": attempts}
@@ -229,7 +219,9 @@ def _model_error(exc: ClientError, log: dict[str, Any]) -> ProxyError:
     message = _tgi_message(exc.response.get("OriginalMessage"))
     log.update(original_status_code=original_status, log_stream_arn=exc.response.get("LogStreamArn"))
     error = exc.response.get("Error", {})
-    if _container_timed_out(original_status, error.get("Message"), exc.response.get("OriginalMessage")):
+    # SageMaker's answer when the container outlives its 60 s: no model status, "... timed out while waiting
+    # for a response from container ..." (sagemaker_errors.container_timed_out).
+    if container_timed_out(original_status, error.get("Message"), exc.response.get("OriginalMessage")):
         return _timeout(
             f"The model did not answer within SageMaker's {CONTAINER_TIMEOUT_SECONDS} s limit.", log
         )
@@ -273,7 +265,7 @@ def _service_error(code: str, message: str, endpoint_name: str, log: dict[str, A
             headers={"Retry-After": "5"},
             log_fields=log,
         )
-    if code == "ValidationError" and _NO_CAPACITY.search(message):
+    if code == "ValidationError" and no_capacity(message):
         return ProxyError(
             503,
             "model_scaling_up",

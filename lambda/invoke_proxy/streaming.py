@@ -26,6 +26,7 @@ from .encoding import sse
 from .errors import ProxyError, model_overloaded, model_rejected_input
 from .records import Request
 from .sagemaker import READ_TIMEOUT_SECONDS, map_error
+from .sagemaker_errors import stream_timed_out
 from .sse import SseParser
 from .tgi import JsonObject, details_of
 
@@ -43,10 +44,8 @@ def stream_failure(exc: Exception, endpoint_name: str) -> ProxyError:
         code = error.get("Code", "")
         log.update(upstream_code=code, upstream_message=error.get("Message", ""))
         if code == "ModelStreamError":
-            # botocore keeps only Code and Message of an exception event (the ErrorCode member is dropped):
-            # ModelInvocationTimeExceeded is told apart from StreamBroken by its message.
-            text = f"{error.get('Message', '')} {exc.response.get('ErrorCode', '')}".lower()
-            if "time" in text and "broken" not in text:
+            # ModelInvocationTimeExceeded, told apart from StreamBroken by its message (sagemaker_errors).
+            if stream_timed_out(error.get("Message", ""), exc.response.get("ErrorCode", "")):
                 return ProxyError(
                     504,
                     "timeout",

@@ -10,9 +10,18 @@ import re
 from collections.abc import Mapping
 from typing import NamedTuple
 
-from .defaults import DEFAULTS
-
-PROMPT_FORMATS = ("mistral-instruct", "none")
+from .contract import (
+    ENV_DEFAULT_MAX_NEW_TOKENS,
+    ENV_ENDPOINT_NAME,
+    ENV_INFERENCE_COMPONENT_NAME,
+    ENV_LOG_PROMPTS,
+    ENV_MAX_INPUT_LENGTH,
+    ENV_MAX_TOTAL_TOKENS,
+    ENV_MODEL_ID,
+    ENV_PROMPT_FORMAT,
+    PROMPT_FORMATS,
+)
+from .contract import RUNTIME_DEFAULTS as DEFAULTS
 
 # SageMaker InvokeEndpoint accepts at most 6 MB; function URLs cap the request at 6 MB too. The proxy refuses
 # request bodies above 5 MiB so the payload it builds (template text, JSON re-encoding) still fits under
@@ -82,30 +91,32 @@ def _bool(env: Mapping[str, str], name: str) -> bool:
 
 def load_config(env: Mapping[str, str]) -> Config:
     """Build the configuration from an environment mapping (``os.environ`` in Lambda)."""
-    endpoint_name = env.get("ENDPOINT_NAME", "").strip()
+    endpoint_name = env.get(ENV_ENDPOINT_NAME, "").strip()
     if not endpoint_name:
-        raise ConfigError("ENDPOINT_NAME is required: set it to the SageMaker endpoint's name")
-    max_input_length = _positive_int(env, "MAX_INPUT_LENGTH", str(DEFAULTS.max_input_length))
-    max_total_tokens = _positive_int(env, "MAX_TOTAL_TOKENS", str(DEFAULTS.max_total_tokens))
+        raise ConfigError(f"{ENV_ENDPOINT_NAME} is required: set it to the SageMaker endpoint's name")
+    max_input_length = _positive_int(env, ENV_MAX_INPUT_LENGTH, str(DEFAULTS.max_input_length))
+    max_total_tokens = _positive_int(env, ENV_MAX_TOTAL_TOKENS, str(DEFAULTS.max_total_tokens))
     default_max_new_tokens = _positive_int(
-        env, "DEFAULT_MAX_NEW_TOKENS", str(DEFAULTS.default_max_new_tokens)
+        env, ENV_DEFAULT_MAX_NEW_TOKENS, str(DEFAULTS.default_max_new_tokens)
     )
     if max_input_length >= max_total_tokens:
         raise ConfigError(
-            f"MAX_INPUT_LENGTH ({max_input_length}) must be below MAX_TOTAL_TOKENS ({max_total_tokens}), "
-            "as TGI itself requires"
+            f"{ENV_MAX_INPUT_LENGTH} ({max_input_length}) must be below {ENV_MAX_TOTAL_TOKENS} "
+            f"({max_total_tokens}), as TGI itself requires"
         )
     if default_max_new_tokens >= max_total_tokens:
         raise ConfigError(
-            f"DEFAULT_MAX_NEW_TOKENS ({default_max_new_tokens}) must be below MAX_TOTAL_TOKENS "
+            f"{ENV_DEFAULT_MAX_NEW_TOKENS} ({default_max_new_tokens}) must be below {ENV_MAX_TOTAL_TOKENS} "
             f"({max_total_tokens})"
         )
-    prompt_format = env.get("PROMPT_FORMAT", DEFAULTS.prompt_format).strip()
+    prompt_format = env.get(ENV_PROMPT_FORMAT, DEFAULTS.prompt_format).strip()
     if prompt_format not in PROMPT_FORMATS:
-        raise ConfigError(f"PROMPT_FORMAT must be one of {', '.join(PROMPT_FORMATS)}; got {prompt_format!r}")
-    model_id = env.get("MODEL_ID", DEFAULTS.model_id).strip()
+        raise ConfigError(
+            f"{ENV_PROMPT_FORMAT} must be one of {', '.join(PROMPT_FORMATS)}; got {prompt_format!r}"
+        )
+    model_id = env.get(ENV_MODEL_ID, DEFAULTS.model_id).strip()
     if not model_id:
-        raise ConfigError("MODEL_ID must not be empty when set")
+        raise ConfigError(f"{ENV_MODEL_ID} must not be empty when set")
     inference_component_name = _inference_component_name(env)
     region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or None
     return Config(
@@ -116,20 +127,20 @@ def load_config(env: Mapping[str, str]) -> Config:
         default_max_new_tokens=default_max_new_tokens,
         model_id=model_id,
         prompt_format=prompt_format,
-        log_prompts=_bool(env, "LOG_PROMPTS"),
+        log_prompts=_bool(env, ENV_LOG_PROMPTS),
         inference_component_name=inference_component_name,
     )
 
 
 def _inference_component_name(env: Mapping[str, str]) -> str | None:
     """Optional: absent or empty means the endpoint hosts the model directly (no inference component)."""
-    raw = env.get("INFERENCE_COMPONENT_NAME", "")
+    raw = env.get(ENV_INFERENCE_COMPONENT_NAME, "")
     name = raw.strip()
     if not name:
         return None
     if len(name) > 63 or not _INFERENCE_COMPONENT_NAME.match(name):
         raise ConfigError(
-            f"INFERENCE_COMPONENT_NAME must be a SageMaker inference component name (1-63 letters, digits "
+            f"{ENV_INFERENCE_COMPONENT_NAME} must be a SageMaker inference component name (1-63 letters, digits "
             f"and hyphens, starting and ending with a letter or digit), got {raw!r}"
         )
     return name

@@ -18,6 +18,7 @@ from aws_cdk import Aws, CfnMapping, Stack, Token
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
+from ._lambda import contract
 from ._region_facts import (
     CHINA_ACCOUNTS,
     COMMERCIAL_ACCOUNT,
@@ -47,8 +48,8 @@ ENVIRONMENT = {
     "AWS_LAMBDA_EXEC_WRAPPER": "/opt/bootstrap",
     "AWS_LWA_INVOKE_MODE": "response_stream",
     "AWS_LWA_PORT": "8080",
-    # The proxy's own health route: answered without calling SageMaker.
-    "AWS_LWA_READINESS_CHECK_PATH": "/health",
+    # The proxy's own health route (the contract's): answered without calling SageMaker.
+    "AWS_LWA_READINESS_CHECK_PATH": contract.HEALTH,
     # Its default, spelled out: a compressed stream would be buffered by the compressor.
     "AWS_LWA_ENABLE_COMPRESSION": "false",
 }

@@ -25,6 +25,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct, IDependable
 
+from ._lambda import contract
 from ._validation import ConfigurationError, is_unresolved, require_int
 from .defaults import DEFAULTS
 from .endpoint_metrics import SAGEMAKER_NAMESPACE, arn_name
@@ -391,7 +392,7 @@ class InferenceComponent(HostingMode):
         ]
 
     def proxy_environment(self) -> dict[str, str]:
-        return {"INFERENCE_COMPONENT_NAME": self.inference_component_name}
+        return {contract.ENV_INFERENCE_COMPONENT_NAME: self.inference_component_name}
 
     def stack_outputs(self) -> list[tuple[str, str, str]]:
         return [

@@ -15,6 +15,7 @@ from . import _lambda, _web_adapter
 from ._compliance import acknowledge, acknowledge_checkov, acknowledge_in_packs, nag_resource
 from ._execution_policy import eni_arn
 from ._iam import ManagedPolicyRole
+from ._lambda import contract
 from ._logs import new_log_group
 from ._validation import require_bool, require_int
 from .endpoint_metrics import INVOKE_ENDPOINT_ACTIONS, IMistralModelEndpoint, check_same_environment
@@ -189,15 +190,16 @@ class InvokeProxy(TokenMetrics, Construct):
     ) -> None:
         streaming = options.streaming
         # Names, limits and switches only: what the proxy needs to know, nothing secret.
+        # The names are the contract's, which the runtime's config.load_config reads.
         environment = {
-            "ENDPOINT_NAME": endpoint.endpoint_name,
+            contract.ENV_ENDPOINT_NAME: endpoint.endpoint_name,
             **endpoint.hosting_mode.proxy_environment(),
-            "MODEL_ID": endpoint.model.model_id,
-            "PROMPT_FORMAT": endpoint.model.prompt_format,
-            "MAX_INPUT_LENGTH": str(endpoint.max_input_length),
-            "MAX_TOTAL_TOKENS": str(endpoint.max_total_tokens),
-            "DEFAULT_MAX_NEW_TOKENS": str(options.default_max_new_tokens),
-            "LOG_PROMPTS": "true" if options.log_prompts else "false",
+            contract.ENV_MODEL_ID: endpoint.model.model_id,
+            contract.ENV_PROMPT_FORMAT: endpoint.model.prompt_format,
+            contract.ENV_MAX_INPUT_LENGTH: str(endpoint.max_input_length),
+            contract.ENV_MAX_TOTAL_TOKENS: str(endpoint.max_total_tokens),
+            contract.ENV_DEFAULT_MAX_NEW_TOKENS: str(options.default_max_new_tokens),
+            contract.ENV_LOG_PROMPTS: "true" if options.log_prompts else "false",
             **(_web_adapter.ENVIRONMENT if streaming else {}),
         }
         #: The proxy function.

@@ -16,14 +16,14 @@ from constructs import Construct
 from synth_helpers import new_app, template_of
 
 from app import build_app
-from mistral_client import cli
-from mistral_endpoint import ConfigurationError, _web_adapter, regions
-from mistral_endpoint._region_facts import (
+from invoke_proxy.regions import (
     FUNCTION_URL_UNSUPPORTED_REGIONS,
     INFERENCE_COMPONENT_REGIONS,
     LAYER_ARN_BY_REGION,
     TGI_REGIONS,
 )
+from mistral_client import cli
+from mistral_endpoint import ConfigurationError, _web_adapter, regions
 
 #: CloudFormation's region list as cfn-lint ships it (one resource schema set per region), and every region the
 #: project's own tables name (the TGI table has one cfn-lint does not list yet).

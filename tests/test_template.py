@@ -8,7 +8,7 @@ from typing import Any
 import aws_cdk.aws_lambda as lambda_
 from synth_helpers import acknowledgements, default_stack, only, resources_of, template_of
 
-from mistral_endpoint import _tgi_images
+from mistral_endpoint._lambda import tgi_images as _tgi_images
 from mistral_endpoint.hosting import VARIANT_NAME
 from mistral_endpoint.proxy import FUNCTION_TIMEOUT, STREAMING_FUNCTION_TIMEOUT
 

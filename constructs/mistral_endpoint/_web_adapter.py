@@ -9,7 +9,7 @@ The layer is pinned (x86_64, matching the function's architecture). AWS publishe
 commercial partition and from one account per China region ("Zip Packages" in the adapter's README); none is
 published in GovCloud, ISO or the European Sovereign Cloud. That it exists in every newer commercial region is
 not verified: a deployment there fails on a missing layer version, and ``web_adapter_layer`` takes your own copy.
-The ARNs live in ``_region_facts`` and the region rule in ``_region_rules`` (CDK-free, read by preflight too).
+The ARNs and the region rule live in the runtime's ``invoke_proxy.regions`` (CDK-free, read by preflight too).
 """
 
 from __future__ import annotations
@@ -19,16 +19,7 @@ from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from ._lambda import contract
-from ._region_facts import (
-    CHINA_ACCOUNTS,
-    COMMERCIAL_ACCOUNT,
-    LAYER_ARN_BY_REGION,
-    LAYER_NAME,
-    LAYER_VERSION,
-    UNPUBLISHED_PREFIXES,
-    layer_arn,
-)
-from ._region_rules import WEB_ADAPTER_LAYER
+from ._lambda import regions as _regions
 from .regions import check_region
 
 __all__ = [
@@ -42,6 +33,14 @@ __all__ = [
     "layer_arn",
     "web_adapter_layer",
 ]
+
+CHINA_ACCOUNTS = _regions.CHINA_ACCOUNTS
+COMMERCIAL_ACCOUNT = _regions.COMMERCIAL_ACCOUNT
+LAYER_ARN_BY_REGION = _regions.LAYER_ARN_BY_REGION
+LAYER_NAME = _regions.LAYER_NAME
+LAYER_VERSION = _regions.LAYER_VERSION
+UNPUBLISHED_PREFIXES = _regions.UNPUBLISHED_PREFIXES
+layer_arn = _regions.layer_arn
 
 #: The adapter's configuration on the function (with the handler ``run.sh``).
 ENVIRONMENT = {
@@ -58,7 +57,7 @@ ENVIRONMENT = {
 def web_adapter_layer(scope: Construct) -> lambda_.ILayerVersion:
     """The layer for the stack's region: its ARN when the region is pinned (a clear synth error where it is
     not published), else looked up in a mapping of every admitted region, guarded by a CloudFormation rule."""
-    check_region(scope, WEB_ADAPTER_LAYER)
+    check_region(scope, _regions.WEB_ADAPTER_LAYER)
     region = Stack.of(scope).region
     if not Token.is_unresolved(region):
         arn = LAYER_ARN_BY_REGION[region]

@@ -17,7 +17,7 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct, DependencyGroup
 
-from ._lambda.invoke_proxy import metrics as emf
+from ._lambda import metrics as emf
 from ._validation import ConfigurationError
 from .defaults import DEFAULTS
 from .endpoint_metrics import EndpointMetrics

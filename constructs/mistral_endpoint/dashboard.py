@@ -9,7 +9,7 @@ from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 from constructs import Construct
 
-from ._lambda.invoke_proxy import metrics as emf
+from ._lambda import metrics as emf
 from .alarms import ALARM_PERIOD
 
 if TYPE_CHECKING:  # types only

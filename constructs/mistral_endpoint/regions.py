@@ -1,12 +1,12 @@
-"""Where the pattern can run: each region rule of ``_region_rules`` checked at synth, or at deploy time."""
+"""Where the pattern can run: each region rule of the runtime's ``invoke_proxy.regions`` (CDK-free, read by
+``mistral-invoke preflight`` too) checked at synth, or at deploy time."""
 
 from __future__ import annotations
 
 from aws_cdk import Aws, CfnRule, CfnRuleAssertion, Fn, Stack, Token
 from constructs import Construct
 
-from ._region_facts import FUNCTION_URL_UNSUPPORTED_REGIONS, INFERENCE_COMPONENT_REGIONS, TGI_REGIONS
-from ._region_rules import FUNCTION_URLS, INFERENCE_COMPONENTS, TGI_IMAGE, RegionRule, pinned_refusal
+from ._lambda import regions as _regions
 from ._validation import ConfigurationError
 
 __all__ = [
@@ -19,30 +19,34 @@ __all__ = [
     "check_tgi_region",
 ]
 
+FUNCTION_URL_UNSUPPORTED_REGIONS = _regions.FUNCTION_URL_UNSUPPORTED_REGIONS
+INFERENCE_COMPONENT_REGIONS = _regions.INFERENCE_COMPONENT_REGIONS
+TGI_REGIONS = _regions.TGI_REGIONS
+
 
 def check_tgi_region(scope: Construct) -> None:
     """Fail synth in a region without the TGI 1.1 image; guard region-agnostic templates with a rule."""
-    check_region(scope, TGI_IMAGE)
+    check_region(scope, _regions.TGI_IMAGE)
 
 
 def check_inference_component_region(scope: Construct) -> None:
     """Fail synth where CloudFormation has no inference components (scale-to-zero mode); guard
     region-agnostic templates with a rule."""
-    check_region(scope, INFERENCE_COMPONENTS)
+    check_region(scope, _regions.INFERENCE_COMPONENTS)
 
 
 def check_function_url_region(scope: Construct) -> None:
     """Fail synth in a region without Lambda function URLs; guard region-agnostic templates with a rule."""
-    check_region(scope, FUNCTION_URLS)
+    check_region(scope, _regions.FUNCTION_URLS)
 
 
-def check_region(scope: Construct, rule: RegionRule) -> None:
+def check_region(scope: Construct, rule: _regions.RegionRule) -> None:
     """A stack pinned to a region the rule refuses fails synth with the rule's message; a region-agnostic
     stack gets a CloudFormation rule (once) that refuses the deployment with the same message."""
     stack = Stack.of(scope)
     if not Token.is_unresolved(stack.region):
         if not rule.admits(stack.region):
-            raise ConfigurationError(pinned_refusal(stack.stack_name, stack.region, rule))
+            raise ConfigurationError(_regions.pinned_refusal(stack.stack_name, stack.region, rule))
         return
     # A region-agnostic template learns its region at deploy time: a CloudFormation rule refuses the
     # deployment before any resource is created.

@@ -1,7 +1,7 @@
 """The serving container as an abstraction, as generative-ai-cdk-constructs does with ``ContainerImage.bind``.
 
 - :meth:`ServingImage.tgi_1_1` (the default): Hugging Face TGI 1.1 from the AWS Deep Learning Containers account
-  of the deploy region (a CloudFormation mapping of the SageMaker SDK's own table, ``_tgi_images``).
+  of the deploy region (a CloudFormation mapping of the SageMaker SDK's own table, the runtime's ``tgi_images``).
 - :meth:`ServingImage.from_ecr_repository`: a TGI 1.1 image the team mirrors or patches in its own ECR
   repository; pull rights on that repository go to the model's execution role.
 
@@ -21,7 +21,7 @@ from aws_cdk import Aws, CfnMapping, Stack
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from . import _tgi_images
+from ._lambda import tgi_images
 from ._validation import ConfigurationError, is_unresolved
 from .regions import check_tgi_region
 
@@ -80,11 +80,11 @@ class _Tgi11(ServingImage):
             scope,
             "TgiImageAccounts",
             mapping={
-                region: {"account": account} for region, account in _tgi_images.ECR_ACCOUNT_BY_REGION.items()
+                region: {"account": account} for region, account in tgi_images.ECR_ACCOUNT_BY_REGION.items()
             },
         ).find_in_map(Aws.REGION, "account")
         repository_arn = Stack.of(scope).format_arn(
-            service="ecr", account=image_account, resource="repository", resource_name=_tgi_images.REPOSITORY
+            service="ecr", account=image_account, resource="repository", resource_name=tgi_images.REPOSITORY
         )
         principal = grantable.grant_principal
         principal.add_to_principal_policy(
@@ -104,7 +104,7 @@ class _Tgi11(ServingImage):
             )
         )
         return ServingImageConfig(
-            f"{image_account}.dkr.ecr.{Aws.REGION}.{Aws.URL_SUFFIX}/{_tgi_images.REPOSITORY}:{_tgi_images.TAG}"
+            f"{image_account}.dkr.ecr.{Aws.REGION}.{Aws.URL_SUFFIX}/{tgi_images.REPOSITORY}:{tgi_images.TAG}"
         )
 
 

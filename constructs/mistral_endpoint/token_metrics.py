@@ -6,7 +6,7 @@ from typing import Any
 
 from aws_cdk import aws_cloudwatch as cloudwatch
 
-from ._lambda.invoke_proxy import metrics as emf
+from ._lambda import metrics as emf
 from ._validation import ConfigurationError
 
 

@@ -1,8 +1,9 @@
 """Token and request metrics in CloudWatch's embedded metric format (EMF): no API call, no PutMetricData.
 
-One JSON line per model request, written to standard output, from the same fields as the request's log line
-(``Proxy.handle`` for buffered requests; a streaming transport calls :func:`write_request_metrics` with its own
-fields). The names are the contract's (``contract.py``), which the CDK constructs read too (``InvokeProxy.metric_*``),
+One JSON line per model request, written to standard output, from the same fields as the request's log line.
+The pipeline (``core.Proxy.serve``, buffered answers) and the stream (``streaming.TokenStream``, when it ends)
+each call the metrics writer they are given (``Collaborators.write_metrics``: by default
+:func:`write_request_metrics` bound to the endpoint and the routes). The names are the contract's (``contract.py``), which the CDK constructs read too (``InvokeProxy.metric_*``),
 so runtime and dashboard cannot drift apart. Standard library only: this runs on the proxy's cold start.
 
 Why a line of its own on stdout, and not ``extra`` fields of the request log record:

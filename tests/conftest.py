@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from synth_helpers import VARIANTS, template_of
 
-from mistral_client.standin import StandIn as SageMakerRuntime
+from mistral_client.standin import StandIn
 
 
 @pytest.fixture(scope="session")
@@ -25,16 +25,16 @@ def any_template(request: pytest.FixtureRequest) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def runtime() -> Iterator[SageMakerRuntime]:
+def runtime() -> Iterator[StandIn]:
     """The streaming SageMaker runtime stand-in on loopback, one per test module."""
-    server = SageMakerRuntime().start()
+    server = StandIn().start()
     yield server
     server.shutdown()
     server.server_close()
 
 
 @pytest.fixture
-def sagemaker(runtime: SageMakerRuntime, monkeypatch: pytest.MonkeyPatch) -> SageMakerRuntime:
+def sagemaker(runtime: StandIn, monkeypatch: pytest.MonkeyPatch) -> StandIn:
     """The stand-in, reset, as the SageMaker runtime of every client the test creates."""
     runtime.reset()
     monkeypatch.setenv("AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME", runtime.url)

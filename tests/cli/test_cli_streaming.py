@@ -16,12 +16,11 @@ from cli_helpers import FunctionUrl, Run, serve_subprocess
 
 from invoke_proxy.config import load_config
 from mistral_client import cli, eventstream, transport
-from mistral_client.standin import StandIn as SageMakerRuntime
-from mistral_client.standin import proxy_app, sse_bytes, tokens_script
+from mistral_client.standin import StandIn, proxy_app, sse_bytes, tokens_script
 
 
 @pytest.fixture
-def app(sagemaker: SageMakerRuntime) -> Iterator[str]:
+def app(sagemaker: StandIn) -> Iterator[str]:
     with proxy_app(load_config({"ENDPOINT_NAME": "ep", "AWS_REGION": "us-east-1"})) as url:
         yield f"{url}/"
 
@@ -29,7 +28,7 @@ def app(sagemaker: SageMakerRuntime) -> Iterator[str]:
 class Terminal(io.StringIO):
     """Standard output that notes, at each write, whether the model had finished generating."""
 
-    def __init__(self, sagemaker: SageMakerRuntime, release: threading.Event) -> None:
+    def __init__(self, sagemaker: StandIn, release: threading.Event) -> None:
         super().__init__()
         self.sagemaker = sagemaker
         self.release = release
@@ -42,9 +41,7 @@ class Terminal(io.StringIO):
         return super().write(text)
 
 
-def test_generate_prints_each_token_while_the_model_is_still_generating(
-    app: str, sagemaker: SageMakerRuntime
-) -> None:
+def test_generate_prints_each_token_while_the_model_is_still_generating(app: str, sagemaker: StandIn) -> None:
     release = threading.Event()
     first, second = tokens_script([" Par", "is."])
     sagemaker.stream(first, release, second)
@@ -54,24 +51,20 @@ def test_generate_prints_each_token_while_the_model_is_still_generating(
     assert out.model_done_at_first_token is False
 
 
-def test_generate_streams_by_default(run: Run, app: str, sagemaker: SageMakerRuntime) -> None:
+def test_generate_streams_by_default(run: Run, app: str, sagemaker: StandIn) -> None:
     sagemaker.stream(*tokens_script([" Par", "is."]))
     code, out, err = run("--url", app, "generate", "The capital of France is")
     assert (code, out) == (0, " Paris.\n"), err
     assert sagemaker.requests[0].path.endswith("/invocations-response-stream")
 
 
-def test_generate_with_json_prints_one_event_per_line(
-    run: Run, app: str, sagemaker: SageMakerRuntime
-) -> None:
+def test_generate_with_json_prints_one_event_per_line(run: Run, app: str, sagemaker: StandIn) -> None:
     sagemaker.stream(*tokens_script([" Par", "is."]))
     _, out, _ = run("--url", app, "--json", "generate", "Hi")
     assert [json.loads(line)["token"]["text"] for line in out.splitlines()] == [" Par", "is."]
 
 
-def test_chat_streams_the_answer_and_keeps_it_in_the_history(
-    run: Run, app: str, sagemaker: SageMakerRuntime
-) -> None:
+def test_chat_streams_the_answer_and_keeps_it_in_the_history(run: Run, app: str, sagemaker: StandIn) -> None:
     sagemaker.stream(*tokens_script(["Bon", "jour !"]))
     sagemaker.stream(*tokens_script(["Ça", " va."]))
     code, out, _ = run("--url", app, "chat", stdin="Hi\nHow are you?\n")
@@ -80,7 +73,7 @@ def test_chat_streams_the_answer_and_keeps_it_in_the_history(
 
 
 def test_a_failure_mid_answer_is_an_error_after_the_tokens_received(
-    run: Run, app: str, sagemaker: SageMakerRuntime
+    run: Run, app: str, sagemaker: StandIn
 ) -> None:
     first, _ = tokens_script([" Par", "is."])
     sagemaker.stream(first, eventstream.internal_stream_failure("boom"))
@@ -89,9 +82,7 @@ def test_a_failure_mid_answer_is_an_error_after_the_tokens_received(
     assert "upstream_error" in err and "broke off" in err
 
 
-def test_a_failed_streamed_chat_turn_stays_out_of_the_history(
-    run: Run, app: str, sagemaker: SageMakerRuntime
-) -> None:
+def test_a_failed_streamed_chat_turn_stays_out_of_the_history(run: Run, app: str, sagemaker: StandIn) -> None:
     first, _ = tokens_script(["Bon", "jour"])
     sagemaker.stream(first, eventstream.internal_stream_failure("boom"))
     sagemaker.stream(*tokens_script(["Oui."]))
@@ -139,20 +130,20 @@ def test_events_split_across_reads_are_parsed_whole(size: int) -> None:
 
 
 @pytest.fixture
-def served(sagemaker: SageMakerRuntime) -> Iterator[str]:
+def served(sagemaker: StandIn) -> Iterator[str]:
     """``mistral-invoke serve`` in a subprocess, its SageMaker runtime the streaming stand-in."""
     with serve_subprocess(sagemaker.url, stderr=subprocess.DEVNULL) as (url, _):
         yield url
 
 
-def test_serve_streams(run: Run, served: str, sagemaker: SageMakerRuntime) -> None:
+def test_serve_streams(run: Run, served: str, sagemaker: StandIn) -> None:
     sagemaker.stream(*tokens_script([" Par", "is."]))
     code, out, err = run("--url", served, "generate", "The capital of France is")
     assert (code, out) == (0, " Paris.\n"), err
     assert sagemaker.requests[0].path == "/endpoints/dev-ep/invocations-response-stream"
 
 
-def test_serve_logs_each_request_as_one_json_line(sagemaker: SageMakerRuntime) -> None:
+def test_serve_logs_each_request_as_one_json_line(sagemaker: StandIn) -> None:
     # The serve subprocess writes JSON log lines on stderr with the streamed request's fields.
     with serve_subprocess(sagemaker.url) as (url, process):
         assert process.stderr is not None
@@ -162,9 +153,7 @@ def test_serve_logs_each_request_as_one_json_line(sagemaker: SageMakerRuntime) -
         assert (line["message"], line["streamed"], line["completion_tokens"]) == ("request", True, 2)
 
 
-def test_a_streamed_call_waits_while_the_model_scales_up_from_zero(
-    app: str, sagemaker: SageMakerRuntime
-) -> None:
+def test_a_streamed_call_waits_while_the_model_scales_up_from_zero(app: str, sagemaker: StandIn) -> None:
     from test_cli_wake import FakeTime
     from test_cli_wake_end_to_end import NO_CAPACITY
 

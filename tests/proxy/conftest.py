@@ -10,10 +10,10 @@ import pytest
 from botocore.stub import Stubber
 from proxy_helpers import Call, LambdaContext, make_config
 
-from mistral_endpoint._lambda.invoke_proxy.config import Config
-from mistral_endpoint._lambda.invoke_proxy.core import Proxy
-from mistral_endpoint._lambda.invoke_proxy.function_url import handle_event
-from mistral_endpoint._lambda.invoke_proxy.sagemaker import create_client
+from invoke_proxy.config import Config
+from invoke_proxy.core import Proxy
+from invoke_proxy.function_url import handle_event
+from invoke_proxy.sagemaker import create_client
 
 
 @pytest.fixture(autouse=True)

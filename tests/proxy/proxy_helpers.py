@@ -11,8 +11,8 @@ from botocore.awsrequest import AWSResponse
 from botocore.response import StreamingBody
 from botocore.stub import Stubber
 
+from invoke_proxy.config import Config, load_config
 from mistral_client import function_url
-from mistral_endpoint._lambda.invoke_proxy.config import Config, load_config
 
 ENDPOINT = "mistral-test-endpoint"
 URL_DOMAIN = "abc.lambda-url.us-east-1.on.aws"

@@ -28,11 +28,11 @@ from proxy_helpers import (
     tgi_answer,
     url_event,
 )
-from sagemaker_stand_in import SageMakerRuntime, proxy_app, tokens_script
 from sse_client import SseResponse
 
+from invoke_proxy.openapi import load_openapi
 from mistral_client import eventstream
-from mistral_endpoint._lambda.invoke_proxy.openapi import load_openapi
+from mistral_client.standin import StandIn, proxy_app, tokens_script
 
 DOCUMENT = load_openapi()
 # A server the document names (the function URL), and a request signed as the function URL requires.
@@ -267,7 +267,7 @@ def test_the_documents_error_schema_refuses_an_error_without_its_type() -> None:
 
 
 @pytest.fixture
-def app(sagemaker: SageMakerRuntime) -> Iterator[str]:
+def app(sagemaker: StandIn) -> Iterator[str]:
     with proxy_app(make_config()) as url:
         yield url
 
@@ -295,7 +295,7 @@ STREAMED = {
 
 
 @pytest.mark.parametrize("path", STREAMED)
-def test_a_streamed_answer_matches_the_document(path: str, app: str, sagemaker: SageMakerRuntime) -> None:
+def test_a_streamed_answer_matches_the_document(path: str, app: str, sagemaker: StandIn) -> None:
     sagemaker.stream(*tokens_script(["Hel", "lo", "!"], finish_reason="stop_sequence"))
     body = STREAMED[path]
     API.validate_request(request("POST", path, body))
@@ -316,7 +316,7 @@ def test_a_streamed_answer_matches_the_document(path: str, app: str, sagemaker: 
 
 @pytest.mark.parametrize("path", STREAMED)
 def test_a_failure_mid_stream_ends_with_an_event_the_document_describes(
-    path: str, app: str, sagemaker: SageMakerRuntime
+    path: str, app: str, sagemaker: StandIn
 ) -> None:
     first, _ = tokens_script([" Par", "is."])
     sagemaker.stream(first, eventstream.model_stream_error("Model invocation time exceeded"))
@@ -327,7 +327,7 @@ def test_a_failure_mid_stream_ends_with_an_event_the_document_describes(
 
 
 def test_a_failure_before_the_first_token_is_a_json_error_the_document_describes(
-    app: str, sagemaker: SageMakerRuntime
+    app: str, sagemaker: StandIn
 ) -> None:
     message = json.dumps({"error": "Input validation error: too long", "error_type": "validation"})
     sagemaker.error(

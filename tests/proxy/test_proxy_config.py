@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from mistral_endpoint._lambda.invoke_proxy.config import ConfigError, load_config
+from invoke_proxy.config import ConfigError, load_config
 
 BASE = {"ENDPOINT_NAME": "ep"}
 
@@ -78,7 +78,7 @@ def test_misconfiguration_is_refused_with_a_clear_message(env: dict[str, str], m
 def import_handler(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if k not in ("ENDPOINT_NAME", "MAX_TOTAL_TOKENS")}
     return subprocess.run(
-        [sys.executable, "-c", "import mistral_endpoint._lambda.invoke_proxy.handler as h; print(h.CONFIG)"],
+        [sys.executable, "-c", "import invoke_proxy.handler as h; print(h.CONFIG)"],
         env={**clean, "AWS_DEFAULT_REGION": "us-east-1", **env},
         capture_output=True,
         text=True,
@@ -104,7 +104,7 @@ def test_the_lambda_entry_point_answers_a_function_url_event(monkeypatch: pytest
 
     from proxy_helpers import LambdaContext, url_event
 
-    name = "mistral_endpoint._lambda.invoke_proxy.handler"
+    name = "invoke_proxy.handler"
     monkeypatch.setenv("ENDPOINT_NAME", "entry-point-ep")
     monkeypatch.delitem(sys.modules, name, raising=False)
     try:

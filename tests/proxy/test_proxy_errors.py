@@ -20,10 +20,10 @@ from proxy_helpers import (
     url_event,
 )
 
-from mistral_endpoint._lambda.invoke_proxy.config import Config
-from mistral_endpoint._lambda.invoke_proxy.core import Proxy
-from mistral_endpoint._lambda.invoke_proxy.function_url import handle_event
-from mistral_endpoint._lambda.invoke_proxy.sagemaker import create_client
+from invoke_proxy.config import Config
+from invoke_proxy.core import Proxy
+from invoke_proxy.function_url import handle_event
+from invoke_proxy.sagemaker import create_client
 
 TGI_422 = json.dumps(
     {

@@ -21,10 +21,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from proxy_helpers import LambdaContext, canned_http, make_config, tgi_answer, url_event
 
-from mistral_endpoint._lambda.invoke_proxy.core import Proxy
-from mistral_endpoint._lambda.invoke_proxy.function_url import handle_event
-from mistral_endpoint._lambda.invoke_proxy.sagemaker import create_client
-from mistral_endpoint._lambda.invoke_proxy.validation import TGI_PARAMETERS
+from invoke_proxy.core import Proxy
+from invoke_proxy.function_url import handle_event
+from invoke_proxy.sagemaker import create_client
+from invoke_proxy.validation import TGI_PARAMETERS
 
 FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 ROUTES = ["/generate", "/chat", "/v1/chat/completions", "/health", "/", "/generate/x", "/v1/models"]

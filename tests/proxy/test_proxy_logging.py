@@ -9,8 +9,8 @@ import pytest
 from botocore.stub import Stubber
 from proxy_helpers import LambdaContext, make_config, queue_answer, queue_model_error, tgi_answer, url_event
 
-from mistral_endpoint._lambda.invoke_proxy.core import Proxy
-from mistral_endpoint._lambda.invoke_proxy.function_url import handle_event
+from invoke_proxy.core import Proxy
+from invoke_proxy.function_url import handle_event
 
 SECRET_PROMPT = "my secret prompt text"
 

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from proxy_helpers import ENDPOINT, LOG_STREAM_ARN, LambdaContext, make_config, tgi_answer, url_event
 
-from mistral_endpoint._lambda.invoke_proxy.core import Proxy
-from mistral_endpoint._lambda.invoke_proxy.function_url import handle_event
-from mistral_endpoint._lambda.invoke_proxy.sagemaker import create_client
+from invoke_proxy.core import Proxy
+from invoke_proxy.function_url import handle_event
+from invoke_proxy.sagemaker import create_client
 
 
 class StandIn(ThreadingHTTPServer):

@@ -19,10 +19,10 @@ from proxy_helpers import (
     url_event,
 )
 
-from mistral_endpoint._lambda.invoke_proxy import metrics
-from mistral_endpoint._lambda.invoke_proxy.core import ROUTES, Proxy
-from mistral_endpoint._lambda.invoke_proxy.function_url import handle_event
-from mistral_endpoint._lambda.invoke_proxy.sagemaker import create_client
+from invoke_proxy import metrics
+from invoke_proxy.core import ROUTES, Proxy
+from invoke_proxy.function_url import handle_event
+from invoke_proxy.sagemaker import create_client
 
 SECRET_PROMPT = "my secret prompt text"
 SECRET_COMPLETION = "the secret completion"

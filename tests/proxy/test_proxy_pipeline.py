@@ -13,12 +13,12 @@ import pytest
 from botocore.stub import Stubber
 from proxy_helpers import LambdaContext, make_config, queue_answer, queue_model_error, url_event
 
-from mistral_endpoint._lambda.invoke_proxy.config import Config
-from mistral_endpoint._lambda.invoke_proxy.core import Proxy
-from mistral_endpoint._lambda.invoke_proxy.function_url import handle_event
-from mistral_endpoint._lambda.invoke_proxy.paths import normalize_path
-from mistral_endpoint._lambda.invoke_proxy.records import Response
-from mistral_endpoint._lambda.invoke_proxy.routes import REGISTRY
+from invoke_proxy.config import Config
+from invoke_proxy.core import Proxy
+from invoke_proxy.function_url import handle_event
+from invoke_proxy.paths import normalize_path
+from invoke_proxy.records import Response
+from invoke_proxy.routes import REGISTRY
 
 OPENAI = {"messages": [{"role": "user", "content": "Hi"}]}
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mistral_endpoint._lambda.invoke_proxy.prompt import parse_messages, render_mistral_instruct
+from invoke_proxy.prompt import parse_messages, render_mistral_instruct
 
 
 def render(*messages: tuple[str, str]) -> str:

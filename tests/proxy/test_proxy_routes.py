@@ -5,8 +5,8 @@ from __future__ import annotations
 from botocore.stub import Stubber
 from proxy_helpers import Call, LambdaContext, queue_answer, tgi_answer, url_event
 
-from mistral_endpoint._lambda.invoke_proxy.core import Proxy
-from mistral_endpoint._lambda.invoke_proxy.function_url import handle_event
+from invoke_proxy.core import Proxy
+from invoke_proxy.function_url import handle_event
 
 # --- POST /generate --------------------------------------------------------------------------------------
 

@@ -22,10 +22,10 @@ from proxy_helpers import (
     url_event,
 )
 
-from mistral_endpoint._lambda.invoke_proxy.config import Config, ConfigError, load_config
-from mistral_endpoint._lambda.invoke_proxy.core import Proxy
-from mistral_endpoint._lambda.invoke_proxy.function_url import handle_event
-from mistral_endpoint._lambda.invoke_proxy.sagemaker import (
+from invoke_proxy.config import Config, ConfigError, load_config
+from invoke_proxy.core import Proxy
+from invoke_proxy.function_url import handle_event
+from invoke_proxy.sagemaker import (
     WAKE_RETRY_AFTER_SECONDS,
     create_client,
     invoke_kwargs,

@@ -11,26 +11,26 @@ from typing import Any
 
 import pytest
 from proxy_helpers import ENDPOINT, LOG_STREAM_ARN, make_config
-from sagemaker_stand_in import (
-    SageMakerRuntime,
+from sse_client import SseResponse
+
+from invoke_proxy.core import Proxy
+from invoke_proxy.http_server import make_server
+from mistral_client import eventstream
+from mistral_client.standin import (
+    StandIn,
     endless_tokens,
     proxy_app,
     sse_bytes,
     tgi_token,
     tokens_script,
 )
-from sse_client import SseResponse
-
-from mistral_client import eventstream
-from mistral_endpoint._lambda.invoke_proxy.core import Proxy
-from mistral_endpoint._lambda.invoke_proxy.http_server import make_server
 
 CHAT = {"messages": [{"role": "user", "content": "Hi"}], "stream": True}
 OPENAI = {"model": "m", "messages": [{"role": "user", "content": "Hi"}], "stream": True}
 
 
 @pytest.fixture
-def app(sagemaker: SageMakerRuntime) -> Iterator[str]:
+def app(sagemaker: StandIn) -> Iterator[str]:
     with proxy_app(make_config()) as url:
         yield url
 
@@ -55,7 +55,7 @@ def texts(events: list[Any]) -> list[str]:
 # --- the transport ----------------------------------------------------------------------------------------
 
 
-def test_a_streamed_answer_is_event_stream_in_chunked_encoding(app: str, sagemaker: SageMakerRuntime) -> None:
+def test_a_streamed_answer_is_event_stream_in_chunked_encoding(app: str, sagemaker: StandIn) -> None:
     sagemaker.stream(*tokens_script(["Hi"]))
     response = stream(app, {"inputs": "Hi", "stream": True})
     try:
@@ -67,7 +67,7 @@ def test_a_streamed_answer_is_event_stream_in_chunked_encoding(app: str, sagemak
 
 
 def test_the_proxy_calls_invoke_endpoint_with_response_stream_with_stream_true(
-    app: str, sagemaker: SageMakerRuntime
+    app: str, sagemaker: StandIn
 ) -> None:
     sagemaker.stream(*tokens_script(["Hi"]))
     events(app, {"inputs": "Hi", "stream": True})
@@ -77,7 +77,7 @@ def test_the_proxy_calls_invoke_endpoint_with_response_stream_with_stream_true(
 
 
 def test_each_token_reaches_the_caller_while_the_model_is_still_generating(
-    app: str, sagemaker: SageMakerRuntime
+    app: str, sagemaker: StandIn
 ) -> None:
     released = threading.Event()
     first, second = tokens_script([" Par", "is."])
@@ -96,35 +96,31 @@ def test_each_token_reaches_the_caller_while_the_model_is_still_generating(
         response.close()
 
 
-def test_tokens_arrive_as_separate_events_in_order(app: str, sagemaker: SageMakerRuntime) -> None:
+def test_tokens_arrive_as_separate_events_in_order(app: str, sagemaker: StandIn) -> None:
     sagemaker.stream(*tokens_script([" one", " two", " three", " four"]))
     assert texts(events(app, {"inputs": "Count", "stream": True})) == [" one", " two", " three", " four"]
 
 
-def test_a_line_split_across_two_payload_parts_is_one_event(app: str, sagemaker: SageMakerRuntime) -> None:
+def test_a_line_split_across_two_payload_parts_is_one_event(app: str, sagemaker: StandIn) -> None:
     raw = sse_bytes(tgi_token(" Paris.", 1, final=" Paris."))
     sagemaker.stream(eventstream.payload_part(raw[:17]), eventstream.payload_part(raw[17:]))
     assert [event["generated_text"] for event in events(app, {"inputs": "Hi", "stream": True})] == [" Paris."]
 
 
-def test_a_multibyte_character_split_across_payload_parts_survives(
-    app: str, sagemaker: SageMakerRuntime
-) -> None:
+def test_a_multibyte_character_split_across_payload_parts_survives(app: str, sagemaker: StandIn) -> None:
     raw = b"data:" + json.dumps(tgi_token("é", 1, final="é"), ensure_ascii=False).encode() + b"\n\n"
     cut = raw.index("é".encode()) + 1
     sagemaker.stream(eventstream.payload_part(raw[:cut]), eventstream.payload_part(raw[cut:]))
     assert texts(events(app, {"inputs": "Hi", "stream": True})) == ["é"]
 
 
-def test_two_events_in_one_payload_part_are_two_events(app: str, sagemaker: SageMakerRuntime) -> None:
+def test_two_events_in_one_payload_part_are_two_events(app: str, sagemaker: StandIn) -> None:
     both = sse_bytes(tgi_token(" Par", 1)) + sse_bytes(tgi_token("is.", 2, final=" Paris."))
     sagemaker.stream(eventstream.payload_part(both))
     assert texts(events(app, {"inputs": "Hi", "stream": True})) == [" Par", "is."]
 
 
-def test_a_caller_that_disconnects_closes_the_stream_from_sagemaker(
-    app: str, sagemaker: SageMakerRuntime
-) -> None:
+def test_a_caller_that_disconnects_closes_the_stream_from_sagemaker(app: str, sagemaker: StandIn) -> None:
     sagemaker.stream(*endless_tokens())
     response = stream(app, {"inputs": "Tell me everything", "stream": True})
     next(response.events())
@@ -133,7 +129,7 @@ def test_a_caller_that_disconnects_closes_the_stream_from_sagemaker(
     assert not sagemaker.finished.is_set()
 
 
-def test_a_request_without_stream_still_answers_buffered_json(app: str, sagemaker: SageMakerRuntime) -> None:
+def test_a_request_without_stream_still_answers_buffered_json(app: str, sagemaker: StandIn) -> None:
     # The stand-in only streams: the buffered route's InvokeEndpoint gets the canned error below.
     sagemaker.error(400, "ValidationError", {"message": "not this call"})
     response = stream(app, {"inputs": "Hi"})
@@ -148,20 +144,18 @@ def test_a_request_without_stream_still_answers_buffered_json(app: str, sagemake
 # --- TGI-shaped events ------------------------------------------------------------------------------------
 
 
-def test_generate_events_leave_out_details_unless_asked(app: str, sagemaker: SageMakerRuntime) -> None:
+def test_generate_events_leave_out_details_unless_asked(app: str, sagemaker: StandIn) -> None:
     sagemaker.stream(*tokens_script([" Paris."]))
     assert events(app, {"inputs": "Hi", "stream": True})[-1]["details"] is None
 
 
-def test_generate_events_keep_details_when_asked(app: str, sagemaker: SageMakerRuntime) -> None:
+def test_generate_events_keep_details_when_asked(app: str, sagemaker: StandIn) -> None:
     sagemaker.stream(*tokens_script([" Paris."]))
     body = {"inputs": "Hi", "stream": True, "parameters": {"details": True}}
     assert events(app, body)[-1]["details"]["finish_reason"] == "eos_token"
 
 
-def test_chat_events_end_with_the_answer_without_its_stop_sequence(
-    app: str, sagemaker: SageMakerRuntime
-) -> None:
+def test_chat_events_end_with_the_answer_without_its_stop_sequence(app: str, sagemaker: StandIn) -> None:
     sagemaker.stream(*tokens_script(["Bonjour", " !", "END"], finish_reason="stop_sequence"))
     last = events(app, {**CHAT, "parameters": {"stop": ["END"]}}, "/chat")[-1]
     assert (last["generated_text"], last["finish_reason"]) == ("Bonjour !", "stop_sequence")
@@ -176,9 +170,7 @@ def error_event(app: str, body: dict[str, Any], path: str = "/generate") -> dict
     return received[-1]
 
 
-def test_a_model_stream_error_mid_answer_ends_with_an_error_event(
-    app: str, sagemaker: SageMakerRuntime
-) -> None:
+def test_a_model_stream_error_mid_answer_ends_with_an_error_event(app: str, sagemaker: StandIn) -> None:
     first, _ = tokens_script([" Par", "is."])
     sagemaker.stream(first, eventstream.model_stream_error("Model invocation time exceeded"))
     received = events(app, {"inputs": "Hi", "stream": True})
@@ -186,25 +178,19 @@ def test_a_model_stream_error_mid_answer_ends_with_an_error_event(
     assert received[1]["error"]["type"] == "timeout" and len(received) == 2
 
 
-def test_a_model_stream_error_that_is_not_a_timeout_is_a_model_error(
-    app: str, sagemaker: SageMakerRuntime
-) -> None:
+def test_a_model_stream_error_that_is_not_a_timeout_is_a_model_error(app: str, sagemaker: StandIn) -> None:
     first, _ = tokens_script([" Par", "is."])
     sagemaker.stream(first, eventstream.model_stream_error("Stream broken", "StreamBroken"))
     assert error_event(app, {"inputs": "Hi", "stream": True})["error"]["type"] == "model_error"
 
 
-def test_an_internal_stream_failure_mid_answer_ends_with_an_error_event(
-    app: str, sagemaker: SageMakerRuntime
-) -> None:
+def test_an_internal_stream_failure_mid_answer_ends_with_an_error_event(app: str, sagemaker: StandIn) -> None:
     first, _ = tokens_script([" Par", "is."])
     sagemaker.stream(first, eventstream.internal_stream_failure("Internal stream failure"))
     assert error_event(app, {"inputs": "Hi", "stream": True})["error"]["type"] == "upstream_error"
 
 
-def test_tgis_own_error_event_mid_answer_ends_with_an_error_event(
-    app: str, sagemaker: SageMakerRuntime
-) -> None:
+def test_tgis_own_error_event_mid_answer_ends_with_an_error_event(app: str, sagemaker: StandIn) -> None:
     first, _ = tokens_script([" Par", "is."])
     failure = sse_bytes({"error": "Request failed during generation: CUDA OOM", "error_type": "generation"})
     sagemaker.stream(first, eventstream.payload_part(failure))
@@ -212,20 +198,20 @@ def test_tgis_own_error_event_mid_answer_ends_with_an_error_event(
     assert event["error"]["type"] == "model_error" and "CUDA" not in event["error"]["message"]
 
 
-def test_a_stream_cut_short_ends_with_an_error_event(app: str, sagemaker: SageMakerRuntime) -> None:
+def test_a_stream_cut_short_ends_with_an_error_event(app: str, sagemaker: StandIn) -> None:
     first, _ = tokens_script([" Par", "is."])
     sagemaker.stream(first)
     assert "incomplete" in error_event(app, {"inputs": "Hi", "stream": True})["error"]["message"]
 
 
-def test_the_error_event_has_the_buffered_error_body_shape(app: str, sagemaker: SageMakerRuntime) -> None:
+def test_the_error_event_has_the_buffered_error_body_shape(app: str, sagemaker: StandIn) -> None:
     first, _ = tokens_script([" Par", "is."])
     sagemaker.stream(first, eventstream.internal_stream_failure("boom"))
     event = error_event(app, {"inputs": "Hi", "stream": True})
     assert set(event["error"]) == {"type", "message"} and isinstance(event["request_id"], str)
 
 
-def test_an_error_before_the_first_event_is_a_plain_json_error(app: str, sagemaker: SageMakerRuntime) -> None:
+def test_an_error_before_the_first_event_is_a_plain_json_error(app: str, sagemaker: StandIn) -> None:
     message = json.dumps({"error": "Input validation error: too long", "error_type": "validation"})
     sagemaker.error(
         424,
@@ -246,7 +232,7 @@ def test_an_error_before_the_first_event_is_a_plain_json_error(app: str, sagemak
         response.close()
 
 
-def test_a_tgi_error_as_the_first_event_is_a_plain_json_error(app: str, sagemaker: SageMakerRuntime) -> None:
+def test_a_tgi_error_as_the_first_event_is_a_plain_json_error(app: str, sagemaker: StandIn) -> None:
     failure = sse_bytes({"error": "Input validation error: too long", "error_type": "validation"})
     sagemaker.stream(eventstream.payload_part(failure))
     response = stream(app, {"inputs": "Hi", "stream": True})
@@ -259,9 +245,7 @@ def test_a_tgi_error_as_the_first_event_is_a_plain_json_error(app: str, sagemake
         response.close()
 
 
-def test_a_validation_error_is_a_plain_json_400_before_any_call(
-    app: str, sagemaker: SageMakerRuntime
-) -> None:
+def test_a_validation_error_is_a_plain_json_400_before_any_call(app: str, sagemaker: StandIn) -> None:
     response = stream(app, {"inputs": "Hi", "stream": True, "parameters": {"top_p": 1}})
     try:
         assert (response.status, response.headers["content-type"]) == (400, "application/json")
@@ -274,7 +258,7 @@ def test_a_validation_error_is_a_plain_json_400_before_any_call(
 
 
 def test_a_streamed_request_logs_time_to_first_token_tokens_and_speed(
-    app: str, sagemaker: SageMakerRuntime, caplog: pytest.LogCaptureFixture
+    app: str, sagemaker: StandIn, caplog: pytest.LogCaptureFixture
 ) -> None:
     sagemaker.stream(*tokens_script([" a", " b", " c"], finish_reason="length"))
     with caplog.at_level(logging.INFO, logger="invoke_proxy"):
@@ -291,7 +275,7 @@ def test_a_streamed_request_logs_time_to_first_token_tokens_and_speed(
 
 
 def test_a_mid_stream_failure_is_logged_with_its_error_type(
-    app: str, sagemaker: SageMakerRuntime, caplog: pytest.LogCaptureFixture
+    app: str, sagemaker: StandIn, caplog: pytest.LogCaptureFixture
 ) -> None:
     first, _ = tokens_script([" Par", "is."])
     sagemaker.stream(first, eventstream.internal_stream_failure("boom"))
@@ -303,7 +287,7 @@ def test_a_mid_stream_failure_is_logged_with_its_error_type(
 
 
 def test_a_caller_that_disconnects_is_logged(
-    app: str, sagemaker: SageMakerRuntime, caplog: pytest.LogCaptureFixture
+    app: str, sagemaker: StandIn, caplog: pytest.LogCaptureFixture
 ) -> None:
     sagemaker.stream(*endless_tokens())
     with caplog.at_level(logging.INFO, logger="invoke_proxy"):
@@ -337,7 +321,7 @@ def test_a_caller_that_disconnects_is_logged(
     ],
 )
 def test_what_tgi_cannot_stream_is_a_400_naming_the_field(
-    app: str, sagemaker: SageMakerRuntime, body: dict[str, Any], param: str
+    app: str, sagemaker: StandIn, body: dict[str, Any], param: str
 ) -> None:
     response = stream(app, body)
     try:
@@ -347,7 +331,7 @@ def test_what_tgi_cannot_stream_is_a_400_naming_the_field(
     assert sagemaker.requests == []
 
 
-def test_chat_accepts_stream_false_and_answers_buffered(app: str, sagemaker: SageMakerRuntime) -> None:
+def test_chat_accepts_stream_false_and_answers_buffered(app: str, sagemaker: StandIn) -> None:
     sagemaker.error(400, "ValidationError", {"message": "not this call"})
     response = stream(app, {**CHAT, "stream": False}, "/chat")
     try:
@@ -364,9 +348,7 @@ def test_health_answers_for_the_web_adapters_readiness_check(app: str) -> None:
         assert (answer.status, json.load(answer)["status"]) == (200, "ok")
 
 
-def test_the_request_id_comes_from_the_web_adapters_lambda_context(
-    app: str, sagemaker: SageMakerRuntime
-) -> None:
+def test_the_request_id_comes_from_the_web_adapters_lambda_context(app: str, sagemaker: StandIn) -> None:
     import urllib.request
 
     headers = {"x-amzn-lambda-context": json.dumps({"request_id": "lambda-req-1", "deadline": 0})}
@@ -376,7 +358,7 @@ def test_the_request_id_comes_from_the_web_adapters_lambda_context(
     assert json.load(raised.value)["request_id"] == "lambda-req-1"
 
 
-def test_a_read_timeout_mid_answer_ends_with_a_timeout_event(sagemaker: SageMakerRuntime) -> None:
+def test_a_read_timeout_mid_answer_ends_with_a_timeout_event(sagemaker: StandIn) -> None:
     import boto3
     from botocore.config import Config as BotoConfig
 
@@ -409,7 +391,7 @@ def emf_lines(captured: str) -> list[dict[str, Any]]:
 
 
 def test_a_streamed_request_writes_one_emf_line_with_time_to_first_token_and_tokens(
-    app: str, sagemaker: SageMakerRuntime, capsys: pytest.CaptureFixture[str]
+    app: str, sagemaker: StandIn, capsys: pytest.CaptureFixture[str]
 ) -> None:
     sagemaker.stream(*tokens_script([" a", " b", " c"], finish_reason="length"))
     events(app, {"inputs": "Hi", "stream": True})
@@ -419,7 +401,7 @@ def test_a_streamed_request_writes_one_emf_line_with_time_to_first_token_and_tok
 
 
 def test_a_mid_stream_failure_counts_in_its_errors_status_class(
-    app: str, sagemaker: SageMakerRuntime, capsys: pytest.CaptureFixture[str]
+    app: str, sagemaker: StandIn, capsys: pytest.CaptureFixture[str]
 ) -> None:
     first, _ = tokens_script([" Par", "is."])
     sagemaker.stream(first, eventstream.internal_stream_failure("boom"))

@@ -17,8 +17,9 @@ from typing import Any
 import pytest
 from botocore.stub import Stubber
 from proxy_helpers import Call, make_config, queue_answer, url_event
-from sagemaker_stand_in import SageMakerRuntime, proxy_app, tokens_script
 from sse_client import SseResponse
+
+from mistral_client.standin import StandIn, proxy_app, tokens_script
 
 # What a newer client sends for a plain request: every parameter it knows, null when unset. The unknown ones
 # (to TGI 1.1 and to this proxy) are frequency_penalty, grammar and adapter_id.
@@ -172,7 +173,7 @@ def test_an_unknown_stream_option_sent_as_null_is_dropped(call: Call, stubber: S
 
 
 @pytest.fixture
-def app(sagemaker: SageMakerRuntime) -> Iterator[str]:
+def app(sagemaker: StandIn) -> Iterator[str]:
     with proxy_app(make_config()) as url:
         yield url
 
@@ -188,9 +189,7 @@ def streamed(app: str, route: str, body: dict[str, Any]) -> tuple[int, list[Any]
 
 
 @pytest.mark.parametrize("route", sorted(ROUTES_WITH_UNKNOWN_NULLS))
-def test_a_streamed_request_with_unknown_nulls_is_streamed(
-    app: str, sagemaker: SageMakerRuntime, route: str
-) -> None:
+def test_a_streamed_request_with_unknown_nulls_is_streamed(app: str, sagemaker: StandIn, route: str) -> None:
     sagemaker.stream(*tokens_script(["Hel", "lo"]))
     status, events = streamed(app, route, ROUTES_WITH_UNKNOWN_NULLS[route])
     assert status == 200, events
@@ -199,7 +198,7 @@ def test_a_streamed_request_with_unknown_nulls_is_streamed(
 
 @pytest.mark.parametrize("route", sorted(ROUTES_WITH_UNKNOWN_NULLS))
 def test_a_streamed_request_sends_the_model_no_unknown_field(
-    app: str, sagemaker: SageMakerRuntime, route: str
+    app: str, sagemaker: StandIn, route: str
 ) -> None:
     sagemaker.stream(*tokens_script(["Hi"]))
     streamed(app, route, ROUTES_WITH_UNKNOWN_NULLS[route])
@@ -208,9 +207,7 @@ def test_a_streamed_request_sends_the_model_no_unknown_field(
     assert_no_unknown_field(sent)
 
 
-def test_stream_options_with_unknown_nulls_stream_without_usage(
-    app: str, sagemaker: SageMakerRuntime
-) -> None:
+def test_stream_options_with_unknown_nulls_stream_without_usage(app: str, sagemaker: StandIn) -> None:
     sagemaker.stream(*tokens_script(["Hi"]))
     body = {"messages": MESSAGES, "stream_options": {"include_usage": None, "chunk_size": None}}
     status, events = streamed(app, "/v1/chat/completions", body)
@@ -221,7 +218,7 @@ def test_stream_options_with_unknown_nulls_stream_without_usage(
 
 @pytest.mark.parametrize(("route", "body", "param"), UNKNOWN_WITH_A_VALUE)
 def test_a_streamed_request_with_an_unknown_value_is_refused_before_the_model(
-    app: str, sagemaker: SageMakerRuntime, route: str, body: dict[str, Any], param: str
+    app: str, sagemaker: StandIn, route: str, body: dict[str, Any], param: str
 ) -> None:
     status, events = streamed(app, route, body)
     assert (status, events[0]["error"]["param"]) == (400, param)

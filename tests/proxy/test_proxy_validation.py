@@ -13,9 +13,9 @@ import pytest
 from botocore.stub import Stubber
 from proxy_helpers import Call, make_config, url_event
 
-from mistral_endpoint._lambda.invoke_proxy.config import MAX_REQUEST_BYTES
-from mistral_endpoint._lambda.invoke_proxy.core import Proxy
-from mistral_endpoint._lambda.invoke_proxy.function_url import handle_event
+from invoke_proxy.config import MAX_REQUEST_BYTES
+from invoke_proxy.core import Proxy
+from invoke_proxy.function_url import handle_event
 
 
 def rejected(call: Call, event: dict[str, Any], status: int = 400) -> dict[str, Any]:
@@ -414,8 +414,8 @@ def test_openai_message_name_must_be_a_string(call: Call, stubber: Stubber) -> N
 
 
 def test_a_built_payload_above_sagemakers_limit_is_413() -> None:
-    from mistral_endpoint._lambda.invoke_proxy.errors import ProxyError
-    from mistral_endpoint._lambda.invoke_proxy.tgi import ModelCall
+    from invoke_proxy.errors import ProxyError
+    from invoke_proxy.tgi import ModelCall
 
     call = ModelCall("/generate", "a" * 6_000_000, {"max_new_tokens": 1}, False, ())
     with pytest.raises(ProxyError) as raised:

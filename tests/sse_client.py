@@ -1,4 +1,5 @@
-"""A minimal server-sent events client over http.client, reading events as they arrive (chunked or not)."""
+"""A minimal server-sent events client over http.client, reading events as they arrive (chunked or not), with
+the runtime's one SSE parser (``invoke_proxy.sse``)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import json
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
+
+from invoke_proxy.sse import SseParser
 
 
 class SseResponse:
@@ -20,19 +23,11 @@ class SseResponse:
         self.headers = {k.lower(): v for k, v in self.response.getheaders()}
 
     def events(self) -> Iterator[str]:
-        """The data of each event, as soon as its blank line arrives."""
-        data: list[str] = []
-        while True:
-            line = self.response.readline()
-            if not line:
-                return
-            text = line.decode("utf-8").rstrip("\r\n")
-            if not text:
-                if data:
-                    yield "\n".join(data)
-                    data = []
-            elif text.startswith("data:"):
-                data.append(text[5:].removeprefix(" "))
+        """The data of each event, as soon as its blank line arrives (the runtime's parser, line by line)."""
+        parser = SseParser()
+        while line := self.response.readline():
+            yield from parser.feed(line)
+        yield from parser.close()
 
     def json_events(self) -> list[Any]:
         return [event if event == "[DONE]" else json.loads(event) for event in self.events()]

@@ -85,9 +85,10 @@ class Recorded:
 
 @dataclass
 class Answer:
-    """A scripted answer: the steps of a 200 stream, or an error status with its body."""
+    """A scripted answer: the steps of a 200 stream, or a buffered answer (``body`` set: an error, or
+    InvokeEndpoint's JSON) written as it is with its status and headers."""
 
     steps: list[Step] = field(default_factory=list)
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
-    error_body: bytes = b""
+    body: bytes | None = None

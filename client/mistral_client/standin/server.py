@@ -105,11 +105,11 @@ class StandIn(ThreadingHTTPServer):
 
     def error(self, status: int, error_type: str, body: dict[str, Any]) -> None:
         """Queue an error answer (``x-amzn-ErrorType`` is how botocore names the exception)."""
-        self.answers.append(
-            Answer(
-                status=status, headers={"x-amzn-ErrorType": error_type}, error_body=json.dumps(body).encode()
-            )
-        )
+        self.reply(status, json.dumps(body).encode(), {"x-amzn-ErrorType": error_type})
+
+    def reply(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
+        """Queue a buffered answer as it is: InvokeEndpoint's JSON (200), or an error with its headers."""
+        self.answers.append(Answer(status=status, headers=dict(headers or {}), body=body))
 
     def reset(self) -> None:
         self.answers.clear()
@@ -204,14 +204,9 @@ class _Handler(BaseHTTPRequestHandler):
             self.stand_in.release(ticket)
 
     def _play(self, answer: Answer) -> None:
-        """A scripted answer: an error as it is, or a stream whose steps are played in order."""
-        if answer.status != 200:
-            self.send_response(answer.status)
-            for name, value in {"Content-Type": "application/json", **answer.headers}.items():
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(answer.error_body)))
-            self.end_headers()
-            self.wfile.write(answer.error_body)
+        """A scripted answer: a buffered one as it is, or a stream whose steps are played in order."""
+        if answer.body is not None:
+            self._reply(answer.status, {"Content-Type": "application/json", **answer.headers}, answer.body)
             return
         self.send_response(200)
         self.send_header("Content-Type", eventstream.CONTENT_TYPE)

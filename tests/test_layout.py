@@ -110,7 +110,8 @@ def test_importing_the_package_does_not_load_the_cdk() -> None:
 
 
 # Files that are not in this repository: a comment or docstring pointing there leaves the reader of the code (or of
-# the wheel) without the fact it relies on. State the fact where it is used, or point to a README.md section.
+# the wheel) without the fact it relies on. State the fact where it is used, or point to a page of the docs site
+# (docs/).
 OUTSIDE_FILES = ("shared/DOMAIN.md", "docs/rehearsal.md")
 
 
@@ -130,7 +131,7 @@ def test_no_python_file_points_to_a_file_outside_the_repository() -> None:
         and (REPO / path).is_file()
         and any(name in (REPO / path).read_text(encoding="utf-8") for name in OUTSIDE_FILES)
     }
-    assert pointing == set(), f"move the fact into the code or README.md: {pointing}"
+    assert pointing == set(), f"move the fact into the code or a page of the docs site (docs/): {pointing}"
 
 
 MAX_MODULE_LINES = 500

@@ -152,3 +152,50 @@ def test_the_parts_refuse_string_booleans_on_their_own_too() -> None:
         InvokeProxy(stack, "Proxy", endpoint=endpoint, streaming="true")  # type: ignore[arg-type]
     with pytest.raises(ConfigurationError, match=r"^create_vpc_endpoints must be True or False, got 0$"):
         IsolatedNetwork(stack, "Network", create_vpc_endpoints=0)  # type: ignore[arg-type]
+
+
+# --- a prop added as the architecture page says: a field, the code that uses it, a test -----------------
+
+
+def test_the_flow_log_records_what_flow_log_traffic_type_says() -> None:
+    from mistral_endpoint.props import NetworkOptions
+
+    stack = cdk.Stack(new_app(), "S")
+    MistralEndpoint(stack, "Mistral", network_options=NetworkOptions(flow_log_traffic_type="REJECT"))
+    template = cdk.assertions.Template.from_stack(stack)
+    template.has_resource_properties("AWS::EC2::FlowLog", {"TrafficType": "REJECT"})
+
+
+def test_an_unknown_flow_log_traffic_type_is_refused() -> None:
+    from mistral_endpoint.props import NetworkOptions
+
+    stack = cdk.Stack(new_app(), "S")
+    with pytest.raises(
+        ConfigurationError, match=r"^flow_log_traffic_type must be one of ALL, ACCEPT, REJECT, got 'all'$"
+    ):
+        MistralEndpoint(stack, "Mistral", network_options=NetworkOptions(flow_log_traffic_type="all"))
+
+
+def test_the_app_reads_flow_log_traffic_type_from_context() -> None:
+    from aws_cdk import assertions
+
+    from app import build_app
+
+    app = build_app(new_app(flowLogTrafficType="REJECT", compliance="off"))
+    template = assertions.Template.from_stack(app.node.find_child("MistralEndpointStack"))  # type: ignore[arg-type]
+    template.has_resource_properties("AWS::EC2::FlowLog", {"TrafficType": "REJECT"})
+
+
+def test_flow_log_traffic_type_is_refused_with_your_own_vpc() -> None:
+    from synth_helpers import imported_vpc
+
+    from mistral_endpoint.props import NetworkOptions
+
+    stack = cdk.Stack(new_app(), "S", env=cdk.Environment(account="111122223333", region="eu-west-1"))
+    vpc = imported_vpc(stack, ["eu-west-1a", "eu-west-1b"])
+    with pytest.raises(
+        ConfigurationError, match=r"^flow_log_traffic_type sets the flow log of the VPC this construct"
+    ):
+        MistralEndpoint(
+            stack, "Mistral", network_options=NetworkOptions(vpc=vpc, flow_log_traffic_type="REJECT")
+        )

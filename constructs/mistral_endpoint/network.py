@@ -55,12 +55,18 @@ class IsolatedNetwork(Construct):
         vpc, vpc_subnets = options.vpc, options.vpc_subnets
         create_vpc_endpoints, runtime_endpoint = options.create_vpc_endpoints, options.runtime_endpoint
         require_bool("create_vpc_endpoints", create_vpc_endpoints)
+        if vpc is not None and options.flow_log_traffic_type != "ALL":
+            raise ConfigurationError(
+                "flow_log_traffic_type sets the flow log of the VPC this construct creates; your vpc's flow logs "
+                "are yours to set: drop flow_log_traffic_type",
+                prop="flow_log_traffic_type",
+            )
         if vpc is None:
             if vpc_subnets is not None:
                 raise ConfigurationError(
                     "vpc_subnets was given without vpc: pass the vpc the subnets belong to"
                 )
-            vpc = self._new_vpc(log_options)
+            vpc = self._new_vpc(log_options, _flow_log_traffic(options.flow_log_traffic_type))
         #: The VPC everything runs in.
         self.vpc: ec2.IVpc = vpc
         #: The subnets the model and the proxy use.
@@ -114,7 +120,7 @@ class IsolatedNetwork(Construct):
             )
         self.runtime_endpoint.connections.allow_from(peer, ec2.Port.tcp(443), "HTTPS to SageMaker runtime")
 
-    def _new_vpc(self, log_options: LogOptions) -> ec2.Vpc:
+    def _new_vpc(self, log_options: LogOptions, traffic_type: ec2.FlowLogTrafficType) -> ec2.Vpc:
         vpc = ec2.Vpc(
             self,
             "Vpc",
@@ -162,7 +168,7 @@ class IsolatedNetwork(Construct):
             destination=ec2.FlowLogDestination.to_cloud_watch_logs(
                 flow_logs, flow_log_role.without_policy_updates()
             ),
-            traffic_type=ec2.FlowLogTrafficType.ALL,
+            traffic_type=traffic_type,
         )
         # Deliveries start at once: the role must already hold its policy.
         flow_log.node.add_dependency(flow_log_policy)
@@ -173,3 +179,15 @@ class IsolatedNetwork(Construct):
             "Stripping its rules needs a custom-resource Lambda whose log group would outlive cdk destroy.",
         )
         return vpc
+
+
+def _flow_log_traffic(value: str) -> ec2.FlowLogTrafficType:
+    """The flow log's TrafficType (AWS::EC2::FlowLog: ACCEPT, ALL or REJECT)."""
+    allowed = {"ALL": ec2.FlowLogTrafficType.ALL, "ACCEPT": ec2.FlowLogTrafficType.ACCEPT}
+    allowed["REJECT"] = ec2.FlowLogTrafficType.REJECT
+    if value not in allowed:
+        raise ConfigurationError(
+            f"flow_log_traffic_type must be one of {', '.join(allowed)}, got {value!r}",
+            prop="flow_log_traffic_type",
+        )
+    return allowed[value]

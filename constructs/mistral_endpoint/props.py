@@ -85,6 +85,12 @@ class NetworkOptions:
         "while the proxy is in the VPC; the proxy is allowed in on 443",
         default_doc="none",
     )
+    flow_log_traffic_type: str = prop(
+        "ALL",
+        "what the new VPC's flow log records: `ALL`, `ACCEPT` or `REJECT` (rejected flows only: less to ingest, "
+        "still what a security review asks for first); refused with your own `vpc`, whose flow logs are yours",
+        context=True,
+    )
 
 
 @dataclasses.dataclass(frozen=True)

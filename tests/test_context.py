@@ -73,7 +73,9 @@ def test_a_key_and_its_earlier_spelling_together_are_refused() -> None:
 
 def test_a_key_like_no_other_lists_the_keys_the_app_reads() -> None:
     message = refusal(flavour="vanilla")
-    assert message.startswith("unknown context key flavour='vanilla'; this app reads model, instanceType, ")
+    assert message.startswith(
+        "unknown context key flavour='vanilla'; this app reads flowLogTrafficType, model, instanceType, "
+    )
     assert message.endswith(", region, compliance")
 
 

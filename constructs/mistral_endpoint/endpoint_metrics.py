@@ -221,10 +221,14 @@ class ModelEndpointBase(EndpointMetrics, Resource):
         return self._endpoint_arn
 
     def _metric_environment(self) -> dict[str, str]:
-        account, region = self.env.account, self.env.region
-        if account == self.stack.account and region == self.stack.region:
-            return {}
-        return {"account": account, "region": region}
+        # Asked once per metric (about forty): each of the four lookups is a round trip to jsii's Node process.
+        known: dict[str, str] | None = self.__dict__.get("_metric_environment_cache")
+        if known is None:
+            account, region = self.env.account, self.env.region
+            same = account == self.stack.account and region == self.stack.region
+            known = {} if same else {"account": account, "region": region}
+            self.__dict__["_metric_environment_cache"] = known
+        return dict(known)
 
     @property
     def endpoint_ref(self) -> EndpointReference:

@@ -28,7 +28,10 @@ ASSET_EXCLUDE = ("**/__pycache__", "**/*.pyc", "pyproject.toml", "*.egg-info", "
 __path__ = [str(SOURCE)]
 
 if TYPE_CHECKING:  # the type checker knows the runtime by its distribution's own name
-    from invoke_proxy import contract, metrics, regions, tgi_images
+    import invoke_proxy.contract as contract
+    import invoke_proxy.metrics as metrics
+    import invoke_proxy.regions as regions
+    import invoke_proxy.tgi_images as tgi_images
 else:
     contract = import_module(f"{__name__}.invoke_proxy.contract")
     metrics = import_module(f"{__name__}.invoke_proxy.metrics")

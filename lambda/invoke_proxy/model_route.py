@@ -38,17 +38,7 @@ class ModelRoute:
         if call.stream:
             return self._streamed(request, call, payload, config, services, fields)
         started = services.clock()
-        try:
-            generated, attempts = invoke(
-                services.client,
-                config.endpoint_name,
-                payload,
-                inference_component_name=config.inference_component_name,
-                sleep=services.sleep,
-                remaining_ms=request.remaining_ms,
-            )
-        except Exception as exc:
-            raise Failed(exc, {**fields, "model_latency_ms": _ms(services.clock() - started)}) from exc
+        generated, attempts = _call_model(invoke, request, payload, config, services, fields, started)
         fields = {
             **fields,
             "model_latency_ms": _ms(services.clock() - started),
@@ -83,17 +73,7 @@ class ModelRoute:
         from .streaming import TokenStream
 
         started = services.clock()
-        try:
-            body, attempts = invoke_stream(
-                services.client,
-                config.endpoint_name,
-                payload,
-                inference_component_name=config.inference_component_name,
-                sleep=services.sleep,
-                remaining_ms=request.remaining_ms,
-            )
-        except Exception as exc:
-            raise Failed(exc, {**fields, "model_latency_ms": _ms(services.clock() - started)}) from exc
+        body, attempts = _call_model(invoke_stream, request, payload, config, services, fields, started)
         fields = {**fields, "attempts": attempts}
         try:
             events = EVENTS[call.route](call, config, request.request_id, int(services.wall_clock()))
@@ -125,6 +105,29 @@ def answer_log_fields(generated: JsonObject, config: Config) -> dict[str, Any]:
     if config.log_prompts:
         fields["completion"] = generated["generated_text"]
     return fields
+
+
+def _call_model(
+    invoker: Callable[..., tuple[Any, int]],
+    request: Request,
+    payload: bytes,
+    config: Config,
+    services: Collaborators,
+    fields: Mapping[str, Any],
+    started: float,
+) -> tuple[Any, int]:
+    """``invoke`` or ``invoke_stream`` on the endpoint; a failure carries the model time it took to the log line."""
+    try:
+        return invoker(
+            services.client,
+            config.endpoint_name,
+            payload,
+            inference_component_name=config.inference_component_name,
+            sleep=services.sleep,
+            remaining_ms=request.remaining_ms,
+        )
+    except Exception as exc:
+        raise Failed(exc, {**fields, "model_latency_ms": _ms(services.clock() - started)}) from exc
 
 
 def _ms(seconds: float) -> float:

@@ -11,6 +11,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import pytest
+from import_graph import find_cycle
 
 REPO = Path(__file__).resolve().parents[1]
 #: Top-level package -> the folder holding it.
@@ -82,32 +83,6 @@ def import_graph() -> dict[str, set[str]]:
             edges |= targets(name, path, node, known)
         graph[name] = edges - {name}
     return graph
-
-
-def find_cycle(graph: Mapping[str, set[str]]) -> list[str] | None:
-    """One cycle, as the modules along it (the first repeated at the end), or None."""
-    done: set[str] = set()
-    path: list[str] = []
-
-    def visit(name: str) -> list[str] | None:
-        if name in path:
-            return [*path[path.index(name) :], name]
-        if name in done:
-            return None
-        path.append(name)
-        for target in sorted(graph.get(name, ())):
-            cycle = visit(target)
-            if cycle:
-                return cycle
-        path.pop()
-        done.add(name)
-        return None
-
-    for name in sorted(graph):
-        cycle = visit(name)
-        if cycle:
-            return cycle
-    return None
 
 
 def test_the_walk_resolves_relative_absolute_and_lazy_imports() -> None:

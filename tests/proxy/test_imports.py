@@ -8,6 +8,8 @@ import ast
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
+from import_graph import find_cycle
+
 PACKAGE = "invoke_proxy"
 ROOT = Path(__file__).resolve().parents[2] / "lambda" / PACKAGE
 MAX_MODULE_LINES = 500
@@ -48,32 +50,6 @@ def import_graph() -> dict[str, set[str]]:
     return {
         name: imported(ast.parse(path.read_text(encoding="utf-8")), known) for name, path in known.items()
     }
-
-
-def find_cycle(graph: Mapping[str, set[str]]) -> list[str] | None:
-    """One import cycle, as the modules along it (first repeated at the end), or None."""
-    done: set[str] = set()
-    path: list[str] = []
-
-    def visit(name: str) -> list[str] | None:
-        if name in path:
-            return [*path[path.index(name) :], name]
-        if name in done:
-            return None
-        path.append(name)
-        for target in sorted(graph.get(name, ())):
-            cycle = visit(target)
-            if cycle:
-                return cycle
-        path.pop()
-        done.add(name)
-        return None
-
-    for name in sorted(graph):
-        cycle = visit(name)
-        if cycle:
-            return cycle
-    return None
 
 
 def functions(tree: ast.AST) -> Iterator[ast.FunctionDef | ast.AsyncFunctionDef]:

@@ -13,6 +13,7 @@ from botocore.stub import Stubber
 
 from invoke_proxy.config import Config, load_config
 from mistral_client import function_url
+from mistral_client.standin import StandIn
 
 ENDPOINT = "mistral-test-endpoint"
 URL_DOMAIN = "abc.lambda-url.us-east-1.on.aws"
@@ -176,3 +177,15 @@ def canned_http(
 
     client.meta.events.register("before-send.sagemaker-runtime.InvokeEndpoint", send)
     return calls
+
+
+def model_error(sagemaker: StandIn, original_status: int, original_message: str) -> None:
+    """Queue on the stand-in SageMaker's ModelError for a container answer of ``original_status``."""
+    body = {
+        "ErrorCode": "CLIENT_ERROR_FROM_MODEL",
+        "LogStreamArn": LOG_STREAM_ARN,
+        "Message": f"Received client error ({original_status}) from primary with message {original_message}",
+        "OriginalMessage": original_message,
+        "OriginalStatusCode": original_status,
+    }
+    sagemaker.reply(424, json.dumps(body).encode(), {"x-amzn-ErrorType": "ModelError"})

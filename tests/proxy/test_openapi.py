@@ -22,6 +22,7 @@ from proxy_helpers import (
     LOG_STREAM_ARN,
     Call,
     make_config,
+    model_error,
     queue_answer,
     queue_error,
     queue_model_error,
@@ -330,17 +331,7 @@ def test_a_failure_before_the_first_token_is_a_json_error_the_document_describes
     app: str, sagemaker: StandIn
 ) -> None:
     message = json.dumps({"error": "Input validation error: too long", "error_type": "validation"})
-    sagemaker.error(
-        424,
-        "ModelError",
-        {
-            "ErrorCode": "CLIENT_ERROR_FROM_MODEL",
-            "LogStreamArn": LOG_STREAM_ARN,
-            "Message": f"Received client error (422) from primary with message {message}",
-            "OriginalMessage": message,
-            "OriginalStatusCode": 422,
-        },
-    )
+    model_error(sagemaker, 422, message)
     body = STREAMED["/generate"]
     response = SseResponse(app, "/generate", body)
     try:

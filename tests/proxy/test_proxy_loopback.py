@@ -6,7 +6,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from proxy_helpers import ENDPOINT, LOG_STREAM_ARN, LambdaContext, make_config, tgi_answer, url_event
+from proxy_helpers import (
+    ENDPOINT,
+    LOG_STREAM_ARN,
+    LambdaContext,
+    make_config,
+    model_error,
+    tgi_answer,
+    url_event,
+)
 
 from invoke_proxy.core import Proxy
 from invoke_proxy.function_url import handle_event
@@ -23,17 +31,6 @@ def send(body: dict[str, Any], path: str = "/generate") -> tuple[int, dict[str, 
         Proxy(config, create_client(config)), url_event(body=body, path=path), LambdaContext()
     )
     return result["statusCode"], json.loads(result["body"]), result["headers"]
-
-
-def model_error(sagemaker: StandIn, original_status: int, original_message: str) -> None:
-    body = {
-        "ErrorCode": "CLIENT_ERROR_FROM_MODEL",
-        "LogStreamArn": LOG_STREAM_ARN,
-        "Message": f"Received client error ({original_status}) from primary with message {original_message}",
-        "OriginalMessage": original_message,
-        "OriginalStatusCode": original_status,
-    }
-    sagemaker.reply(424, json.dumps(body).encode(), {"x-amzn-ErrorType": "ModelError"})
 
 
 def test_a_signed_invoke_endpoint_call_reaches_the_runtime(sagemaker: StandIn) -> None:

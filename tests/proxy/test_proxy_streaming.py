@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from proxy_helpers import ENDPOINT, LOG_STREAM_ARN, make_config
+from proxy_helpers import ENDPOINT, make_config, model_error
 from sse_client import SseResponse
 
 from invoke_proxy.core import Proxy
@@ -213,17 +213,7 @@ def test_the_error_event_has_the_buffered_error_body_shape(app: str, sagemaker: 
 
 def test_an_error_before_the_first_event_is_a_plain_json_error(app: str, sagemaker: StandIn) -> None:
     message = json.dumps({"error": "Input validation error: too long", "error_type": "validation"})
-    sagemaker.error(
-        424,
-        "ModelError",
-        {
-            "ErrorCode": "CLIENT_ERROR_FROM_MODEL",
-            "LogStreamArn": LOG_STREAM_ARN,
-            "Message": f"Received client error (422) from primary with message {message}",
-            "OriginalMessage": message,
-            "OriginalStatusCode": 422,
-        },
-    )
+    model_error(sagemaker, 422, message)
     response = stream(app, {"inputs": "Hi", "stream": True})
     try:
         assert response.headers["content-type"] == "application/json"

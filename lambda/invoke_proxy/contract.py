@@ -34,6 +34,8 @@ ENV_MODEL_ID = "MODEL_ID"
 ENV_PROMPT_FORMAT = "PROMPT_FORMAT"
 #: ``true`` logs prompt text (debugging only).
 ENV_LOG_PROMPTS = "LOG_PROMPTS"
+#: ``false`` leaves the Caller dimension out of the metrics (the caller still appears in every log line).
+ENV_CALLER_METRICS = "CALLER_METRICS"
 #: Every variable above, in the order InvokeProxy documents them.
 ENVIRONMENT = (
     ENV_ENDPOINT_NAME,
@@ -44,6 +46,7 @@ ENVIRONMENT = (
     ENV_MODEL_ID,
     ENV_PROMPT_FORMAT,
     ENV_LOG_PROMPTS,
+    ENV_CALLER_METRICS,
 )
 
 # --- the HTTP API's routes (docs/api: the OpenAPI document lists the same paths) ---------------------------
@@ -77,6 +80,16 @@ OTHER_ROUTE = "other"
 #: Routes without metrics: a health probe every few seconds would drown the model's request rates.
 UNMEASURED_ROUTES = frozenset({HEALTH})
 
+#: Who called: a stable name of the IAM principal that signed the request (``identity.caller_name``):
+#: ``role/NAME`` for an assumed role (never the session name), ``user/NAME`` for an IAM user, ``account/ID`` for
+#: the account's root and for every caller from another account.
+CALLER = "Caller"
+#: The Caller of a request that carries no verified identity (``mistral-invoke serve``, a door without IAM).
+UNVERIFIED_CALLER = "unverified"
+#: The per-caller dimension set, in an EMF directive of its own that carries only these metrics: each caller
+#: costs a few custom metrics, not one per metric the line holds (docs/operate/monitoring.md has the arithmetic).
+CALLER_DIMENSIONS = (ENDPOINT_NAME, CALLER, STATUS_CLASS)
+
 #: Metric names and their units.
 REQUESTS = "Requests"
 REQUEST_LATENCY = "RequestLatency"
@@ -98,6 +111,9 @@ UNITS: Mapping[str, str] = MappingProxyType(
         MODEL_SCALING_UP: "Count",
     }
 )
+
+#: The metrics the per-caller directive carries (the usage report reads these).
+CALLER_METRICS = (REQUESTS, INPUT_TOKENS, GENERATED_TOKENS, MS_PER_TOKEN)
 
 # --- token limits and their defaults -----------------------------------------------------------------------
 

@@ -1,7 +1,8 @@
-"""Function URL events: what Lambda hands the buffered function for an HTTP request (payload format 2.0).
+"""Door events: what Lambda hands the proxy's function for an HTTP request through each door.
 
-For running the buffered handler locally (the tests' loopback server, the deploy rehearsal, the proxy's
-benchmark): ``url_event`` builds the event a function URL would deliver for a request.
+For running the proxy locally (the tests' loopback servers, the deploy rehearsal, the proxy's benchmark):
+``url_event`` builds the event a function URL delivers (payload format 2.0), ``rest_api_event`` the one a REST
+API's Lambda proxy integration delivers (payload format 1.0), buffered or streamed alike.
 """
 
 from __future__ import annotations
@@ -74,3 +75,85 @@ def url_event(
     elif body is not None:
         event["body"] = body
     return event
+
+
+def rest_api_event(
+    method: str,
+    path: str,
+    body: str | None = None,
+    *,
+    stage: str = "prod",
+    api_id: str = "a1b2c3d4e5",
+    region: str = "eu-west-1",
+    account_id: str = "123456789012",
+    caller_arn: str | None = None,
+    vpce_id: str = "vpce-0123456789abcdef0",
+    request_id: str | None = None,
+) -> dict[str, Any]:
+    """A REST API Lambda proxy integration event (payload format 1.0), as a private API with IAM authorization
+    delivers it, in STREAM mode too (the input format is the same: API Gateway Developer Guide, "Set up a Lambda
+    proxy integration with payload response streaming", and "Input format of a Lambda function for proxy
+    integration" for the fields).
+
+    ``path`` is the resource path, without the stage (``requestContext.path`` has it); ``account_id`` owns the
+    API; ``caller_arn`` fills ``requestContext.identity`` as IAM authorization does (None: an unsigned call);
+    ``vpce_id`` is the interface endpoint the request came through (private APIs only).
+    """
+    domain = f"{api_id}.execute-api.{region}.amazonaws.com"
+    headers = {"content-type": "application/json", "host": domain, "x-amzn-vpce-id": vpce_id}
+    now = time.time()
+    identity: dict[str, Any] = {
+        "accessKey": None,
+        "accountId": None,
+        "caller": None,
+        "cognitoAuthenticationProvider": None,
+        "cognitoAuthenticationType": None,
+        "cognitoIdentityId": None,
+        "cognitoIdentityPoolId": None,
+        "principalOrgId": None,
+        "sourceIp": "10.0.1.25",
+        "user": None,
+        "userAgent": "",
+        "userArn": None,
+        "vpceId": vpce_id,
+    }
+    if caller_arn is not None:
+        caller_account = caller_arn.split(":")[4]
+        principal_id = "AROAEXAMPLEID:" + caller_arn.rsplit("/", 1)[-1]
+        identity.update(
+            accessKey="ASIAEXAMPLEKEY",
+            accountId=caller_account,
+            caller=principal_id,
+            user=principal_id,
+            userArn=caller_arn,
+        )
+    return {
+        "resource": path,
+        "path": path,
+        "httpMethod": method,
+        "headers": headers,
+        "multiValueHeaders": {name: [value] for name, value in headers.items()},
+        "queryStringParameters": None,
+        "multiValueQueryStringParameters": None,
+        "pathParameters": None,
+        "stageVariables": None,
+        "requestContext": {
+            "accountId": account_id,
+            "apiId": api_id,
+            "domainName": domain,
+            "domainPrefix": api_id,
+            "extendedRequestId": "EXAMPLE=",
+            "httpMethod": method,
+            "identity": identity,
+            "path": f"/{stage}{path}",
+            "protocol": "HTTP/1.1",
+            "requestId": request_id or str(uuid.uuid4()),
+            "requestTime": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
+            "requestTimeEpoch": int(now * 1000),
+            "resourceId": "abc123",
+            "resourcePath": path,
+            "stage": stage,
+        },
+        "body": body,
+        "isBase64Encoded": False,
+    }

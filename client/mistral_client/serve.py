@@ -40,13 +40,14 @@ class OpenApiProxy:
         body: bytes,
         request_id: str,
         remaining_ms: Callable[[], int] | None = None,
+        **identity: Any,
     ) -> Any:
         if path == OPENAPI_PATH and method in ("GET", "HEAD"):
             from invoke_proxy.openapi import load_openapi
             from invoke_proxy.records import Response
 
             return Response(200, load_openapi(), {})
-        return self._proxy.open(method, path, body, request_id, remaining_ms)
+        return self._proxy.open(method, path, body, request_id, remaining_ms, **identity)
 
 
 def endpoint_of(args: argparse.Namespace, session: Any) -> tuple[str, str | None, str | None]:

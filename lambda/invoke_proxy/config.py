@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import NamedTuple
 
 from .contract import (
+    ENV_CALLER_METRICS,
     ENV_DEFAULT_MAX_NEW_TOKENS,
     ENV_ENDPOINT_NAME,
     ENV_INFERENCE_COMPONENT_NAME,
@@ -56,6 +57,8 @@ class Config(NamedTuple):
     log_prompts: bool
     # Set when the model is an inference component (scale-to-zero endpoints): every invocation names it.
     inference_component_name: str | None = None
+    # Metrics per caller (the Caller dimension): on unless CALLER_METRICS is false.
+    caller_metrics: bool = True
 
     @property
     def max_new_tokens_limit(self) -> int:
@@ -80,8 +83,8 @@ def _positive_int(env: Mapping[str, str], name: str, default: str | None) -> int
     return value
 
 
-def _bool(env: Mapping[str, str], name: str) -> bool:
-    raw = env.get(name, "false").strip().lower()
+def _bool(env: Mapping[str, str], name: str, default: str = "false") -> bool:
+    raw = env.get(name, default).strip().lower()
     if raw in ("true", "1", "yes"):
         return True
     if raw in ("false", "0", "no", ""):
@@ -129,6 +132,7 @@ def load_config(env: Mapping[str, str]) -> Config:
         prompt_format=prompt_format,
         log_prompts=_bool(env, ENV_LOG_PROMPTS),
         inference_component_name=inference_component_name,
+        caller_metrics=_bool(env, ENV_CALLER_METRICS, "true"),
     )
 
 

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from .collaborators import LOG, Collaborators
 from .config import Config
+from .contract import UNVERIFIED_CALLER
 from .errors import ProxyError
 from .metrics import write_request_metrics
 from .paths import normalize_path
@@ -49,7 +50,12 @@ class Proxy:
         ``invoke_proxy`` logger and EMF lines on stdout (``metrics.write_request_metrics``)."""
         self.config = config
         if write_metrics is None:
-            write_metrics = partial(write_request_metrics, endpoint_name=config.endpoint_name, routes=ROUTES)
+            write_metrics = partial(
+                write_request_metrics,
+                endpoint_name=config.endpoint_name,
+                routes=ROUTES,
+                caller_metrics=config.caller_metrics,
+            )
         self.services = Collaborators(client, write_metrics, sleep, clock, wall_clock, logger)
 
     @property
@@ -63,12 +69,15 @@ class Proxy:
         body: bytes,
         request_id: str,
         remaining_ms: Callable[[], int] | None = None,
+        *,
+        caller: str = UNVERIFIED_CALLER,
     ) -> Response:
         """Answer one request buffered: ``"stream": true`` is refused (400), as this transport cannot stream.
 
-        Never raises: every failure becomes an error response without a stack trace.
+        Never raises: every failure becomes an error response without a stack trace. ``caller`` is the
+        verified principal's name (``identity.caller_name``), for the log and metrics lines.
         """
-        answer = self.serve(self.request(method, path, body, request_id, remaining_ms))
+        answer = self.serve(self.request(method, path, body, request_id, remaining_ms, caller=caller))
         assert isinstance(answer, Response)
         return answer
 
@@ -79,11 +88,14 @@ class Proxy:
         body: bytes,
         request_id: str,
         remaining_ms: Callable[[], int] | None = None,
+        *,
+        caller: str = UNVERIFIED_CALLER,
     ) -> Response | Stream:
         """Answer one request; a ``"stream": true`` one with a stream once the model's first event has
         arrived (a failure before it is a plain error ``Response``). The transport iterates the stream's
         events, then closes it (also when the caller goes away); the stream writes the request's log line."""
-        return self.serve(self.request(method, path, body, request_id, remaining_ms, can_stream=True))
+        request = self.request(method, path, body, request_id, remaining_ms, can_stream=True, caller=caller)
+        return self.serve(request)
 
     def request(
         self,
@@ -94,10 +106,12 @@ class Proxy:
         remaining_ms: Callable[[], int] | None = None,
         *,
         can_stream: bool = False,
+        caller: str = UNVERIFIED_CALLER,
     ) -> Request:
         """The record of a request arriving now."""
         received = self.services.clock()
-        return Request(method, normalize_path(path), body, request_id, received, remaining_ms, can_stream)
+        route = normalize_path(path)
+        return Request(method, route, body, request_id, received, remaining_ms, can_stream, caller)
 
     def serve(self, request: Request) -> Response | Stream:
         """Run the request's route handler; log the request and write its metrics (a stream does both when
@@ -126,7 +140,7 @@ class Proxy:
         self.services.log.error(
             "unexpected failure",
             exc_info=error,
-            extra={"request_id": request.request_id, "route": request.route},
+            extra=request.log_fields(),
         )
         internal = ProxyError(
             500, "internal_error", "The proxy failed unexpectedly; its logs hold the details."

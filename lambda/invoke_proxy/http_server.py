@@ -21,7 +21,7 @@ import time
 import uuid
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import urlsplit
 
 # The SageMaker client's module (and with it boto3) first, as in handler.py: a shorter cold start, measured.
@@ -29,10 +29,12 @@ from .sagemaker import create_client  # isort: split
 
 from .collaborators import LOG
 from .config import load_config
+from .contract import UNVERIFIED_CALLER
 from .core import Proxy
 from .encoding import json_text
 from .errors import ProxyError
-from .records import Response
+from .identity import caller_name
+from .records import Document, Response
 
 # Imported with the app (at init, before the readiness check), so the first streamed answer does not wait.
 from .streaming import TokenStream  # noqa: F401
@@ -50,9 +52,10 @@ class ProxyHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, address: tuple[str, int], proxy: Proxy) -> None:
+    def __init__(self, address: tuple[str, int], proxy: Proxy, *, trust_request_context: bool) -> None:
         super().__init__(address, _Handler)
         self.proxy = proxy
+        self.trust_request_context = trust_request_context
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         if isinstance(sys.exc_info()[1], ConnectionError):
@@ -60,20 +63,44 @@ class ProxyHTTPServer(ThreadingHTTPServer):
         LOG.exception("connection failure")
 
 
-def make_server(proxy: Proxy, host: str = "127.0.0.1", port: int = DEFAULT_PORT) -> ProxyHTTPServer:
-    """The HTTP app for ``proxy``, bound (port 0 picks a free one); call ``serve_forever`` to run it."""
-    return ProxyHTTPServer((host, port), proxy)
+def make_server(
+    proxy: Proxy,
+    host: str = "127.0.0.1",
+    port: int = DEFAULT_PORT,
+    *,
+    trust_request_context: bool = False,
+) -> ProxyHTTPServer:
+    """The HTTP app for ``proxy``, bound (port 0 picks a free one); call ``serve_forever`` to run it.
+
+    ``trust_request_context``: True only behind the Lambda Web Adapter (``main``), whose
+    ``x-amzn-request-context`` header carries the door's verified caller.
+    """
+    return ProxyHTTPServer((host, port), proxy, trust_request_context=trust_request_context)
 
 
-def invocation(headers: Any) -> tuple[str, Callable[[], int] | None]:
-    """The request id and time left, from the headers the Web Adapter adds (a fresh id elsewhere)."""
+class Invocation(NamedTuple):
+    """What the Web Adapter's headers say about one request."""
+
+    request_id: str
+    remaining_ms: Callable[[], int] | None
+    caller: str  # ``identity.caller_name``, or ``unverified``
+
+
+def invocation(headers: Any, *, trust_request_context: bool = True) -> Invocation:
+    """The request id, time left and caller, from the headers the Web Adapter adds (a fresh id elsewhere).
+
+    ``trust_request_context``: name the caller from ``x-amzn-request-context``. Behind the Web Adapter that
+    header is the door's verified request context; on ``mistral-invoke serve`` any local program could send
+    one, so the caller there is ``unverified`` whatever the header says.
+    """
     lambda_context = _json_header(headers.get("x-amzn-lambda-context"))
     request_context = _json_header(headers.get("x-amzn-request-context"))
     request_id = str(lambda_context.get("request_id") or request_context.get("requestId") or uuid.uuid4())
+    caller = caller_name(request_context) if trust_request_context else UNVERIFIED_CALLER
     deadline = lambda_context.get("deadline") or lambda_context.get("deadline_ms")
     if isinstance(deadline, int) and not isinstance(deadline, bool):
-        return request_id, lambda: int(deadline - time.time() * 1000)
-    return request_id, None
+        return Invocation(request_id, lambda: int(deadline - time.time() * 1000), caller)
+    return Invocation(request_id, None, caller)
 
 
 def _json_header(value: str | None) -> dict[str, Any]:
@@ -97,7 +124,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def _serve(self) -> None:
-        request_id, remaining_ms = invocation(self.headers)
+        request_id, remaining_ms, caller = invocation(
+            self.headers, trust_request_context=self.server.trust_request_context
+        )
         try:
             body = self._read_body()
         except ProxyError as exc:
@@ -105,8 +134,10 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(Response(exc.status, exc.body(request_id), exc.headers), request_id)
             return
         path = urlsplit(self.path).path
-        answer = self.server.proxy.open(self.command, path, body, request_id, remaining_ms)
-        if isinstance(answer, Response):
+        answer = self.server.proxy.open(self.command, path, body, request_id, remaining_ms, caller=caller)
+        if isinstance(answer, Document):
+            self._send_document(answer, request_id)
+        elif isinstance(answer, Response):
             self._send_json(answer, request_id)
         else:
             self._send_stream(answer, request_id)
@@ -152,6 +183,16 @@ class _Handler(BaseHTTPRequestHandler):
                 "payload_too_large",
                 f"The request body is {length} bytes; a function URL accepts at most {MAX_BODY_BYTES}.",
             )
+
+    def _send_document(self, document: Document, request_id: str) -> None:
+        self.send_response(document.status)
+        for name, value in document.headers.items():
+            self.send_header(name, value)
+        self.send_header("x-request-id", request_id)
+        self.send_header("Content-Length", str(len(document.body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(document.body)
 
     def _send_json(self, response: Response, request_id: str) -> None:
         data = json_text(response.body).encode("utf-8")
@@ -202,7 +243,8 @@ def main() -> None:
     configure_logging()
     config = load_config(os.environ)
     port = int(os.environ.get("AWS_LWA_PORT") or os.environ.get("PORT") or DEFAULT_PORT)
-    server = make_server(Proxy(config, create_client(config)), "127.0.0.1", port)
+    # Behind the Web Adapter (run.sh): its x-amzn-request-context header is the door's verified context.
+    server = make_server(Proxy(config, create_client(config)), "127.0.0.1", port, trust_request_context=True)
     try:
         server.serve_forever()
     finally:

@@ -34,6 +34,9 @@ from collections.abc import Collection, Mapping
 from typing import Any, TextIO
 
 from .contract import (
+    CALLER,
+    CALLER_DIMENSIONS,
+    CALLER_METRICS,
     DIMENSION_SETS,
     ENDPOINT_NAME,
     GENERATED_TOKENS,
@@ -52,11 +55,16 @@ from .contract import (
     TOKENS_PER_SECOND,
     UNITS,
     UNMEASURED_ROUTES,
+    UNVERIFIED_CALLER,
 )
 
 # The names are the contract's (contract.py: the constructs read the same ones); re-exported, so
 # ``metrics.NAMESPACE`` and friends keep working.
 __all__ = [
+    "CALLER",
+    "CALLER_DIMENSIONS",
+    "CALLER_FIELD",
+    "CALLER_METRICS",
     "DIMENSION_SETS",
     "ENDPOINT_NAME",
     "GENERATED_TOKENS",
@@ -90,6 +98,8 @@ LOG = logging.getLogger("invoke_proxy")
 LATENCY_FIELD = "latency_ms"
 MODEL_LATENCY_FIELD = "model_latency_ms"
 TIME_TO_FIRST_TOKEN_FIELD = "time_to_first_token_ms"
+#: Who called (``identity.caller_name``; ``unverified`` without an IAM principal).
+CALLER_FIELD = "caller"
 
 
 def status_class(status: int) -> str:
@@ -138,35 +148,53 @@ def emf_document(
     endpoint_name: str,
     routes: Collection[str],
     timestamp_ms: int | None = None,
+    caller_metrics: bool = True,
 ) -> dict[str, Any] | None:
     """The EMF document for one request, or None for a route without metrics.
 
     Only numbers, the request id and bounded dimension values go in: never the prompt or the completion,
-    whatever ``LOG_PROMPTS`` says.
+    whatever ``LOG_PROMPTS`` says. The Caller is a dimension value: a role, user or account name, never a
+    session name (``identity.py``), so the number of values is the number of principals allowed to call.
 
-    :param fields: the request's log fields (``route``, ``status``, ``latency_ms``, token counts, ...).
+    :param fields: the request's log fields (``route``, ``status``, ``latency_ms``, ``caller``, token counts...).
     :param endpoint_name: the SageMaker endpoint's name (the EndpointName dimension).
     :param routes: the proxy's routes; any other path is reported as ``other``.
+    :param caller_metrics: add the per-caller directive (``contract.CALLER_DIMENSIONS``), which carries only
+        ``contract.CALLER_METRICS``: an EMF document may hold several directives over the same root values
+        (CloudWatch User Guide, "Specification: Embedded metric format", ``CloudWatchMetrics`` is an array of
+        MetricDirective objects), and each (metric, dimension values) pair is one custom metric, billed.
     """
     route = str(fields.get("route", ""))
     if route in UNMEASURED_ROUTES:
         return None
     status = _number(fields.get("status"))
     values = request_metrics(fields)
+    directives = [
+        {
+            "Namespace": NAMESPACE,
+            "Dimensions": [list(dimensions) for dimensions in DIMENSION_SETS],
+            "Metrics": [{"Name": name, "Unit": UNITS[name]} for name in values],
+        }
+    ]
+    if caller_metrics:
+        directives.append(
+            {
+                "Namespace": NAMESPACE,
+                "Dimensions": [list(CALLER_DIMENSIONS)],
+                "Metrics": [{"Name": name, "Unit": UNITS[name]} for name in CALLER_METRICS if name in values],
+            }
+        )
+    caller = fields.get(CALLER_FIELD)
     document: dict[str, Any] = {
         "_aws": {
             "Timestamp": int(time.time() * 1000) if timestamp_ms is None else timestamp_ms,
-            "CloudWatchMetrics": [
-                {
-                    "Namespace": NAMESPACE,
-                    "Dimensions": [list(dimensions) for dimensions in DIMENSION_SETS],
-                    "Metrics": [{"Name": name, "Unit": UNITS[name]} for name in values],
-                }
-            ],
+            "CloudWatchMetrics": directives,
         },
         ENDPOINT_NAME: endpoint_name,
         ROUTE: route if route in routes else OTHER_ROUTE,
         STATUS_CLASS: status_class(int(status) if status is not None else 500),
+        # A dimension value must be a non-empty string (EMF specification): never absent when named above.
+        CALLER: caller if isinstance(caller, str) and caller else UNVERIFIED_CALLER,
         **values,
     }
     if isinstance(fields.get("request_id"), str):
@@ -180,10 +208,13 @@ def write_request_metrics(
     endpoint_name: str,
     routes: Collection[str],
     stream: TextIO | None = None,
+    caller_metrics: bool = True,
 ) -> None:
     """Write one request's EMF line to stdout. Never raises: metrics must not fail a request."""
     try:
-        document = emf_document(fields, endpoint_name=endpoint_name, routes=routes)
+        document = emf_document(
+            fields, endpoint_name=endpoint_name, routes=routes, caller_metrics=caller_metrics
+        )
         if document is None:
             return
         out = stream or sys.stdout

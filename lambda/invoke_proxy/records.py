@@ -12,6 +12,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from .contract import UNVERIFIED_CALLER
+
 if TYPE_CHECKING:  # types only: no Protocol class to build on the cold start
     from typing import Protocol
 
@@ -49,16 +51,31 @@ class Request:
     received: float  # the proxy's clock on arrival: latency_ms counts from here
     remaining_ms: Callable[[], int] | None = None  # the invocation's time left, when the transport knows it
     can_stream: bool = False  # the transport can send server-sent events
+    caller: str = UNVERIFIED_CALLER  # who signed it (``identity.caller_name``): logged and measured
 
     def log_fields(self) -> dict[str, Any]:
-        """The fields every request's log line starts with."""
-        return {"request_id": self.request_id, "route": self.route, "method": self.method}
+        """The fields every log line about this request starts with."""
+        return {
+            "request_id": self.request_id,
+            "route": self.route,
+            "method": self.method,
+            "caller": self.caller,
+        }
 
 
 class Response(NamedTuple):
     status: int
     body: JsonObject
     headers: dict[str, str]
+
+
+class Document(NamedTuple):
+    """An answer written as it is, by the HTTP app only. ``mistral-invoke serve``'s own routes (its OpenAPI
+    document, its chat page) answer with one in front of the proxy; the proxy's routes never do."""
+
+    status: int
+    headers: dict[str, str]  # Content-Type among them
+    body: bytes
 
 
 class Answer(NamedTuple):

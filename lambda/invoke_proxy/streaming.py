@@ -230,7 +230,7 @@ class TokenStream:
             self._error = exc
             yield sse(exc.body(self.request.request_id))
         except Exception:
-            self._services.log.exception("unexpected failure", extra={"request_id": self.request.request_id})
+            self._services.log.exception("unexpected failure", extra=self.request.log_fields())
             self._error = ProxyError(
                 500, "internal_error", "The proxy failed unexpectedly; its logs hold the details."
             )

@@ -115,6 +115,12 @@ def queue_model_error(stubber: Stubber, original_status: int, original_message: 
     )
 
 
+#: The IAM principal that signs the tests' function URL events: an assumed role of the function's own account.
+CALLER_ARN = "arn:aws:sts::123456789012:assumed-role/app-role/botocore-session-1700000000"
+#: Its stable name in log and metric lines (``invoke_proxy.identity``).
+CALLER = "role/app-role"
+
+
 def url_event(
     method: str = "POST",
     path: str = "/generate",
@@ -122,10 +128,11 @@ def url_event(
     *,
     raw_body: str | bytes | None = None,
     base64_encoded: bool = False,
+    caller_arn: str | None = CALLER_ARN,
 ) -> dict[str, Any]:
     """A function URL event from the package's one builder (``mistral_client.function_url.url_event``), as Lambda
     delivers it to a deployed proxy: ``body`` is sent as JSON text, ``raw_body`` as given (bytes, or any body
-    with ``base64_encoded``, base64-encoded)."""
+    with ``base64_encoded``, base64-encoded); signed by ``caller_arn`` (None: an unsigned call)."""
     if raw_body is None and body is not None:
         raw_body = json.dumps(body)
     if base64_encoded and isinstance(raw_body, str):
@@ -136,6 +143,7 @@ def url_event(
         body=raw_body,
         domain=URL_DOMAIN,
         account_id="123456789012",
+        caller_arn=caller_arn,
         request_id="url-request-id",
     )
 

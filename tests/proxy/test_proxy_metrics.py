@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from botocore.stub import Stubber
 from proxy_helpers import (
+    CALLER,
     ENDPOINT,
     LambdaContext,
     make_config,
@@ -88,12 +89,23 @@ def test_a_buffered_request_writes_one_emf_line_of_exactly_this_shape(
                         {"Name": "TokensPerSecond", "Unit": "Count/Second"},
                         {"Name": "MsPerToken", "Unit": "Milliseconds"},
                     ],
-                }
+                },
+                {
+                    "Namespace": "MistralEndpoint",
+                    "Dimensions": [["EndpointName", "Caller", "StatusClass"]],
+                    "Metrics": [
+                        {"Name": "Requests", "Unit": "Count"},
+                        {"Name": "InputTokens", "Unit": "Count"},
+                        {"Name": "GeneratedTokens", "Unit": "Count"},
+                        {"Name": "MsPerToken", "Unit": "Milliseconds"},
+                    ],
+                },
             ],
         },
         "EndpointName": ENDPOINT,
         "Route": "/generate",
         "StatusClass": "2xx",
+        "Caller": CALLER,
         "Requests": 1,
         "RequestLatency": 2200.0,
         "InputTokens": 2,

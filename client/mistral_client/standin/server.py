@@ -370,12 +370,13 @@ def _token(index: int) -> dict[str, Any]:
 def proxy_app(config: Any) -> Iterator[str]:
     """The proxy's HTTP app (as behind the Lambda Web Adapter) on loopback, its SageMaker runtime whatever
     ``AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME`` names (the stand-in); yields its base URL. ``config`` is the
-    runtime's ``invoke_proxy.config.Config``."""
+    runtime's ``invoke_proxy.config.Config``. As behind the adapter, it names the caller from an
+    ``x-amzn-request-context`` header (the tests' imitation of the adapter sends one)."""
     from invoke_proxy.core import Proxy
     from invoke_proxy.http_server import make_server
     from invoke_proxy.sagemaker import create_client
 
-    server = make_server(Proxy(config, create_client(config)), "127.0.0.1", 0)
+    server = make_server(Proxy(config, create_client(config)), "127.0.0.1", 0, trust_request_context=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}"

@@ -1,0 +1,95 @@
+"""A loopback imitation of the Lambda Web Adapter in ``response_stream`` mode, and of the door that reads it.
+
+What the streaming function does with one event, as the tests need it: the Web Adapter turns the event into an
+HTTP request to the proxy's app and writes the app's answer back as Lambda's streaming response, which both doors
+read the same way: a JSON metadata object (``statusCode``, ``headers``, ``cookies``), a delimiter of eight NUL
+bytes, then the payload as it arrives (API Gateway Developer Guide, "Set up a Lambda proxy integration with
+payload response streaming", the Lambda proxy integration format for response streaming; for function URLs the
+same prelude is what ``awslambda.HttpResponseStream.from`` writes).
+
+The event-to-request rules are the adapter's (aws-lambda-web-adapter README, "Request context" and "Response
+streaming"; its request conversion is the Rust ``lambda_http`` crate's):
+- the path: a function URL's ``rawPath``; a REST API's ``path``, the resource path without the stage, because
+  the function sets ``AWS_LAMBDA_HTTP_IGNORE_STAGE_IN_PATH=true`` (lambda_http README, "Integration with API
+  Gateway stages");
+- the headers as sent, plus ``x-amzn-request-context`` (the event's ``requestContext`` as JSON) and
+  ``x-amzn-lambda-context`` (the invocation's context as JSON).
+"""
+
+from __future__ import annotations
+
+import base64
+import http.client
+import json
+from collections.abc import Iterator
+from typing import Any
+
+#: Between the metadata and the payload of a streamed Lambda response.
+DELIMITER = b"\x00" * 8
+
+
+def invoke_streaming(
+    app_port: int, event: dict[str, Any], request_id: str = "lambda-request-id"
+) -> Iterator[bytes]:
+    """The bytes the streaming function returns for ``event`` (metadata, delimiter, payload chunks)."""
+    connection = http.client.HTTPConnection("127.0.0.1", app_port, timeout=30)
+    method, path = _method_and_path(event)
+    body = _body(event)
+    headers = {name: value for name, value in (event.get("headers") or {}).items() if name.lower() != "host"}
+    headers["x-amzn-request-context"] = json.dumps(event.get("requestContext") or {})
+    headers["x-amzn-lambda-context"] = json.dumps({"request_id": request_id, "deadline": 2**53})
+    if body:
+        headers["content-length"] = str(len(body))
+    try:
+        connection.request(method, path, body=body or None, headers=headers)
+        response = connection.getresponse()
+        metadata = {
+            "statusCode": response.status,
+            "headers": {
+                name.lower(): value
+                for name, value in response.getheaders()
+                if name.lower() not in ("transfer-encoding", "connection", "content-length")
+            },
+            "cookies": [],
+        }
+        yield json.dumps(metadata).encode() + DELIMITER
+        while chunk := response.read1(65536):
+            yield chunk
+    finally:
+        connection.close()
+
+
+def read_streamed_response(chunks: Iterator[bytes]) -> tuple[dict[str, Any], Iterator[bytes]]:
+    """What a door does with a streamed response: the metadata once the delimiter has arrived, then the payload
+    as it comes. Raises ValueError when the metadata is not JSON or the delimiter never comes."""
+    buffered = b""
+    for chunk in chunks:
+        buffered += chunk
+        if DELIMITER in buffered:
+            head, _, rest = buffered.partition(DELIMITER)
+            metadata = json.loads(head)
+            if not isinstance(metadata, dict) or not isinstance(metadata.get("statusCode"), int):
+                raise ValueError(f"the metadata is not a response prelude: {head[:200]!r}")
+            return metadata, _payload(rest, chunks)
+    raise ValueError(f"the response ended before its delimiter: {buffered[:200]!r}")
+
+
+def _payload(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
+    if first:
+        yield first
+    yield from rest
+
+
+def _method_and_path(event: dict[str, Any]) -> tuple[str, str]:
+    if "httpMethod" in event:  # payload format 1.0: a REST API
+        return event["httpMethod"], event.get("path") or "/"
+    http_context = event.get("requestContext", {}).get("http", {})
+    query = event.get("rawQueryString") or ""
+    return http_context.get("method", "GET"), event.get("rawPath", "/") + (f"?{query}" if query else "")
+
+
+def _body(event: dict[str, Any]) -> bytes:
+    raw = event.get("body")
+    if raw is None:
+        return b""
+    return base64.b64decode(raw) if event.get("isBase64Encoded") else str(raw).encode()

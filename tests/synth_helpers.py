@@ -122,6 +122,7 @@ VARIANTS: dict[str, tuple[Callable[[], cdk.App], str]] = {
     "monitoring_customised": (_customised_monitoring_app, "TunedStack"),
     "monitoring_off": (_stack_app(monitoring="false"), "MistralEndpointStack"),
     "streaming_off": (_stack_app(streaming=False), "MistralEndpointStack"),
+    "caller_metrics_off": (_stack_app(callerMetrics="false"), "MistralEndpointStack"),
 }
 
 

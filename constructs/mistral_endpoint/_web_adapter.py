@@ -51,6 +51,10 @@ ENVIRONMENT = {
     "AWS_LWA_READINESS_CHECK_PATH": contract.HEALTH,
     # Its default, spelled out: a compressed stream would be buffered by the compressor.
     "AWS_LWA_ENABLE_COMPRESSION": "false",
+    # A private REST API's events name the stage in requestContext.path: the adapter's request conversion (the
+    # Rust lambda_http crate) prefixes it to the path unless told not to (lambda_http README, "Integration with
+    # API Gateway stages"). The proxy's routes are stage-free, behind either door.
+    "AWS_LAMBDA_HTTP_IGNORE_STAGE_IN_PATH": "true",
 }
 
 

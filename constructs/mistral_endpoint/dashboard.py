@@ -45,11 +45,38 @@ def build_dashboard(
     _add_model_row(dashboard, endpoint)
     if proxy is not None:
         _add_proxy_rows(dashboard, proxy)
+        if proxy.caller_metrics:
+            _add_caller_row(dashboard, proxy)
     if alarms:
         dashboard.add_widgets(
             cloudwatch.AlarmStatusWidget(title="Alarms", width=24, height=4, alarms=list(alarms))
         )
     return dashboard
+
+
+def _add_caller_row(dashboard: cloudwatch.Dashboard, proxy: InvokeProxy) -> None:
+    """Generated tokens by caller: one line per role, user or account (the per-caller directive's metrics,
+    found by a SEARCH expression, since the callers are not known at synth; CloudWatch User Guide, "Use search
+    expressions in graphs"). Answered requests (2xx): what ``mistral-invoke usage`` shares the cost by."""
+    schema = "{" + ",".join((emf.NAMESPACE, *emf.CALLER_DIMENSIONS)) + "}"
+    query = (
+        f"{schema} MetricName=\"{emf.GENERATED_TOKENS}\" "
+        f"{emf.ENDPOINT_NAME}=\"{proxy.endpoint_name}\" {emf.STATUS_CLASS}=\"2xx\""
+    )
+    dashboard.add_widgets(
+        cloudwatch.GraphWidget(
+            title="Generated tokens by caller (answered requests, per 5 minutes)",
+            width=24,
+            left=[
+                cloudwatch.MathExpression(
+                    expression=f"SEARCH('{query}', 'Sum', 300)",
+                    label="",
+                    period=Duration.minutes(5),
+                )
+            ],
+            stacked=True,
+        )
+    )
 
 
 def _add_article_row(dashboard: cloudwatch.Dashboard, proxy: InvokeProxy) -> None:

@@ -246,6 +246,13 @@ class ProxyOptions:
         context=True,
     )
     log_prompts: bool = prop(False, "log prompt text (debugging only)")
+    caller_metrics: bool = prop(
+        True,
+        "the proxy's metrics carry a `Caller` dimension (requests, input and generated tokens, ms per token by "
+        "IAM role, user or account: `mistral-invoke usage` reads them); each caller costs a few custom metrics "
+        "(docs: Alarms, dashboard and logs). `False` keeps the caller in the log lines only",
+        context=True,
+    )
     proxy_memory_size: int = prop(
         DEFAULTS.proxy_memory_size, "the proxy's memory in MiB (also buys CPU for cold starts)"
     )

@@ -129,6 +129,8 @@ class InvokeProxy(TokenMetrics, Construct):
         )
         #: Whether the function URL streams (``"stream": true`` answered with server-sent events).
         self.streaming = options.streaming
+        #: Whether the proxy's metrics carry the Caller dimension (``ProxyOptions.caller_metrics``).
+        self.caller_metrics = options.caller_metrics
         #: The URL applications call (ends with "/").
         self.invoke_url: str = self.function_url.url
         if options.auth_type == lambda_.FunctionUrlAuthType.NONE:
@@ -200,6 +202,7 @@ class InvokeProxy(TokenMetrics, Construct):
             contract.ENV_MAX_TOTAL_TOKENS: str(endpoint.max_total_tokens),
             contract.ENV_DEFAULT_MAX_NEW_TOKENS: str(options.default_max_new_tokens),
             contract.ENV_LOG_PROMPTS: "true" if options.log_prompts else "false",
+            contract.ENV_CALLER_METRICS: "true" if options.caller_metrics else "false",
             **(_web_adapter.ENVIRONMENT if streaming else {}),
         }
         #: The proxy function.
@@ -276,6 +279,7 @@ def _acknowledge_eni_wildcards(policy: iam.ManagedPolicy) -> None:
 def _check_options(options: ProxyOptions, endpoint: IMistralModelEndpoint) -> None:
     require_bool("log_prompts", options.log_prompts)
     require_bool("streaming", options.streaming)
+    require_bool("caller_metrics", options.caller_metrics)
     require_int(
         "default_max_new_tokens",
         options.default_max_new_tokens,

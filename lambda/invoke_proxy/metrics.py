@@ -222,4 +222,5 @@ def write_request_metrics(
         out.write(json.dumps(document, separators=(",", ":"), ensure_ascii=True) + "\n")
         out.flush()  # behind the Lambda Web Adapter stdout is a pipe, block-buffered by default
     except Exception:  # metrics are best effort; the request log line still records the request
-        LOG.warning("could not write the request's metrics", exc_info=True)
+        known = {name: fields.get(name) for name in ("request_id", "route", CALLER_FIELD)}
+        LOG.warning("could not write the request's metrics", exc_info=True, extra=known)

@@ -212,3 +212,14 @@ def test_a_broken_stdout_does_not_fail_the_request(caplog: pytest.LogCaptureFixt
         stream=Broken(),  # type: ignore[arg-type]
     )
     assert "could not write" in caplog.text
+
+
+def test_a_metrics_failure_line_names_the_request_and_its_caller(caplog: pytest.LogCaptureFixture) -> None:
+    class Broken:
+        def write(self, text: str) -> int:
+            raise OSError("closed")
+
+    fields = {"route": "/generate", "status": 200, "request_id": "r-1", "caller": CALLER}
+    metrics.write_request_metrics(fields, endpoint_name="e", routes=ROUTES, stream=Broken())  # type: ignore[arg-type]
+    (record,) = caplog.records
+    assert (record.__dict__["request_id"], record.__dict__["caller"]) == ("r-1", CALLER)

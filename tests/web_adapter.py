@@ -22,6 +22,7 @@ import base64
 import http.client
 import json
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 #: Between the metadata and the payload of a streamed Lambda response.
@@ -93,3 +94,55 @@ def _body(event: dict[str, Any]) -> bytes:
     if raw is None:
         return b""
     return base64.b64decode(raw) if event.get("isBase64Encoded") else str(raw).encode()
+
+
+class Door(ThreadingHTTPServer):
+    """A loopback imitation of a door in front of the streaming function: each HTTP request becomes the door's
+    event (``private``: a REST API proxy event, the stage taken off the path; ``url``: a function URL event),
+    signed by ``caller_arn``, goes through the Web Adapter imitation to the app on ``app_port``, and the
+    streamed response's metadata becomes the status and headers, its payload the body, chunk by chunk."""
+
+    daemon_threads = True
+
+    def __init__(self, app_port: int, kind: str, caller_arn: str, stage: str = "prod") -> None:
+        super().__init__(("127.0.0.1", 0), _DoorHandler)
+        self.app_port, self.kind, self.caller_arn, self.stage = app_port, kind, caller_arn, stage
+
+    @property
+    def url(self) -> str:
+        base = f"http://127.0.0.1:{self.server_address[1]}"
+        return f"{base}/{self.stage}" if self.kind == "private" else base
+
+    def event(self, method: str, path: str, body: bytes) -> dict[str, Any]:
+        from mistral_client.function_url import rest_api_event, url_event
+
+        text = body.decode() if body else None
+        if self.kind == "private":
+            prefix = f"/{self.stage}"
+            resource_path = path[len(prefix) :] if path.startswith(prefix + "/") else path
+            return rest_api_event(method, resource_path, text, stage=self.stage, caller_arn=self.caller_arn)
+        return url_event(method, path, body=text, account_id="123456789012", caller_arn=self.caller_arn)
+
+
+class _DoorHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: Door
+
+    def _serve(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        event = self.server.event(self.command, self.path, body)
+        metadata, payload = read_streamed_response(invoke_streaming(self.server.app_port, event))
+        self.send_response(metadata["statusCode"])
+        for name, value in metadata["headers"].items():
+            self.send_header(name, value)
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        for chunk in payload:
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+            self.wfile.flush()
+        self.wfile.write(b"0\r\n\r\n")
+
+    do_GET = do_POST = _serve
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass

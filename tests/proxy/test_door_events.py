@@ -7,13 +7,16 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 from proxy_helpers import CALLER, CALLER_ARN, LambdaContext, make_config
-from web_adapter import DELIMITER, invoke_streaming, read_streamed_response
+from web_adapter import DELIMITER, Door, invoke_streaming, read_streamed_response
 
 from invoke_proxy.core import Proxy
 from invoke_proxy.function_url import handle_event
@@ -124,3 +127,48 @@ def test_the_buffered_handler_answers_a_rest_api_event(sagemaker: StandIn) -> No
     assert answer["statusCode"] == 200
     assert json.loads(answer["body"]) == {"generated_text": "Paris."}
     assert sagemaker.requests[0].json()["inputs"] == "The capital of France is"
+
+
+# --- over HTTP: a loopback imitation of each door --------------------------------------------------------
+
+
+def streamed_over_http(door: Door, path: str, body: dict[str, Any]) -> tuple[int, dict[str, str], list[Any]]:
+    door_thread = threading.Thread(target=door.serve_forever, daemon=True)
+    door_thread.start()
+    request = urllib.request.Request(
+        door.url + path, data=json.dumps(body).encode(), headers={"content-type": "application/json"}
+    )
+    try:
+        try:
+            response = urllib.request.urlopen(request, timeout=30)
+        except urllib.error.HTTPError as error:
+            return error.code, dict(error.headers), [json.loads(error.read())]
+        with response:
+            parser, received = SseParser(), []
+            while chunk := response.read1(65536):
+                received += parser.feed(chunk)
+            received += parser.close()
+            return response.status, dict(response.headers), [json.loads(d) for d in received if d != "[DONE]"]
+    finally:
+        door.shutdown()
+        door.server_close()
+
+
+def test_a_request_through_the_private_door_streams_the_same_events_as_through_the_function_url(
+    app_port: int, sagemaker: StandIn
+) -> None:
+    sagemaker.stream(*tokens_script([" Par", "is."]))
+    private = streamed_over_http(Door(app_port, "private", CALLER_ARN), "/chat", CHAT)
+    sagemaker.stream(*tokens_script([" Par", "is."]))
+    url = streamed_over_http(Door(app_port, "url", CALLER_ARN), "/chat", CHAT)
+    assert private[0] == url[0] == 200
+    assert private[2] == url[2] and len(private[2]) >= 2
+    assert sagemaker.requests[0].json()["stream"] is True
+
+
+def test_retry_after_survives_the_private_door(sagemaker: StandIn) -> None:
+    sagemaker.error(400, "ValidationError", {"message": NO_CAPACITY})
+    with proxy_app(make_config(INFERENCE_COMPONENT_NAME="mistral-test-component")) as app:
+        door = Door(int(urlsplit(app).port or 0), "private", CALLER_ARN)
+        status, headers, (body,) = streamed_over_http(door, "/chat", CHAT)
+    assert (status, headers["retry-after"], body["error"]["type"]) == (503, "60", "model_scaling_up")

@@ -16,7 +16,7 @@ from typing import IO, Any
 
 from invoke_proxy.contract import RUNTIME_DEFAULTS
 
-from . import preflight, serve, signing
+from . import preflight, serve, signing, usage
 from .commands import COMMANDS, Client
 from .errors import CliError
 from .transport import DEFAULT_TIMEOUT_SECONDS
@@ -98,6 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve.add_parser(commands)
     preflight.add_parser(commands)
+    usage.add_parser(commands)
     return parser
 
 
@@ -151,6 +152,8 @@ def main(
             return serve.cmd_serve(args, out, err)
         if args.command == "preflight":
             return preflight.run(args, out, err, signing.make_session(args.profile))
+        if args.command == "usage":
+            return usage.run(args, out, err, signing.make_session(args.profile))
         client = Client(args, out, err, clock=clock, sleep=sleep)
         return COMMANDS[args.command](client, args, stdin)
     except CliError as exc:

@@ -1,7 +1,6 @@
 """Who called: a stable name for the IAM principal that signed a request, from the door's request context.
 
-Both doors authenticate with IAM and hand the function the verified principal in the event's request context
-(``/work/shared/DOMAIN.md``, "Private access (API Gateway) and caller identity"):
+Both doors authenticate with IAM and hand the function the verified principal in the event's request context:
 
 - a function URL (payload format 2.0): ``requestContext.authorizer.iam`` with ``accountId``, ``callerId``,
   ``userArn`` and ``userId`` (Lambda Developer Guide, "Lambda function URLs: request payload"); its

@@ -17,6 +17,7 @@ from typing import IO, Any
 from invoke_proxy import contract
 
 from . import signing, transport
+from .chat_page import CHAT_PAGE_PATH, chat_page
 from .errors import CliError
 
 #: Where ``serve`` publishes the OpenAPI document (the deployed function does not serve it).
@@ -24,8 +25,9 @@ OPENAPI_PATH = "/openapi.json"
 
 
 class OpenApiProxy:
-    """The proxy, answering ``GET /openapi.json`` with the runtime's OpenAPI document; every other request is
-    the proxy's own. What the HTTP app calls (``open``) is all this adds to."""
+    """The proxy, answering ``GET /openapi.json`` with the runtime's OpenAPI document and ``GET /`` with the
+    chat page (``chat_page``); every other request is the proxy's own. What the HTTP app calls (``open``) is
+    all this adds to."""
 
     def __init__(self, proxy: Any) -> None:
         self._proxy = proxy
@@ -47,6 +49,11 @@ class OpenApiProxy:
             from invoke_proxy.records import Response
 
             return Response(200, load_openapi(), {})
+        if path == CHAT_PAGE_PATH and method in ("GET", "HEAD"):
+            from invoke_proxy.records import Document
+
+            page, headers = chat_page()
+            return Document(200, headers, page)
         return self._proxy.open(method, path, body, request_id, remaining_ms, **identity)
 
 
@@ -89,6 +96,15 @@ def proxy_environment(
     return env
 
 
+def local_app(proxy: Any, host: str, port: int) -> Any:
+    """The HTTP app ``serve`` runs in front of a local ``proxy`` (``invoke_proxy.core.Proxy``): the proxy's own
+    (``http_server.make_server``), plus ``OpenApiProxy``'s routes. Bound (port 0 picks a free one); call
+    ``serve_forever`` to run it."""
+    from invoke_proxy.http_server import make_server
+
+    return make_server(OpenApiProxy(proxy), host, port)  # type: ignore[arg-type]  # the proxy, plus two routes
+
+
 def cmd_serve(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     endpoint_name, component, region = endpoint_of(args, signing.make_session(args.profile))
     # The same configuration path as in Lambda: environment variables, read by load_config.
@@ -96,7 +112,6 @@ def cmd_serve(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     # The streaming function's own HTTP app (behind the Lambda Web Adapter in AWS): every route, streamed too.
     from invoke_proxy.config import ConfigError, load_config
     from invoke_proxy.core import Proxy
-    from invoke_proxy.http_server import make_server
     from invoke_proxy.json_logs import JsonLogFormatter
     from invoke_proxy.sagemaker import create_client as create_runtime_client
 
@@ -107,13 +122,13 @@ def cmd_serve(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
         config = load_config(os.environ)
     except ConfigError as exc:
         raise CliError(f"Invalid configuration: {exc}") from None
-    proxy = OpenApiProxy(Proxy(config, create_runtime_client(config)))
-    server = make_server(proxy, args.host, args.port)  # type: ignore[arg-type]  # the proxy, plus one route
+    server = local_app(Proxy(config, create_runtime_client(config)), args.host, args.port)
     host, port = str(server.server_address[0]), server.server_address[1]
     if args.host not in transport.LOOPBACK_HOSTS:
         err.write("warning: serving beyond loopback: this local server does no authentication.\n")
     out.write(f"Serving the invoke proxy for endpoint {endpoint_name} on http://{host}:{port}/\n")
     out.write(f"OpenAPI document: http://{host}:{port}{OPENAPI_PATH}\n")
+    out.write(f"Chat page: http://{host}:{port}{CHAT_PAGE_PATH}\n")
     out.flush()
     try:
         server.serve_forever()
@@ -130,9 +145,9 @@ def add_parser(commands: Any) -> None:
     serve = commands.add_parser(
         "serve",
         help="local dev mode: serve the proxy on localhost against a real endpoint",
-        description="Serve the invoke proxy's HTTP app (every route, streaming too, and its OpenAPI document at "
-        f"{OPENAPI_PATH}) on localhost, calling a deployed SageMaker endpoint with your credentials. No "
-        "authentication: keep it on loopback.",
+        description="Serve the invoke proxy's HTTP app (every route, streaming too, its OpenAPI document at "
+        f"{OPENAPI_PATH} and a chat page at {CHAT_PAGE_PATH}) on localhost, calling a deployed SageMaker "
+        "endpoint with your credentials. No authentication: keep it on loopback.",
     )
     endpoint = serve.add_argument_group("the endpoint")
     endpoint.add_argument(

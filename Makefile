@@ -12,9 +12,9 @@ export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 
-.PHONY: setup synth test lint rehearse bench bench-selftest clean
+.PHONY: setup chromium synth test lint rehearse bench bench-selftest clean
 
-setup: $(STAMP) $(CHECKOV_STAMP)
+setup: $(STAMP) $(CHECKOV_STAMP) chromium
 
 # The three distributions, editable: the constructs (pyproject.toml), the proxy's runtime (lambda/) and the
 # client (client/). Their dependencies come from requirements*.txt, pinned; the constructs first, so that a venv
@@ -35,6 +35,23 @@ $(CHECKOV_STAMP): requirements-checkov.txt | $(STAMP)
 	$(CHECKOV_VENV)/bin/python -m pip install --quiet --upgrade pip
 	$(CHECKOV_VENV)/bin/python -m pip install --quiet -r requirements-checkov.txt
 	touch $@
+
+# The chat page's browser tests (tests/browser) run Debian's chromium through Playwright: installed with apt-get
+# when missing (with sudo unless root). When that cannot be done, say so and go on: the browser tests then fail,
+# naming what is missing.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then sudo=; else sudo=sudo; fi; \
+	  if ! command -v apt-get >/dev/null 2>&1 || { [ -n "$$sudo" ] && ! command -v sudo >/dev/null 2>&1; }; then \
+	    echo "make setup: could not install chromium (needs apt-get, and root or sudo); the browser tests" \
+	      "(tests/browser) will fail until a Chromium is on the PATH as 'chromium'." >&2; \
+	  else \
+	    echo "make setup: installing Debian's chromium for the browser tests (apt-get)"; \
+	    $$sudo apt-get update -qq && $$sudo apt-get install -y -qq chromium >/dev/null || \
+	      echo "make setup: 'apt-get install chromium' failed; the browser tests (tests/browser) will fail" \
+	        "until it succeeds." >&2; \
+	  fi; \
+	}
 
 synth: setup
 	cdk synth MistralEndpointStack --quiet

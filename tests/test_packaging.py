@@ -273,6 +273,11 @@ def test_the_client_wheel_ships_the_public_domain_prompt_text(wheels: dict[str, 
     assert text.startswith("# Pride and Prejudice, by Jane Austen")
 
 
+def test_the_client_wheel_ships_the_chat_page(wheels: dict[str, Path]) -> None:
+    shipped = zipfile.ZipFile(wheels["client"]).read("mistral_client/chat_page.html")
+    assert shipped == (REPO / "client" / "mistral_client" / "chat_page.html").read_bytes()
+
+
 def test_the_client_venv_has_no_aws_cdk(client_venv: Path) -> None:
     code = (
         "import importlib.util, importlib.metadata as m; "

@@ -16,7 +16,7 @@ from typing import IO, Any
 
 from invoke_proxy.contract import RUNTIME_DEFAULTS
 
-from . import preflight, serve, signing, usage
+from . import preflight, serve, signing, transport, usage
 from .commands import COMMANDS, Client
 from .errors import CliError
 from .transport import DEFAULT_TIMEOUT_SECONDS
@@ -48,10 +48,7 @@ def _add_parameters(parser: argparse.ArgumentParser, details: bool) -> None:
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     where = common.add_argument_group("where and who")
-    where.add_argument("--url", default=argparse.SUPPRESS, help="the function URL (or a local dev server)")
-    where.add_argument(
-        "--stack", default=argparse.SUPPRESS, help="read the URL from this stack's InvokeUrl output"
-    )
+    transport.add_door_arguments(where)
     where.add_argument("--profile", default=argparse.SUPPRESS, help="AWS profile (default: standard chain)")
     where.add_argument("--region", default=argparse.SUPPRESS, help="region (default: from the URL or stack)")
     where.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print the JSON answer")
@@ -68,7 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mistral-invoke",
         parents=[common],
-        description="Call the Mistral invoke proxy through its IAM-protected function URL, SigV4-signed.",
+        description="Call the Mistral invoke proxy through its IAM-protected door (the function URL or the "
+        "private API), SigV4-signed for that door.",
         epilog="Example: mistral-invoke --stack MistralEndpointStack chat",
     )
     parser.add_argument("--version", action=VersionAction)
@@ -117,12 +115,15 @@ def reject_flags_the_command_ignores(parser: argparse.ArgumentParser, args: argp
     accepted = {action.dest for action in command._actions}
     for name in GLOBAL_DEFAULTS:
         if hasattr(args, name) and name not in accepted:
-            parser.error(f"--{name} does not apply to {args.command}")
+            parser.error(f"--{name.replace('_', '-')} does not apply to {args.command}")
 
 
 GLOBAL_DEFAULTS: dict[str, Any] = {
     "url": None,
     "stack": None,
+    "door": None,
+    "service": None,
+    "api_id": None,
     "profile": None,
     "region": None,
     "json": False,

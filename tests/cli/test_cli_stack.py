@@ -1,4 +1,5 @@
-"""``--stack`` reads the function URL and region from the stack's outputs (stubbed CloudFormation)."""
+"""``--stack`` reads a door's URL and the region from the stack's outputs (stubbed CloudFormation): the function
+URL (InvokeUrl) or the private API (PrivateApiUrl), chosen with ``--door``."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Any
 import botocore.session
 import pytest
 from botocore.stub import Stubber
-from cli_helpers import FunctionUrl, Run, signature_is_valid
+from cli_helpers import AUTHORIZATION, FunctionUrl, Run, signature_is_valid
 
 from mistral_client import transport
 
@@ -98,14 +99,102 @@ def test_a_missing_stack_is_reported(run: Run, cloudformation: Stubber) -> None:
     assert f"Could not read stack '{STACK}': Stack with id {STACK} does not exist" in err
 
 
-def test_a_stack_without_an_invoke_url_output_is_reported(run: Run, cloudformation: Stubber) -> None:
+def test_a_stack_without_a_door_is_reported(run: Run, cloudformation: Stubber) -> None:
     cloudformation.add_response("describe_stacks", stack_description({"EndpointName": "ep"}))
     code, _, err = run("--stack", STACK, "health")
     assert code == 1
-    assert "has no InvokeUrl output (outputs: EndpointName)" in err
+    assert "has no door: no InvokeUrl output (the function URL) and no PrivateApiUrl output" in err
+    assert "(outputs: EndpointName)" in err
 
 
 def test_neither_url_nor_stack_is_a_clear_error(run: Run) -> None:
     code, _, err = run("health")
     assert code == 1
     assert "--url URL, or --stack STACK_NAME" in err
+
+
+# --- the doors: InvokeUrl (the function URL), PrivateApiUrl (the private API's stage URL) ---------------------
+
+
+def door_outputs(function_url: FunctionUrl, *doors: str) -> dict[str, str]:
+    """The stack's outputs with the doors named: the function URL at the root, the private API under /prod/."""
+    urls = {"InvokeUrl": function_url.url, "PrivateApiUrl": function_url.url + "prod/"}
+    return {"Region": "eu-west-1", **{key: urls[key] for key in doors}}
+
+
+def signed_service(function_url: FunctionUrl) -> str:
+    match = AUTHORIZATION.fullmatch(function_url.requests[0].headers["Authorization"])
+    assert match
+    return match["service"]
+
+
+def test_a_stack_with_only_the_private_api_is_called_through_it(
+    run: Run, function_url: FunctionUrl, cloudformation: Stubber
+) -> None:
+    cloudformation.add_response(
+        "describe_stacks", stack_description(door_outputs(function_url, "PrivateApiUrl"))
+    )
+    function_url.answer(200, {"status": "ok"})
+    code, _, err = run("--stack", STACK, "health")
+    assert code == 0, err
+    assert function_url.requests[0].path == "/prod/health"
+
+
+def test_the_private_api_from_a_stack_is_signed_for_execute_api(
+    run: Run, function_url: FunctionUrl, cloudformation: Stubber
+) -> None:
+    cloudformation.add_response(
+        "describe_stacks", stack_description(door_outputs(function_url, "PrivateApiUrl"))
+    )
+    function_url.answer(200, {"status": "ok"})
+    run("--stack", STACK, "health")
+    assert signature_is_valid(function_url.requests[0], function_url.url, "eu-west-1", service="execute-api")
+
+
+def test_a_stack_with_both_doors_is_called_through_the_function_url_by_default(
+    run: Run, function_url: FunctionUrl, cloudformation: Stubber
+) -> None:
+    outputs = door_outputs(function_url, "InvokeUrl", "PrivateApiUrl")
+    cloudformation.add_response("describe_stacks", stack_description(outputs))
+    function_url.answer(200, {"status": "ok"})
+    run("--stack", STACK, "health")
+    assert (function_url.requests[0].path, signed_service(function_url)) == ("/health", "lambda")
+
+
+def test_door_private_chooses_the_private_api_of_a_stack_with_both(
+    run: Run, function_url: FunctionUrl, cloudformation: Stubber
+) -> None:
+    outputs = door_outputs(function_url, "InvokeUrl", "PrivateApiUrl")
+    cloudformation.add_response("describe_stacks", stack_description(outputs))
+    function_url.answer(200, {"status": "ok"})
+    run("--stack", STACK, "--door", "private", "health")
+    assert (function_url.requests[0].path, signed_service(function_url)) == ("/prod/health", "execute-api")
+
+
+def test_door_url_chooses_the_function_url_of_a_stack_with_both(
+    run: Run, function_url: FunctionUrl, cloudformation: Stubber
+) -> None:
+    outputs = door_outputs(function_url, "InvokeUrl", "PrivateApiUrl")
+    cloudformation.add_response("describe_stacks", stack_description(outputs))
+    function_url.answer(200, {"status": "ok"})
+    run("--stack", STACK, "--door", "url", "health")
+    assert (function_url.requests[0].path, signed_service(function_url)) == ("/health", "lambda")
+
+
+def test_an_absent_door_is_an_error_naming_the_doors_the_stack_has(
+    run: Run, function_url: FunctionUrl, cloudformation: Stubber
+) -> None:
+    cloudformation.add_response("describe_stacks", stack_description(door_outputs(function_url, "InvokeUrl")))
+    code, _, err = run("--stack", STACK, "--door", "private", "health")
+    assert code == 1
+    assert (
+        "has no private door (no PrivateApiUrl output); its doors: url (InvokeUrl). Pass --door url." in err
+    )
+    assert function_url.requests == []
+
+
+def test_an_unknown_door_is_a_usage_error(run: Run, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        run("--stack", STACK, "--door", "public", "health")
+    assert exited.value.code == 2
+    assert "invalid choice: 'public'" in capsys.readouterr().err

@@ -1,4 +1,5 @@
-"""``mistral-invoke serve``: the streaming function's own HTTP app on localhost, against a deployed endpoint.
+"""``mistral-invoke serve``: the streaming function's own HTTP app on localhost, against a deployed endpoint; or,
+given a door (``--url``, or ``--stack`` with ``--door``), a loopback forwarder in front of it (``door_forward``).
 
 The proxy's runtime (``invoke_proxy``: the same code the Lambda function runs, configured the same way, from
 environment variables) serves every route, streamed too, with the caller's credentials; ``GET /openapi.json``
@@ -16,7 +17,7 @@ from typing import IO, Any
 
 from invoke_proxy import contract
 
-from . import signing, transport
+from . import door_forward, signing, transport
 from .chat_page import CHAT_PAGE_PATH, chat_page
 from .errors import CliError
 
@@ -96,6 +97,56 @@ def proxy_environment(
     return env
 
 
+class _NoProxy:
+    """Behind ``OpenApiProxy`` when ``serve`` fronts a door: a route OpenApiProxy does not answer is the door's."""
+
+    def open(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+def local_route(method: str, path: str) -> door_forward.LocalAnswer | None:
+    """What ``serve`` answers itself in front of a door, as in front of a local proxy (its OpenAPI document and
+    whatever else ``OpenApiProxy`` adds); None: the door's route."""
+    answer = OpenApiProxy(_NoProxy()).open(method, path, b"", "local")
+    if answer is None:
+        return None
+    from invoke_proxy.encoding import json_text
+
+    headers = dict(answer.headers)
+    if isinstance(answer.body, bytes | str) and any(k.lower() == "content-type" for k in headers):
+        body = answer.body.encode("utf-8") if isinstance(answer.body, str) else answer.body
+    else:
+        body = json_text(answer.body).encode("utf-8")
+        headers.setdefault("Content-Type", "application/json")
+    return answer.status, headers, body
+
+
+def serve_door(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
+    """Forward every request from localhost to the deployed door, signed with the caller's credentials."""
+    if args.endpoint_name or args.inference_component_name:
+        raise CliError(
+            "--endpoint-name and --inference-component-name run the proxy here; --url and --door front a "
+            "deployed one: pick one way."
+        )
+    session = signing.make_session(args.profile)
+    target = transport.resolve_target(args, session)
+    signer = transport.signer_for(session, target)
+    server = door_forward.DoorForwarder((args.host, args.port), target, signer, local=local_route)
+    host, port = str(server.server_address[0]), server.server_address[1]
+    if args.host not in transport.LOOPBACK_HOSTS:
+        err.write("warning: serving beyond loopback: whoever reaches this port calls the door as you.\n")
+    signing_note = f"signed for {target.service} in {target.region}" if signer else "unsigned"
+    out.write(f"Forwarding to {target.url} ({signing_note}) on http://{host}:{port}/\n")
+    out.flush()
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return 0
+
+
 def local_app(proxy: Any, host: str, port: int) -> Any:
     """The HTTP app ``serve`` runs in front of a local ``proxy`` (``invoke_proxy.core.Proxy``): the proxy's own
     (``http_server.make_server``), plus ``OpenApiProxy``'s routes. Bound (port 0 picks a free one); call
@@ -106,6 +157,8 @@ def local_app(proxy: Any, host: str, port: int) -> Any:
 
 
 def cmd_serve(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
+    if args.url or args.door:
+        return serve_door(args, out, err)
     endpoint_name, component, region = endpoint_of(args, signing.make_session(args.profile))
     # The same configuration path as in Lambda: environment variables, read by load_config.
     os.environ.update(proxy_environment(args, endpoint_name, component, region))
@@ -144,16 +197,19 @@ def add_parser(commands: Any) -> None:
     or wait, so it takes only what locates the endpoint and configures the proxy (not `where and who`)."""
     serve = commands.add_parser(
         "serve",
-        help="local dev mode: serve the proxy on localhost against a real endpoint",
+        help="local dev mode: serve the proxy on localhost against a real endpoint, or front a deployed door",
         description="Serve the invoke proxy's HTTP app (every route, streaming too, its OpenAPI document at "
         f"{OPENAPI_PATH} and a chat page at {CHAT_PAGE_PATH}) on localhost, calling a deployed SageMaker "
-        "endpoint with your credentials. No authentication: keep it on loopback.",
+        "endpoint with your credentials. Or, given a door (--url, or --stack with --door), forward every "
+        "request to that deployed door, SigV4-signed with your credentials, answers streamed through as they "
+        "arrive. No authentication: keep it on loopback.",
     )
     endpoint = serve.add_argument_group("the endpoint")
     endpoint.add_argument(
         "--stack",
         default=argparse.SUPPRESS,
-        help="read EndpointName, InferenceComponentName and Region from this stack's outputs",
+        help="read EndpointName, InferenceComponentName and Region from this stack's outputs (with --door: "
+        "the door's URL)",
     )
     endpoint.add_argument(
         "--endpoint-name", help="SageMaker endpoint (default: the stack's EndpointName output)"
@@ -168,6 +224,10 @@ def add_parser(commands: Any) -> None:
     )
     endpoint.add_argument(
         "--region", default=argparse.SUPPRESS, help="region (default: the stack's, or your profile's)"
+    )
+    door = serve.add_argument_group("or front a deployed door (instead of running the proxy here)")
+    transport.add_door_arguments(
+        door, stack=False, url_help="forward to this door: the function URL or the private API's stage URL"
     )
     listen = serve.add_argument_group("the local server")
     listen.add_argument("--host", default="127.0.0.1", help="default: 127.0.0.1 (no authentication!)")

@@ -18,6 +18,10 @@ SERVE_FLAGS = {
     "-h",
     "--help",
     "--stack",
+    "--url",
+    "--door",
+    "--service",
+    "--api-id",
     "--endpoint-name",
     "--inference-component-name",
     "--profile",
@@ -79,9 +83,16 @@ def test_serve_help_lists_only_the_flags_serve_takes() -> None:
 
 def test_a_client_flag_before_serve_is_a_usage_error(capsys: pytest.CaptureFixture[str], run: Run) -> None:
     with pytest.raises(SystemExit) as exited:
-        run("--url", "http://127.0.0.1:9/", "serve", "--endpoint-name", "e")
+        run("--timeout", "5", "serve", "--endpoint-name", "e")
     assert exited.value.code == 2
-    assert "--url does not apply to serve" in capsys.readouterr().err
+    assert "--timeout does not apply to serve" in capsys.readouterr().err
+
+
+def test_a_door_before_serve_applies_to_it() -> None:
+    parser = cli.build_parser()
+    args = parser.parse_args(["--url", "https://a.execute-api.eu-west-1.amazonaws.com/prod/", "serve"])
+    cli.reject_flags_the_command_ignores(parser, args)
+    assert args.url == "https://a.execute-api.eu-west-1.amazonaws.com/prod/"
 
 
 def test_stack_profile_and_region_before_serve_still_apply_to_it() -> None:

@@ -88,6 +88,12 @@ CONTEXT_VALUES: Mapping[str, ContextValue] = {
         "kept warm in that window; needs `scaleToZero`",
         None,
     ),
+    "private_api_vpc_endpoint_ids": ContextValue(
+        "comma-separated ids of further `execute-api` endpoints the private API admits, e.g. "
+        "`vpce-0a1b2c3d4e5f67890,vpce-0123456789abcdef0` (other VPCs, other accounts); needs `frontDoor` "
+        "`private` or `both`",
+        None,
+    ),
 }
 #: Settings of the app itself, not props: key -> (field, what it does).
 APP_SETTINGS: Mapping[str, str] = {"region": "pin the stack to a region (`env`); default: region-agnostic"}
@@ -165,6 +171,8 @@ class StackConfig:
                 value = self.scaling_schedule()
             elif name == "max_input_length":
                 value = self.input_length
+            elif name == "private_api_vpc_endpoint_ids" and name in self._values:
+                value = tuple(vpce.strip() for vpce in self._values[name].split(",") if vpce.strip())
             elif name in self._values:
                 value = self._values[name]
             else:

@@ -11,7 +11,8 @@ from .config import StackConfig
 
 
 class MistralEndpointStack(Stack):
-    """Mistral 7B on SageMaker, in an isolated VPC, behind an IAM-authenticated function URL."""
+    """Mistral 7B on SageMaker, in an isolated VPC, behind an IAM-authenticated function URL, a private REST API
+    (``-c frontDoor=private``), or both."""
 
     def __init__(self, scope: Construct, id: str, *, config: StackConfig, **kwargs: object) -> None:
         super().__init__(
@@ -21,7 +22,25 @@ class MistralEndpointStack(Stack):
             **kwargs,  # type: ignore[arg-type]
         )
         self.mistral = MistralEndpoint(self, "Mistral", **config.options())
-        CfnOutput(self, "InvokeUrl", value=self.mistral.invoke_url, description="Function URL (IAM auth)")
+        if self.mistral.invoke_url is not None:
+            CfnOutput(self, "InvokeUrl", value=self.mistral.invoke_url, description="Function URL (IAM auth)")
+        private_api = self.mistral.private_api
+        if private_api is not None:
+            # The client reads PrivateApiUrl (mistral-invoke --stack): keep the id.
+            CfnOutput(
+                self,
+                "PrivateApiUrl",
+                value=private_api.url,
+                description="Private REST API stage URL (IAM auth, SigV4 service execute-api; only through the "
+                "allowed execute-api VPC endpoints)",
+            )
+            if private_api.vpc_endpoint is not None:
+                CfnOutput(
+                    self,
+                    "PrivateApiVpcEndpointId",
+                    value=private_api.vpc_endpoint.vpc_endpoint_id,
+                    description="The execute-api interface endpoint this stack created for the private API",
+                )
         CfnOutput(self, "EndpointName", value=self.mistral.endpoint_name, description="SageMaker endpoint")
         CfnOutput(self, "Region", value=Aws.REGION, description="Region of the endpoint and the URL")
         for output_id, value, description in self.mistral.hosting_mode.stack_outputs():

@@ -122,6 +122,8 @@ VARIANTS: dict[str, tuple[Callable[[], cdk.App], str]] = {
     "monitoring_customised": (_customised_monitoring_app, "TunedStack"),
     "monitoring_off": (_stack_app(monitoring="false"), "MistralEndpointStack"),
     "streaming_off": (_stack_app(streaming=False), "MistralEndpointStack"),
+    "private_door": (_stack_app(frontDoor="private"), "MistralEndpointStack"),
+    "both_doors": (_stack_app(frontDoor="both"), "MistralEndpointStack"),
     "caller_metrics_off": (_stack_app(callerMetrics="false"), "MistralEndpointStack"),
 }
 

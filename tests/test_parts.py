@@ -123,6 +123,8 @@ SAMPLE_FOR_PROP = {
     "max_batch_prefill_tokens": ("9000", 9000),
     "min_capacity": ("1", 1),
     "alarm_email": ("ops@example.com", "ops@example.com"),
+    # Comma-separated in context, a tuple of ids in the part.
+    "private_api_vpc_endpoint_ids": ("vpce-0a1b,vpce-0c2d", ("vpce-0a1b", "vpce-0c2d")),
 }
 
 

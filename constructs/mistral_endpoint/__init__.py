@@ -20,6 +20,7 @@ _EXPORTS = {
     "DEFAULTS": ".defaults",
     "Defaults": ".defaults",
     "InvokeProxy": ".proxy",
+    "PrivateApi": ".private_api",
     "ScalingSchedule": ".scaling",
     "MistralMonitoring": ".operations",
     "AlarmSettings": ".operations",
@@ -37,6 +38,7 @@ __all__ = [
     "MistralModel",
     "MistralModelEndpoint",
     "MistralMonitoring",
+    "PrivateApi",
     "ScalingSchedule",
 ]
 
@@ -48,6 +50,7 @@ if TYPE_CHECKING:
     from .model import MistralModel
     from .network import IsolatedNetwork
     from .operations import AlarmSettings, MistralMonitoring
+    from .private_api import PrivateApi
     from .proxy import InvokeProxy
     from .scaling import ScalingSchedule
 

@@ -24,6 +24,7 @@ from .endpoint_metrics import EndpointMetrics
 from .hosting_modes import INFERENCE_COMPONENT, INSTANCE_VARIANT
 
 if TYPE_CHECKING:  # types only
+    from .private_api import PrivateApi
     from .proxy import InvokeProxy
 
 #: Every alarm is evaluated on one-minute periods (SageMaker's and Lambda's metrics are per minute).
@@ -53,11 +54,18 @@ class Watched:
     proxy: InvokeProxy | None
     #: GPUs per instance: SageMaker sums GPU memory utilization over them.
     gpus: int
+    #: The private front door (alarms with ``needs_private_api`` are left out without one).
+    private_api: PrivateApi | None = None
 
     @property
     def function_timeout_ms(self) -> float:
         function = self._proxy.function
         return function.timeout.to_milliseconds() if function.timeout else 3000
+
+    @property
+    def api(self) -> PrivateApi:
+        assert self.private_api is not None  # specs that read the private API need one
+        return self.private_api
 
     @property
     def _proxy(self) -> InvokeProxy:
@@ -86,14 +94,20 @@ class AlarmSpec:
     needs_proxy: bool = False
     #: Whether an endpoint update rolls back on it (SageMaker's AutoRollbackConfiguration).
     rolls_back_updates: bool = False
+    #: Whether it reads the private API (left out without one).
+    needs_private_api: bool = False
 
     def applies(self, watched: Watched) -> bool:
-        return watched.endpoint.hosting_mode.key in self.modes and (
-            watched.proxy is not None or not self.needs_proxy
+        return (
+            watched.endpoint.hosting_mode.key in self.modes
+            and (watched.proxy is not None or not self.needs_proxy)
+            and (watched.private_api is not None or not self.needs_private_api)
         )
 
     def describe(self, setting: AlarmSettings, watched: Watched) -> str:
         timeout_s = watched.function_timeout_ms / 1000 if self.needs_proxy else 0
+        if self.needs_private_api:
+            timeout_s = watched.api.integration_timeout.to_seconds()
         return self.description.format(
             threshold=setting.threshold, periods=setting.evaluation_periods, timeout_s=timeout_s
         )
@@ -140,6 +154,22 @@ def _proxy_5xx_rate(w: Watched, _: str) -> cloudwatch.IMetric:
             "wake": w._proxy.metric_model_scaling_up(period=ALARM_PERIOD),
         },
         label="proxy 5xx (% of requests, wake-ups excluded)",
+        period=ALARM_PERIOD,
+    )
+
+
+def _api_5xx_rate(w: Watched, _: str) -> cloudwatch.IMetric:
+    """The private API's 5XXError share of its requests (API Gateway's own metrics, the stage's), without the
+    proxy's 503 model_scaling_up answers of a wake from zero."""
+    stage = w.api.stage
+    return cloudwatch.MathExpression(
+        expression="IF(FILL(requests, 0) > 0, 100 * (FILL(errors, 0) - FILL(wake, 0)) / requests, 0)",
+        using_metrics={
+            "errors": stage.metric_server_error(statistic="Sum", period=ALARM_PERIOD),
+            "requests": stage.metric_count(statistic="Sum", period=ALARM_PERIOD),
+            "wake": w._proxy.metric_model_scaling_up(period=ALARM_PERIOD),
+        },
+        label="private API 5xx (% of requests, wake-ups excluded)",
         period=ALARM_PERIOD,
     )
 
@@ -244,6 +274,27 @@ ALARM_SPECS: tuple[AlarmSpec, ...] = (
         "at 128 concurrent users)",
         needs_proxy=True,
         rolls_back_updates=True,
+    ),
+    AlarmSpec(
+        # API Gateway's own 5xx: the proxy's, and those it never sees (Lambda throttles or errors as 500/502,
+        # integration timeouts as 504).
+        "PrivateApiServerErrorRate",
+        _api_5xx_rate,
+        "expression",
+        _GREATER,
+        "more than {threshold:g}% of the private API's answers were 5xx (503 model_scaling_up excluded)",
+        needs_proxy=True,
+        needs_private_api=True,
+    ),
+    AlarmSpec(
+        # Latency spans the whole answer (a stream's too): near the integration timeout, answers are cut off.
+        "PrivateApiLatencyP90",
+        lambda w, statistic: w.api.stage.metric_latency(statistic=statistic, period=ALARM_PERIOD),
+        "p90",
+        _GREATER,
+        "private API Latency p90 above {threshold:g}% of its {timeout_s:g} s integration timeout",
+        scale=lambda percent, w: w.api.integration_timeout.to_milliseconds() * percent / 100,
+        needs_private_api=True,
     ),
 )
 SPECS_BY_NAME: Mapping[str, AlarmSpec] = {spec.name: spec for spec in ALARM_SPECS}

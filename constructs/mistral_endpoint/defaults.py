@@ -69,7 +69,8 @@ class Defaults(NamedTuple):
     #: Each alarm's (threshold, evaluation periods of one minute); the README's Operations section says why.
     #: Units: ModelLatencyP90 seconds; MsPerTokenP90 milliseconds per generated token; Invocation4XXErrorRate, ProxyServerErrorRate percent of requests;
     #: GPUMemoryUtilization percent per GPU; NoHealthyCapacity percent GPU memory (below it, no model is
-    #: loaded); ProxyDurationP99 percent of the function's timeout; the others counts per minute.
+    #: loaded); ProxyDurationP99 and PrivateApiLatencyP90 percent of the (integration) timeout;
+    #: PrivateApiServerErrorRate percent of requests; the others counts per minute.
     alarms: Mapping[str, tuple[float, int]] = MappingProxyType(
         {
             "ModelLatencyP90": (45, 5),
@@ -83,10 +84,17 @@ class Defaults(NamedTuple):
             "ProxyDurationP99": (80, 3),
             "ProxyServerErrorRate": (5, 5),
             "MsPerTokenP90": (500, 5),
+            "PrivateApiServerErrorRate": (5, 5),
+            "PrivateApiLatencyP90": (80, 5),
         }
     )
     #: Whether the proxy's function URL streams server-sent events (Lambda Web Adapter, RESPONSE_STREAM).
     streaming: bool = _DEPLOYMENT.streaming
+    #: The private REST API stage's steady requests per second: at a 20-second answer, 10 a second keep about 200
+    #: proxy functions busy, a fifth of an account's default 1,000 concurrent executions.
+    private_api_requests_per_second: int = 10
+    #: The private REST API stage's burst: requests admitted at once above the steady rate.
+    private_api_burst_requests: int = 20
 
 
 DEFAULTS = Defaults()

@@ -19,8 +19,11 @@ from .hosting_modes import HostingMode
 from .model import MistralModel
 from .network import IsolatedNetwork
 from .operations import MistralMonitoring
+from .private_api import PrivateApi, check_private_api_options
 from .props import (
+    FRONT_DOORS,
     PARTS,
+    FrontDoorOptions,
     LogOptions,
     MonitoringOptions,
     NetworkOptions,
@@ -47,7 +50,10 @@ class MistralEndpoint(EndpointMetrics, TokenMetrics, Construct):
     (:class:`IsolatedNetwork`, :class:`MistralModelEndpoint`, :class:`InvokeProxy`, :class:`MistralMonitoring`),
     and each takes the options part this construct passes it whole.
 
-    ``grant_invoke`` grants the front door (the function URL); ``grant_invoke_endpoint`` grants SageMaker's
+    ``front_door_options`` picks the door: the function URL (default), a private REST API reachable only through
+    ``execute-api`` VPC endpoints (:class:`PrivateApi`), or both in front of the one function.
+
+    ``grant_invoke`` grants every front door there is; ``grant_invoke_endpoint`` grants SageMaker's
     InvokeEndpoint on the endpoint itself. The ``metric_*`` methods read the endpoint's and the proxy's metrics.
     """
 
@@ -63,6 +69,7 @@ class MistralEndpoint(EndpointMetrics, TokenMetrics, Construct):
         proxy_options: ProxyOptions | None = None,
         monitoring_options: MonitoringOptions | None = None,
         log_options: LogOptions | None = None,
+        front_door_options: FrontDoorOptions | None = None,
         **flat_props: Any,
     ) -> None:
         """
@@ -74,6 +81,8 @@ class MistralEndpoint(EndpointMetrics, TokenMetrics, Construct):
         :param proxy_options: the invoke proxy and its URL (:class:`ProxyOptions`).
         :param monitoring_options: alarms, topic, dashboard (:class:`MonitoringOptions`).
         :param log_options: every log group (:class:`LogOptions`).
+        :param front_door_options: the function URL, a private REST API, or both (:class:`FrontDoorOptions`).
+            Default: the function URL.
         :param flat_props: any field of those parts as a keyword, as in earlier releases (deprecated: it goes in
             the next release; ``role`` is ``ServingOptions.execution_role``).
         """
@@ -83,6 +92,8 @@ class MistralEndpoint(EndpointMetrics, TokenMetrics, Construct):
         proxy_options = part_of(ProxyOptions, proxy_options, flat)
         monitoring = part_of(MonitoringOptions, monitoring_options, flat)
         log_options = part_of(LogOptions, log_options, flat)
+        door = part_of(FrontDoorOptions, front_door_options, flat)
+        _check_front_door(door, proxy_options)
         require_bool("proxy_in_vpc", proxy_options.proxy_in_vpc)
         require_bool("monitoring", monitoring.monitoring)
         self.model = MistralModel.of(serving.model)
@@ -117,11 +128,11 @@ class MistralEndpoint(EndpointMetrics, TokenMetrics, Construct):
             ),
             log_options=log_options,
         )
-        self._create_proxy(proxy_options, log_options)
+        self._create_proxy(proxy_options, log_options, door)
         self._create_monitoring(plan, monitoring, log_options, serving.instance_type)
         self._expose_parts()
 
-    def _create_proxy(self, options: ProxyOptions, log_options: LogOptions) -> None:
+    def _create_proxy(self, options: ProxyOptions, log_options: LogOptions, door: FrontDoorOptions) -> None:
         in_vpc = options.proxy_in_vpc
         #: The Lambda invoke proxy and its function URL.
         self.proxy = InvokeProxy(
@@ -132,7 +143,22 @@ class MistralEndpoint(EndpointMetrics, TokenMetrics, Construct):
             vpc_subnets=self.network.subnets if in_vpc else None,
             proxy_options=options,
             log_options=log_options,
+            function_url=door.front_door != "private",
         )
+        #: The private front door (None with ``front_door="url"``).
+        self.private_api: PrivateApi | None = None
+        if door.front_door != "url":
+            self.private_api = PrivateApi(
+                self,
+                "PrivateApi",
+                function=self.proxy.function,
+                streaming=self.proxy.streaming,
+                vpc=self.network.vpc,
+                vpc_subnets=self.network.subnets,
+                front_door_options=door,
+                log_options=log_options,
+                proxy_concurrency=options.proxy_reserved_concurrent_executions,
+            )
         if in_vpc:
             self.network.allow_runtime_from(self.proxy.connections)
         if self.network.s3_endpoint is not None:
@@ -150,6 +176,7 @@ class MistralEndpoint(EndpointMetrics, TokenMetrics, Construct):
                 "Monitoring",
                 endpoint=self.endpoint,
                 proxy=self.proxy,
+                private_api=self.private_api,
                 monitoring_options=MonitoringOptions(
                     alarm_topic=options.alarm_topic,
                     alarm_email=options.alarm_email,
@@ -192,8 +219,10 @@ class MistralEndpoint(EndpointMetrics, TokenMetrics, Construct):
         self.proxy_role: iam.IRole = self.proxy.role
         #: The proxy function: grants to it land in the proxy's customer-managed policy.
         self.function: lambda_.Function = self.proxy.function
-        #: The URL applications call (ends with "/").
-        self.invoke_url: str = self.proxy.invoke_url
+        #: The function URL (ends with "/"); None with ``front_door="private"``.
+        self.invoke_url: str | None = self.proxy.invoke_url
+        #: The private API's stage URL (ends with "/"); None with ``front_door="url"``.
+        self.private_api_url: str | None = self.private_api.url if self.private_api else None
         #: The proxy's network access (allow it to reach your own services through this).
         self.connections: ec2.Connections = self.proxy.connections
         monitoring = self.monitoring
@@ -210,12 +239,18 @@ class MistralEndpoint(EndpointMetrics, TokenMetrics, Construct):
         return self.endpoint.invoke_resource_arns
 
     def grant_invoke(self, grantee: iam.IGrantable) -> iam.Grant:
-        """Allow ``grantee`` to call the front door, the function URL (every route: generate, chat, the OpenAI
-        route, streamed or not); see :meth:`InvokeProxy.grant_invoke_url`."""
-        return self.proxy.grant_invoke_url(grantee)
+        """Allow ``grantee`` to call every front door there is (every route: generate, chat, the OpenAI route,
+        streamed or not): the function URL (:meth:`InvokeProxy.grant_invoke_url`) and the private API
+        (:meth:`PrivateApi.grant_invoke`, other accounts' principals included)."""
+        grants = []
+        if self.proxy.function_url is not None:
+            grants.append(self.proxy.grant_invoke_url(grantee))
+        if self.private_api is not None:
+            grants.append(self.private_api.grant_invoke(grantee))
+        return grants[0] if len(grants) == 1 else grants[0].combine(grants[1])
 
     def grant_invoke_url(self, grantee: iam.IGrantable) -> iam.Grant:
-        """Same as :meth:`grant_invoke`: the function URL."""
+        """The function URL only (refused with ``front_door="private"``, which has none)."""
         return self.proxy.grant_invoke_url(grantee)
 
     def grant_invoke_endpoint(self, grantee: iam.IGrantable) -> iam.Grant:
@@ -223,3 +258,36 @@ class MistralEndpoint(EndpointMetrics, TokenMetrics, Construct):
         ``InvokeEndpointWithResponseStream`` on this endpoint and its inference component): for callers inside
         the VPC, which cannot reach a function URL privately. They skip the proxy's validation and metrics."""
         return self.endpoint.grant_invoke(grantee)
+
+
+def _check_front_door(door: FrontDoorOptions, proxy: ProxyOptions) -> None:
+    """Which doors, and the private door's props only where there is one."""
+    if door.front_door not in FRONT_DOORS:
+        raise ConfigurationError(
+            f"front_door must be one of {', '.join(FRONT_DOORS)}, got {door.front_door!r}", prop="front_door"
+        )
+    if door.front_door == "url":
+        defaults = FrontDoorOptions()
+        given = [
+            name
+            for name in (
+                "private_api_vpc_endpoint_ids",
+                "private_api_endpoint_peers",
+                "private_api_rate_limit",
+                "private_api_burst_limit",
+                "create_private_api_endpoint",
+            )
+            if getattr(door, name) != getattr(defaults, name)
+        ]
+        if given:
+            raise ConfigurationError(
+                f"{', '.join(given)} configure the private API: set front_door='private' or 'both', or drop them"
+            )
+        return
+    check_private_api_options(door, proxy.proxy_reserved_concurrent_executions)
+    if door.front_door == "private" and proxy.auth_type == lambda_.FunctionUrlAuthType.NONE:
+        raise ConfigurationError(
+            "auth_type sets the function URL's authorization, and front_door='private' has no function URL: "
+            "drop auth_type",
+            prop="auth_type",
+        )

@@ -36,6 +36,7 @@ from .token_metrics import TokenMetrics
 
 if TYPE_CHECKING:  # types only
     from .endpoint_metrics import EndpointMetrics
+    from .private_api import PrivateApi
     from .proxy import InvokeProxy
 
 # Re-exported: code written against earlier releases imports these from here.
@@ -70,6 +71,7 @@ class MistralMonitoring(Construct):
         *,
         endpoint: EndpointMetrics,
         proxy: InvokeProxy | None = None,
+        private_api: PrivateApi | None = None,
         monitoring_options: MonitoringOptions | None = None,
         plan: AlarmPlan | None = None,
         gpus_per_instance: int = 1,
@@ -80,6 +82,7 @@ class MistralMonitoring(Construct):
         :param endpoint: the endpoint to watch: a ``MistralModelEndpoint`` or one imported with
             ``MistralModelEndpoint.from_endpoint_attributes``.
         :param proxy: the invoke proxy in front of it. Default: none (no proxy alarms or token graphs).
+        :param private_api: the private front door in front of the proxy. Default: none (no API alarms).
         :param monitoring_options: the topic, an email, the alarms' settings, the dashboard's name
             (:class:`MonitoringOptions`; ``monitoring`` is MistralEndpoint's switch).
         :param plan: the alarms' names and settings, made before the endpoint when the endpoint's updates roll
@@ -122,7 +125,7 @@ class MistralMonitoring(Construct):
             self.alarm_topic.add_subscription(subscriptions.EmailSubscription(alarm_email))
         #: The dashboard's name.
         self.dashboard_name = _check_dashboard_name(dashboard_name or self.plan.prefix)
-        watched = Watched(endpoint=endpoint, proxy=proxy, gpus=gpus_per_instance)
+        watched = Watched(endpoint=endpoint, proxy=proxy, gpus=gpus_per_instance, private_api=private_api)
         #: Alarm name (``ModelLatencyP90``, ...) -> alarm; only the alarms that apply and are not left out.
         self.alarms: dict[str, cloudwatch.Alarm] = {}
         for name, setting in self.plan.settings.items():

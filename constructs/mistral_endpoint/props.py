@@ -6,6 +6,7 @@ Each part is a frozen dataclass that one child construct owns and takes whole:
 - :class:`ServingOptions` (the model and how it is served), :class:`ScalingOptions`, :class:`UpdateOptions`
   -> :class:`~mistral_endpoint.MistralModelEndpoint`
 - :class:`ProxyOptions` -> :class:`~mistral_endpoint.InvokeProxy`
+- :class:`FrontDoorOptions` (the function URL, the private REST API, or both) -> :class:`~mistral_endpoint.PrivateApi`
 - :class:`MonitoringOptions` -> :class:`~mistral_endpoint.MistralMonitoring`
 - :class:`LogOptions` -> every child that creates a log group
 
@@ -44,7 +45,9 @@ if TYPE_CHECKING:  # types only: importing these modules costs synth time
     from .serving_image import ServingImage
 
 __all__ = [
+    "FRONT_DOORS",
     "PARTS",
+    "FrontDoorOptions",
     "LogOptions",
     "MonitoringOptions",
     "NetworkOptions",
@@ -277,6 +280,56 @@ class ProxyOptions:
     )
 
 
+#: The ``front_door`` values: the function URL (today's door), the private REST API, or both.
+FRONT_DOORS = ("url", "private", "both")
+
+
+@dataclasses.dataclass(frozen=True)
+class FrontDoorOptions:
+    """How applications reach the proxy: its function URL, a private REST API (:class:`~mistral_endpoint.PrivateApi`),
+    or both."""
+
+    front_door: str = prop(
+        "url",
+        "`url`: the function URL (IAM-signed, reachable from the internet); `private`: only a REST API of endpoint "
+        "type PRIVATE, reachable only through the allowed `execute-api` VPC endpoints (no function URL at all); "
+        "`both`: the two doors in front of one function",
+        context=True,
+    )
+    private_api_vpc_endpoint_ids: Sequence[str] = prop(
+        (),
+        "ids (`vpce-...`) of further `execute-api` interface endpoints the private API admits: other VPCs', other "
+        "accounts'",
+        default_doc="none",
+        context=True,
+    )
+    create_private_api_endpoint: bool = prop(
+        True,
+        "create the `execute-api` interface endpoint (private DNS, its own security group) in the stack's VPC; "
+        "`False`: only the endpoints in `private_api_vpc_endpoint_ids` reach the API",
+        context=True,
+    )
+    private_api_endpoint_peers: Sequence[ec2.IPeer | ec2.IConnectable | str] | None = prop(
+        None,
+        "who the created endpoint's security group admits on 443: CIDRs (`10.0.0.0/16`), security groups, "
+        "`ec2.Peer`s",
+        default_doc="the VPC's CIDR",
+    )
+    private_api_rate_limit: int = prop(
+        DEFAULTS.private_api_requests_per_second,
+        "the private API stage's steady request rate per second (API Gateway answers 429 above it); a stream "
+        "holds a proxy function for its whole length, so this times a typical answer's seconds is the proxy "
+        "concurrency it allows",
+        context=True,
+    )
+    private_api_burst_limit: int | None = prop(
+        None,
+        "the private API stage's burst (requests API Gateway admits at once)",
+        default_doc=f"`{DEFAULTS.private_api_burst_requests}`, or `proxy_reserved_concurrent_executions` when lower",
+        context=True,
+    )
+
+
 @dataclasses.dataclass(frozen=True)
 class MonitoringOptions:
     """Alarms, their topic and the dashboard (:class:`~mistral_endpoint.MistralMonitoring`)."""
@@ -332,6 +385,7 @@ PARTS: tuple[type, ...] = (
     ScalingOptions,
     UpdateOptions,
     ProxyOptions,
+    FrontDoorOptions,
     MonitoringOptions,
     LogOptions,
 )

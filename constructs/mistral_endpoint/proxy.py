@@ -17,7 +17,7 @@ from ._execution_policy import eni_arn
 from ._iam import ManagedPolicyRole
 from ._lambda import contract
 from ._logs import new_log_group
-from ._validation import require_bool, require_int
+from ._validation import ConfigurationError, require_bool, require_int
 from .endpoint_metrics import INVOKE_ENDPOINT_ACTIONS, IMistralModelEndpoint, check_same_environment
 from .network import ISOLATED_SUBNETS
 from .props import LogOptions, ProxyOptions, part_of, split_flat_props
@@ -78,6 +78,7 @@ class InvokeProxy(TokenMetrics, Construct):
         vpc_subnets: ec2.SubnetSelection | None = None,
         proxy_options: ProxyOptions | None = None,
         log_options: LogOptions | None = None,
+        function_url: bool = True,
         **flat_props: Any,
     ) -> None:
         """
@@ -89,6 +90,8 @@ class InvokeProxy(TokenMetrics, Construct):
         :param proxy_options: the function, its URL and its role (:class:`ProxyOptions`; ``proxy_in_vpc`` is
             MistralEndpoint's: here ``vpc`` decides).
         :param log_options: the function's log group (:class:`LogOptions`).
+        :param function_url: give the function its URL. Default: true; false when the only way in is a
+            :class:`PrivateApi` (``front_door="private"``): no URL, no ``lambda:InvokeFunctionUrl`` anywhere.
         :param flat_props: the fields of those parts as keywords, as in earlier releases (deprecated; ``role``,
             ``memory_size`` and ``reserved_concurrent_executions`` are ``proxy_role``, ``proxy_memory_size`` and
             ``proxy_reserved_concurrent_executions``).
@@ -98,7 +101,8 @@ class InvokeProxy(TokenMetrics, Construct):
         options = part_of(ProxyOptions, proxy_options, flat)
         log_options = part_of(LogOptions, log_options, flat)
         _check_options(options, endpoint)
-        check_function_url_region(self)
+        if function_url:
+            check_function_url_region(self)
         check_same_environment(self, endpoint)
         #: The name of the endpoint it calls (the EndpointName dimension of its metrics).
         self.endpoint_name: str = endpoint.endpoint_name
@@ -119,21 +123,23 @@ class InvokeProxy(TokenMetrics, Construct):
             description="Mistral invoke proxy: invoke one SageMaker endpoint, write its own logs",
         )
         security_groups = self._create_policy(endpoint, vpc)
-        self._create_function(endpoint, options, vpc, vpc_subnets, security_groups)
-        #: The function URL.
-        self.function_url = self.function.add_function_url(
-            auth_type=options.auth_type,
-            invoke_mode=lambda_.InvokeMode.RESPONSE_STREAM
-            if options.streaming
-            else lambda_.InvokeMode.BUFFERED,
-        )
-        #: Whether the function URL streams (``"stream": true`` answered with server-sent events).
+        self._create_function(endpoint, options, vpc, vpc_subnets, security_groups, function_url=function_url)
+        #: The function URL (None with ``function_url=False``).
+        self.function_url: lambda_.FunctionUrl | None = None
+        if function_url:
+            self.function_url = self.function.add_function_url(
+                auth_type=options.auth_type,
+                invoke_mode=lambda_.InvokeMode.RESPONSE_STREAM
+                if options.streaming
+                else lambda_.InvokeMode.BUFFERED,
+            )
+        #: Whether the function streams (``"stream": true`` answered with server-sent events).
         self.streaming = options.streaming
         #: Whether the proxy's metrics carry the Caller dimension (``ProxyOptions.caller_metrics``).
         self.caller_metrics = options.caller_metrics
-        #: The URL applications call (ends with "/").
-        self.invoke_url: str = self.function_url.url
-        if options.auth_type == lambda_.FunctionUrlAuthType.NONE:
+        #: The function URL applications call (ends with "/"); None without a function URL.
+        self.invoke_url: str | None = self.function_url.url if self.function_url else None
+        if function_url and options.auth_type == lambda_.FunctionUrlAuthType.NONE:
             Annotations.of(self).add_warning_v2(
                 "mistral-endpoint:publicFunctionUrl",
                 "auth_type NONE makes the invoke URL public: anyone on the internet can spend your GPU time. "
@@ -189,6 +195,8 @@ class InvokeProxy(TokenMetrics, Construct):
         vpc: ec2.IVpc | None,
         vpc_subnets: ec2.SubnetSelection | None,
         security_groups: list[ec2.ISecurityGroup],
+        *,
+        function_url: bool,
     ) -> None:
         streaming = options.streaming
         # Names, limits and switches only: what the proxy needs to know, nothing secret.
@@ -233,6 +241,7 @@ class InvokeProxy(TokenMetrics, Construct):
             environment,
             in_vpc=vpc is not None,
             reserved=options.proxy_reserved_concurrent_executions,
+            function_url=function_url,
         )
 
     @property
@@ -257,6 +266,11 @@ class InvokeProxy(TokenMetrics, Construct):
         ``lambda:InvokedViaFunctionUrl``). An identity policy for a principal of this account; two
         ``AWS::Lambda::Permission`` resources for another account's principal.
         """
+        if self.function_url is None:
+            raise ConfigurationError(
+                "this proxy has no function URL (front_door='private'): grant the private API instead "
+                "(MistralEndpoint.grant_invoke, or PrivateApi.grant_invoke)"
+            )
         return self.function_url.grant_invoke_url(grantee)
 
 
@@ -298,13 +312,19 @@ def _check_options(options: ProxyOptions, endpoint: IMistralModelEndpoint) -> No
 
 
 def _acknowledge_function(
-    function: lambda_.Function, environment: dict[str, str], *, in_vpc: bool, reserved: int | None
+    function: lambda_.Function,
+    environment: dict[str, str],
+    *,
+    in_vpc: bool,
+    reserved: int | None,
+    function_url: bool = True,
 ) -> None:
     """The function's findings that do not apply to it, each acknowledged to cdk-nag and checkov alike."""
     # A DLQ receives failed asynchronous invocations only (CloudFormation schema, AWS::Lambda::Function
     # DeadLetterConfig; Lambda developer guide, "Capturing records of Lambda asynchronous invocations").
+    door = "Function URL requests" if function_url else "Private REST API requests (Lambda proxy integration)"
     dlq = (
-        "Function URL requests are synchronous (buffered or streamed): the caller gets every error as an HTTP "
+        f"{door} are synchronous (buffered or streamed): the caller gets every error as an HTTP "
         "status, and a dead-letter queue only ever receives failed asynchronous invocations, which this "
         "function never has"
     )

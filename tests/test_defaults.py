@@ -58,6 +58,7 @@ def test_every_context_key_with_a_library_default_is_checked() -> None:
         "scaleToZero",
         "monitoring",
         "streaming",
+        "frontDoor",
     }
 
 

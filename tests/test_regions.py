@@ -31,9 +31,11 @@ REGIONS = sorted(
     set(CFN_LINT_REGIONS) | TGI_REGIONS | FUNCTION_URL_UNSUPPORTED_REGIONS | set(LAYER_ARN_BY_REGION)
 )
 
-#: The modes, as the same context keys for both: cdk.json's defaults, scale to zero, the buffered proxy.
+#: The modes, as the same context keys for both: cdk.json's defaults, scale to zero, the buffered proxy, and
+#: the private door alone (no function URL: no function URL region rule).
 MODES = {
     "default": {},
+    "private_door": {"frontDoor": "private"},
     "scale_to_zero": {"scaleToZero": "true"},
     "streaming_off": {"streaming": "false"},
 }
@@ -203,6 +205,7 @@ def test_each_mode_admits_us_east_1_and_refuses_il_central_1(mode: str) -> None:
 def test_each_mode_carries_the_rules_of_its_checks() -> None:
     assert [region_rule_ids(template_of(mode)) for mode in sorted(MODES)] == [
         ["TgiImageRegion", "FunctionUrlRegion", "WebAdapterLayerRegion"],
+        ["TgiImageRegion", "WebAdapterLayerRegion"],
         ["TgiImageRegion", "InferenceComponentRegion", "FunctionUrlRegion", "WebAdapterLayerRegion"],
         ["TgiImageRegion", "FunctionUrlRegion"],
     ]

@@ -33,6 +33,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import IO, Any
 
+from invoke_proxy.contract import FRONT_DOORS
+
 from .preflight_checks import (
     CONTEXT_KEYS,
     CREDENTIALS_ADVICE,
@@ -110,6 +112,13 @@ def _flag_or_context(flag: bool | None, context: Mapping[str, Any], key: str, de
     return default if value is None else value
 
 
+def _front_door(flag: str | None, context: Mapping[str, Any]) -> str:
+    door = flag or context.get("frontDoor") or DEFAULTS.front_door
+    if door not in FRONT_DOORS:
+        raise PreflightError(f"context frontDoor={door!r}: use one of {', '.join(FRONT_DOORS)}")
+    return str(door)
+
+
 def build_plan(args: argparse.Namespace, default_region: str | None) -> Plan:
     context = read_context(args.context or [], args.context_file)
     region = args.region or context.get("region") or default_region
@@ -130,6 +139,7 @@ def build_plan(args: argparse.Namespace, default_region: str | None) -> Plan:
         max_instances=max_instances,
         scale_to_zero=_flag_or_context(args.scale_to_zero, context, "scaleToZero", DEFAULTS.scale_to_zero),
         streaming=_flag_or_context(args.streaming, context, "streaming", DEFAULTS.streaming),
+        front_door=_front_door(args.front_door, context),
         web_adapter_layer=args.web_adapter_layer,
         endpoint_name=args.endpoint_name,
         stack_name=args.stack_name,
@@ -166,6 +176,8 @@ def summary(plan: Plan, checks: list[Check], *, credentials_error: Exception | N
     mode = "scale to zero" if plan.scale_to_zero else "always on"
     if not plan.streaming:
         mode += ", buffered proxy"
+    if plan.front_door != DEFAULTS.front_door:
+        mode += f", front door {plan.front_door}"
     head = f"{plan.region}, {plan.instance_type} x up to {plan.max_instances}, {mode}"
     code = exit_code(checks, credentials=credentials_error is None)
     skipped = ""
@@ -253,6 +265,13 @@ def add_parser(commands: Any) -> None:
         metavar="ARN",
         help="the stack brings its own copy of the Web Adapter layer (MistralEndpoint's web_adapter_layer): "
         "the public layer's regions are not checked",
+    )
+    parser.add_argument(
+        "--front-door",
+        choices=FRONT_DOORS,
+        help="how applications reach the proxy: url (the function URL), private (the private REST API: checks "
+        "the account's API Gateway logging role, no function URL region rule) or both; default: context "
+        "frontDoor, else url",
     )
     parser.add_argument("--endpoint-name", help="the endpoint name the stack sets, if it sets one")
     parser.add_argument(

@@ -21,7 +21,15 @@ DEFAULT_TOOLKIT_STACK_NAME = "CDKToolkit"
 MIN_BOOTSTRAP_VERSION = 6
 # The app's context keys this command reads (camelCase, as in cdk.json and `cdk synth -c key=value`).
 #: The app's context keys preflight reads; maxInstances is maxCapacity's deprecated spelling (stacks/config.py).
-CONTEXT_KEYS = ("instanceType", "maxCapacity", "maxInstances", "scaleToZero", "streaming", "region")
+CONTEXT_KEYS = (
+    "instanceType",
+    "maxCapacity",
+    "maxInstances",
+    "scaleToZero",
+    "streaming",
+    "frontDoor",
+    "region",
+)
 
 OK, WARN, FAIL, UNKNOWN, SKIPPED = "ok", "warn", "FAIL", "unknown", "skipped"
 #: 0: nothing fails and every check was made. 1: a check fails (offline or account), or bad input.
@@ -49,6 +57,16 @@ class Plan:
     endpoint_name: str | None = None
     stack_name: str = DEFAULT_STACK_NAME
     toolkit_stack_name: str = DEFAULT_TOOLKIT_STACK_NAME
+    #: How applications reach the proxy (``FRONT_DOORS``): the private API's account setting is checked.
+    front_door: str = DEFAULTS.front_door
+
+    @property
+    def function_url(self) -> bool:
+        return self.front_door != "private"
+
+    @property
+    def private_api(self) -> bool:
+        return self.front_door in ("private", "both")
 
 
 @dataclass(frozen=True)
@@ -233,6 +251,7 @@ def region_checks(plan: Plan) -> list[Check]:
         scale_to_zero=plan.scale_to_zero,
         streaming=plan.streaming,
         own_web_adapter_layer=plan.web_adapter_layer is not None,
+        function_url=plan.function_url,
     )
     for rule in rules:
         if rule.admits(plan.region):
@@ -270,6 +289,35 @@ def inference_component_check(sagemaker: Any, plan: Plan) -> Check:
         "MinInstanceCount 0 cannot be checked before a deploy; if CreateEndpointConfig refuses it, "
         "deploy without scaleToZero",
     )
+
+
+API_GATEWAY_LOGGING = "API Gateway CloudWatch Logs role (private door)"
+API_GATEWAY_LOGGING_NEEDED = "the account's cloudwatchRoleArn set in the region"
+API_GATEWAY_LOGGING_ACTION = (
+    "set it once per account and region: a role that apigateway.amazonaws.com may assume, with the managed "
+    "policy AmazonAPIGatewayPushToCloudWatchLogs, then: aws apigateway update-account --patch-operations "
+    "op=replace,path=/cloudwatchRoleArn,value=<role ARN> (docs/operate/private-door.md)"
+)
+
+
+def api_gateway_logging_check(apigateway: Any, plan: Plan) -> Check:
+    """The private door's stage writes access logs, which API Gateway does only once the account names a
+    CloudWatch Logs role in the region (API Gateway Developer Guide, "Set up CloudWatch logging for REST APIs
+    in API Gateway": without it, creating the stage fails with "CloudWatch Logs role ARN must be set in account
+    settings to enable logging"). GetAccount returns it as ``cloudwatchRoleArn`` (botocore's apigateway model).
+    The stack does not set it: it is one setting for every API of the account and region, not the stack's."""
+    label, needed = API_GATEWAY_LOGGING, API_GATEWAY_LOGGING_NEEDED
+    try:
+        account = apigateway.get_account()
+    except _aws_errors() as exc:
+        status, found, action = _could_not_check(
+            "apigateway:GET on arn:aws:apigateway:<region>::/account", exc
+        )
+        return Check(label, status, found, needed, action)
+    role = account.get("cloudwatchRoleArn")
+    if not role:
+        return Check(label, FAIL, "not set", needed, API_GATEWAY_LOGGING_ACTION)
+    return Check(label, OK, str(role), needed)
 
 
 def bootstrap_check(cloudformation: Any, plan: Plan) -> Check:
@@ -386,6 +434,8 @@ def run_checks(plan: Plan, client: Callable[[str], Any]) -> list[Check]:
     # Where CloudFormation has no inference components, the region row already fails: no call to make.
     if plan.scale_to_zero and INFERENCE_COMPONENTS.admits(plan.region):
         checks.append(inference_component_check(sagemaker, plan))
+    if plan.private_api:
+        checks.append(api_gateway_logging_check(client("apigateway"), plan))
     checks.append(bootstrap_check(cloudformation, plan))
     checks.append(endpoint_check(sagemaker, cloudformation, plan))
     return checks

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from invoke_proxy import contract
 from invoke_proxy.sse import SseParser
 
 from .errors import CliError
@@ -36,7 +37,7 @@ DEFAULT_TIMEOUT_SECONDS = 90.0  # above the proxy's 70 s read timeout, so the pr
 
 #: A stack's doors: the name ``--door`` takes, the stack output holding its URL, the service it signs for.
 #: InvokeUrl is the function URL's output; PrivateApiUrl the private REST API's stage URL (issue 16).
-DOOR_OUTPUTS = {"url": "InvokeUrl", "private": "PrivateApiUrl"}
+DOOR_OUTPUTS = contract.DOOR_OUTPUTS
 DOOR_SERVICES = {"url": LAMBDA, "private": EXECUTE_API}
 
 FORBIDDEN_HELP = """\

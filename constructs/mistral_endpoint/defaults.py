@@ -90,6 +90,8 @@ class Defaults(NamedTuple):
     )
     #: Whether the proxy's function URL streams server-sent events (Lambda Web Adapter, RESPONSE_STREAM).
     streaming: bool = _DEPLOYMENT.streaming
+    #: How applications reach the proxy: ``url`` (the function URL), ``private`` or ``both``.
+    front_door: str = _DEPLOYMENT.front_door
     #: The private REST API stage's steady requests per second: at a 20-second answer, 10 a second keep about 200
     #: proxy functions busy, a fifth of an account's default 1,000 concurrent executions.
     private_api_requests_per_second: int = 10

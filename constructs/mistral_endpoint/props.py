@@ -30,6 +30,7 @@ from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 
+from ._lambda import contract
 from .defaults import DEFAULTS
 
 if TYPE_CHECKING:  # types only: importing these modules costs synth time
@@ -280,8 +281,8 @@ class ProxyOptions:
     )
 
 
-#: The ``front_door`` values: the function URL (today's door), the private REST API, or both.
-FRONT_DOORS = ("url", "private", "both")
+#: The ``front_door`` values: the function URL (today's door), the private REST API, or both (the contract's).
+FRONT_DOORS = contract.FRONT_DOORS
 
 
 @dataclasses.dataclass(frozen=True)
@@ -290,7 +291,7 @@ class FrontDoorOptions:
     or both."""
 
     front_door: str = prop(
-        "url",
+        DEFAULTS.front_door,
         "`url`: the function URL (IAM-signed, reachable from the internet); `private`: only a REST API of endpoint "
         "type PRIVATE, reachable only through the allowed `execute-api` VPC endpoints (no function URL at all); "
         "`both`: the two doors in front of one function",

@@ -58,6 +58,14 @@ OPENAI_CHAT = "/v1/chat/completions"
 HEALTH = "/health"
 ROUTES = (GENERATE, CHAT, OPENAI_CHAT, HEALTH)
 
+# --- the doors: the stack creates them and names their URLs in its outputs, the client reads those ---------
+
+#: The ``front_door`` values (context ``frontDoor``): the function URL (signed for ``lambda``), the private
+#: REST API (signed for ``execute-api``, reachable only through the allowed VPC endpoints), or both.
+FRONT_DOORS = ("url", "private", "both")
+#: The stack output holding each door's URL (``mistral-invoke --stack S --door D`` reads it).
+DOOR_OUTPUTS: Mapping[str, str] = MappingProxyType({"url": "InvokeUrl", "private": "PrivateApiUrl"})
+
 #: The error type of the 503 the proxy answers while a scaled-to-zero model starts; the client waits on it
 #: (honouring Retry-After) and the metrics count it apart from real 5xx.
 MODEL_SCALING_UP_ERROR = "model_scaling_up"
@@ -152,6 +160,8 @@ class DeploymentDefaults(NamedTuple):
     scale_to_zero: bool = False
     #: Whether the proxy's function URL streams server-sent events (Lambda Web Adapter, RESPONSE_STREAM).
     streaming: bool = True
+    #: How applications reach the proxy (one of ``FRONT_DOORS``).
+    front_door: str = "url"
 
 
 DEPLOYMENT_DEFAULTS = DeploymentDefaults()

@@ -190,26 +190,39 @@ WEB_ADAPTER_LAYER = RegionRule(
 
 
 def region_rules(
-    *, scale_to_zero: bool, streaming: bool, own_web_adapter_layer: bool = False
+    *,
+    scale_to_zero: bool,
+    streaming: bool,
+    own_web_adapter_layer: bool = False,
+    function_url: bool = True,
 ) -> tuple[RegionRule, ...]:
     """The rules a ``MistralEndpoint`` applies, in the order synth checks them: the hosting's (image, then
-    inference components with ``scale_to_zero``), then the proxy's (function URLs, then the Web Adapter layer
-    with ``streaming``, unless ``web_adapter_layer`` brings your own copy)."""
+    inference components with ``scale_to_zero``), then the proxy's (function URLs unless the only door is the
+    private API, then the Web Adapter layer with ``streaming``, unless ``web_adapter_layer`` brings your own
+    copy)."""
     return (
         TGI_IMAGE,
         *((INFERENCE_COMPONENTS,) if scale_to_zero else ()),
-        FUNCTION_URLS,
+        *((FUNCTION_URLS,) if function_url else ()),
         *((WEB_ADAPTER_LAYER,) if streaming and not own_web_adapter_layer else ()),
     )
 
 
 def region_refusals(
-    region: str, *, scale_to_zero: bool, streaming: bool, own_web_adapter_layer: bool = False
+    region: str,
+    *,
+    scale_to_zero: bool,
+    streaming: bool,
+    own_web_adapter_layer: bool = False,
+    function_url: bool = True,
 ) -> list[RegionRule]:
     """Every rule that refuses ``region`` for a ``MistralEndpoint`` in this mode, in synth's order (synth
     stops at the first)."""
     rules = region_rules(
-        scale_to_zero=scale_to_zero, streaming=streaming, own_web_adapter_layer=own_web_adapter_layer
+        scale_to_zero=scale_to_zero,
+        streaming=streaming,
+        own_web_adapter_layer=own_web_adapter_layer,
+        function_url=function_url,
     )
     return [rule for rule in rules if not rule.admits(region)]
 

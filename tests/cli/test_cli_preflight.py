@@ -733,3 +733,72 @@ def test_an_expired_sso_session_skips_the_account_checks_and_says_so(monkeypatch
         "not checked: unusable credentials (UnauthorizedSSOTokenError)",
     ]
     assert "The SSO session associated with this profile has expired" in err
+
+
+# --- the private door ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def apigateway(aws: Aws) -> Iterator[Stubber]:
+    real = botocore.session.Session().create_client("apigateway", region_name="us-east-1")
+    aws.clients["apigateway"] = real
+    stub = Stubber(real)
+    stub.activate()
+    yield stub
+    stub.assert_no_pending_responses()
+    stub.deactivate()
+
+
+LOGGING_ROW = "API Gateway CloudWatch Logs role (private door)"
+
+
+def test_a_private_door_with_the_accounts_logging_role_set_is_ready(aws: Aws, apigateway: Stubber) -> None:
+    all_good(aws)
+    role = "arn:aws:iam::123456789012:role/apigw-logs"
+    apigateway.add_response("get_account", {"cloudwatchRoleArn": role}, {})
+    code, out, err = preflight("--region", "us-east-1", "-c", "frontDoor=private")
+    table = rows(out)
+    assert code == 0, out + err
+    assert table[LOGGING_ROW][:2] == ["ok", role]
+    assert "front door private" in err
+
+
+def test_a_private_door_without_the_accounts_logging_role_fails_and_says_how_to_set_it(
+    aws: Aws, apigateway: Stubber
+) -> None:
+    all_good(aws)
+    apigateway.add_response(
+        "get_account", {"throttleSettings": {"burstLimit": 5000, "rateLimit": 10000.0}}, {}
+    )
+    code, out, _ = preflight("--region", "us-east-1", "--front-door", "both")
+    row = rows(out)[LOGGING_ROW]
+    assert code == 1
+    assert row[:2] == ["FAIL", "not set"]
+    assert "aws apigateway update-account" in row[3] and "AmazonAPIGatewayPushToCloudWatchLogs" in row[3]
+
+
+def test_the_logging_role_check_refused_is_unknown(aws: Aws, apigateway: Stubber) -> None:
+    all_good(aws)
+    aws.deny(apigateway, "get_account")
+    code, out, _ = preflight("--region", "us-east-1", "--front-door", "private")
+    assert (code, rows(out)[LOGGING_ROW][0]) == (3, "unknown")
+
+
+def test_the_function_url_door_makes_no_api_gateway_call(aws: Aws) -> None:
+    all_good(aws)
+    code, out, _ = preflight("--region", "us-east-1")
+    assert code == 0 and LOGGING_ROW not in rows(out)
+
+
+def test_a_private_door_does_not_need_function_urls_in_the_region(aws: Aws, apigateway: Stubber) -> None:
+    all_good(aws)
+    apigateway.add_response("get_account", {"cloudwatchRoleArn": "arn:aws:iam::123456789012:role/r"}, {})
+    code, out, err = preflight("--region", "eu-central-2", "--front-door", "private", "--no-streaming")
+    table = rows(out)
+    assert "Lambda function URLs" not in table
+    assert code == 0, out + err
+
+
+def test_an_unknown_front_door_is_refused(aws: Aws) -> None:
+    code, _, err = preflight("--region", "us-east-1", "-c", "frontDoor=vpc")
+    assert code == 1 and "frontDoor='vpc': use one of url, private, both" in err

@@ -6,6 +6,7 @@ from aws_cdk import Aws, CfnOutput, Stack
 from constructs import Construct
 
 from mistral_endpoint import MistralEndpoint
+from mistral_endpoint._lambda import contract
 
 from .config import StackConfig
 
@@ -23,13 +24,18 @@ class MistralEndpointStack(Stack):
         )
         self.mistral = MistralEndpoint(self, "Mistral", **config.options())
         if self.mistral.invoke_url is not None:
-            CfnOutput(self, "InvokeUrl", value=self.mistral.invoke_url, description="Function URL (IAM auth)")
-        private_api = self.mistral.private_api
-        if private_api is not None:
-            # The client reads PrivateApiUrl (mistral-invoke --stack): keep the id.
             CfnOutput(
                 self,
-                "PrivateApiUrl",
+                contract.DOOR_OUTPUTS["url"],
+                value=self.mistral.invoke_url,
+                description="Function URL (IAM auth)",
+            )
+        private_api = self.mistral.private_api
+        if private_api is not None:
+            # The client reads the door outputs (mistral-invoke --stack --door): their ids are the contract's.
+            CfnOutput(
+                self,
+                contract.DOOR_OUTPUTS["private"],
                 value=private_api.url,
                 description="Private REST API stage URL (IAM auth, SigV4 service execute-api; only through the "
                 "allowed execute-api VPC endpoints)",

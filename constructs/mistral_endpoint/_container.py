@@ -7,7 +7,7 @@ import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from aws_cdk import Duration, Token
+from aws_cdk import Duration
 
 from ._validation import ConfigurationError, is_unresolved, require_int, require_seconds
 from .defaults import DEFAULTS
@@ -136,7 +136,7 @@ def _check_extra_environment(extra: Mapping[str, str]) -> dict[str, str]:
             raise ConfigurationError(
                 f"container_environment key {key!r} is not a valid environment variable name"
             )
-        if not isinstance(value, str) or (not Token.is_unresolved(value) and len(value) > 1024):
+        if not isinstance(value, str) or (not is_unresolved(value) and len(value) > 1024):
             raise ConfigurationError(
                 f"container_environment[{key!r}] must be a string of at most 1024 characters, got {value!r}"
             )

@@ -10,7 +10,7 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from ._compliance import acknowledge, nag_resource
+from ._compliance import acknowledge_all, nag_resources
 from .model import MistralModel
 
 _WILDCARD_REASON = (
@@ -60,25 +60,23 @@ def acknowledge_execution_policy(
     policy: iam.ManagedPolicy, *, subnet_ids: list[str], model: MistralModel
 ) -> None:
     """The policy's cdk-nag IAM5 findings, each with the reason its wildcard is as narrow as AWS allows."""
-    acknowledge(policy, "AwsSolutions::AwsSolutions-IAM5[Resource::*]", _WILDCARD_REASON)
-    for subnet in subnet_arns(policy, subnet_ids):
-        acknowledge(
-            policy,
-            f"AwsSolutions::AwsSolutions-IAM5[Resource::{nag_resource(policy, subnet)}]",
+    *subnets, objects, enis = nag_resources(
+        policy, [*subnet_arns(policy, subnet_ids), model.objects_arn, eni_arn(policy)]
+    )
+    findings = {"AwsSolutions::AwsSolutions-IAM5[Resource::*]": _WILDCARD_REASON}
+    for subnet in subnets:
+        findings[f"AwsSolutions::AwsSolutions-IAM5[Resource::{subnet}]"] = (
             "One subnet of the model's, by id, in any account: a VPC shared through AWS RAM belongs to "
-            "its owner's account, and subnet ids are unique",
+            "its owner's account, and subnet ids are unique"
         )
-    acknowledge(
-        policy,
-        f"AwsSolutions::AwsSolutions-IAM5[Resource::{nag_resource(policy, model.objects_arn)}]",
-        "Read-only GetObject on the objects under the model weights' prefix, and nothing else",
+    findings[f"AwsSolutions::AwsSolutions-IAM5[Resource::{objects}]"] = (
+        "Read-only GetObject on the objects under the model weights' prefix, and nothing else"
     )
-    acknowledge(
-        policy,
-        f"AwsSolutions::AwsSolutions-IAM5[Resource::{nag_resource(policy, eni_arn(policy))}]",
+    findings[f"AwsSolutions::AwsSolutions-IAM5[Resource::{enis}]"] = (
         "SageMaker creates the model's ENIs at deploy time, so they have no ARN yet; the Delete and "
-        "Permission actions are limited to ENIs in this VPC by the ec2:Vpc condition",
+        "Permission actions are limited to ENIs in this VPC by the ec2:Vpc condition"
     )
+    acknowledge_all(policy, findings)
 
 
 def _watch_rollback_alarms(alarms: Sequence[cloudwatch.IAlarm]) -> list[iam.PolicyStatement]:
@@ -148,9 +146,9 @@ def _eni_statements(
 def subnet_arns(scope: Construct, subnet_ids: Sequence[str]) -> list[str]:
     # Any account: the subnets of a VPC shared through AWS RAM belong to its owner, not to this stack's account
     # (VPC user guide, "Share your VPC with other accounts"); subnet ids are unique, so the id pins the subnet.
+    stack = Stack.of(scope)
     return [
-        Stack.of(scope).format_arn(service="ec2", resource="subnet", resource_name=s, account="*")
-        for s in subnet_ids
+        stack.format_arn(service="ec2", resource="subnet", resource_name=s, account="*") for s in subnet_ids
     ]
 
 

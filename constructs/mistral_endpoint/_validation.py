@@ -30,8 +30,17 @@ class ConfigurationError(ValueError):
 
 
 def is_unresolved(value: object) -> bool:
-    """True for CDK tokens, whose value is only known at deploy time and so cannot be checked here."""
-    return isinstance(value, str | int | float) and Token.is_unresolved(value)
+    """True for CDK tokens, whose value is only known at deploy time and so cannot be checked here.
+
+    Asks aws-cdk-lib (a round trip to jsii's Node process) only about a value that can be a token: aws-cdk-lib's
+    own test (``unresolved`` in core/lib/private/encoding.ts) finds no token in a string without ``Token[`` and
+    none in a number above -1e288 (a number token is a double near -1.8e289, marker bits 0xFBFF).
+    """
+    if isinstance(value, str):
+        return "Token[" in value and Token.is_unresolved(value)
+    if isinstance(value, int | float):
+        return value < -1e288 and Token.is_unresolved(value)
+    return False
 
 
 def require_int(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING, NamedTuple
 
 from aws_cdk import Duration, Stack, Token
@@ -57,8 +58,9 @@ class Watched:
     #: The private front door (alarms with ``needs_private_api`` are left out without one).
     private_api: PrivateApi | None = None
 
-    @property
+    @cached_property
     def function_timeout_ms(self) -> float:
+        # Read once, not once per spec that asks: each read is three round trips to jsii's Node process.
         function = self._proxy.function
         return function.timeout.to_milliseconds() if function.timeout else 3000
 

@@ -12,7 +12,7 @@ from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from . import _lambda, _web_adapter
-from ._compliance import acknowledge, acknowledge_checkov, acknowledge_in_packs, nag_resource
+from ._compliance import acknowledge_all, acknowledge_checkov_all, in_packs, nag_resource
 from ._execution_policy import eni_arn
 from ._iam import ManagedPolicyRole
 from ._lambda import contract
@@ -275,18 +275,19 @@ class InvokeProxy(TokenMetrics, Construct):
 
 
 def _acknowledge_eni_wildcards(policy: iam.ManagedPolicy) -> None:
-    acknowledge(
+    acknowledge_all(
         policy,
-        "AwsSolutions::AwsSolutions-IAM5[Resource::*]",
-        "Resource * only where Lambda needs it: ec2:DescribeNetworkInterfaces and ec2:DescribeSubnets "
-        "support no resource-level permissions, and ec2:CreateNetworkInterface is limited to this VPC by "
-        "the ec2:Vpc condition (the form Lambda's CreateFunction role check accepts)",
-    )
-    acknowledge(
-        policy,
-        f"AwsSolutions::AwsSolutions-IAM5[Resource::{nag_resource(policy, eni_arn(policy))}]",
-        "Lambda creates the proxy's Hyperplane ENIs at deploy time, so the template cannot name their ids; "
-        "deleting them and moving their IPs is limited to ENIs in this VPC by the ec2:Vpc condition",
+        {
+            "AwsSolutions::AwsSolutions-IAM5[Resource::*]": (
+                "Resource * only where Lambda needs it: ec2:DescribeNetworkInterfaces and ec2:DescribeSubnets "
+                "support no resource-level permissions, and ec2:CreateNetworkInterface is limited to this VPC "
+                "by the ec2:Vpc condition (the form Lambda's CreateFunction role check accepts)"
+            ),
+            f"AwsSolutions::AwsSolutions-IAM5[Resource::{nag_resource(policy, eni_arn(policy))}]": (
+                "Lambda creates the proxy's Hyperplane ENIs at deploy time, so the template cannot name their "
+                "ids; deleting them and moving their IPs is limited to ENIs in this VPC by the ec2:Vpc condition"
+            ),
+        },
     )
 
 
@@ -328,27 +329,27 @@ def _acknowledge_function(
         "status, and a dead-letter queue only ever receives failed asynchronous invocations, which this "
         "function never has"
     )
-    acknowledge_in_packs(function, "LambdaDLQ", dlq)
-    acknowledge_checkov(function, "CKV_AWS_116", dlq)
+    nag = in_packs("LambdaDLQ", dlq)
+    checkov = {"CKV_AWS_116": dlq}
     # Lambda always encrypts environment variables at rest, with an AWS managed key unless KmsKeyArn is set
     # (Lambda developer guide, "Data encryption at rest for AWS Lambda").
-    acknowledge_checkov(
-        function,
-        "CKV_AWS_173",
+    checkov["CKV_AWS_173"] = (
         f"The environment holds no secret, only names, limits and switches ({', '.join(sorted(environment))}); "
         "Lambda encrypts it at rest with an AWS managed key, and the proxy reaches SageMaker with its role's "
-        "credentials, never a key from the environment",
+        "credentials, never a key from the environment"
     )
     if not in_vpc:
         outside = (
             "Placed outside any VPC on purpose (no vpc given, or proxy_in_vpc=False): its only peer is the "
             "SageMaker runtime API, reached over TLS with SigV4, and it accepts no inbound connections"
         )
-        acknowledge_in_packs(function, "LambdaInsideVPC", outside)
-        acknowledge_checkov(function, "CKV_AWS_117", outside)
+        nag.update(in_packs("LambdaInsideVPC", outside))
+        checkov["CKV_AWS_117"] = outside
     if reserved is None:
-        acknowledge_in_packs(function, "LambdaConcurrency", UNRESERVED_REASON)
-        acknowledge_checkov(function, "CKV_AWS_115", UNRESERVED_REASON)
+        nag.update(in_packs("LambdaConcurrency", UNRESERVED_REASON))
+        checkov["CKV_AWS_115"] = UNRESERVED_REASON
+    acknowledge_all(function, nag)  # one call each: every call is a round trip to the Node process
+    acknowledge_checkov_all(function, checkov)
 
 
 def _eni_statements(scope: Construct, vpc: ec2.IVpc) -> list[iam.PolicyStatement]:

@@ -3,11 +3,11 @@
 
 from __future__ import annotations
 
-from aws_cdk import Aws, CfnRule, CfnRuleAssertion, Fn, Stack, Token
+from aws_cdk import Aws, CfnRule, CfnRuleAssertion, Fn, Stack
 from constructs import Construct
 
 from ._lambda import regions as _regions
-from ._validation import ConfigurationError
+from ._validation import ConfigurationError, is_unresolved
 
 __all__ = [
     "FUNCTION_URL_UNSUPPORTED_REGIONS",
@@ -44,7 +44,7 @@ def check_region(scope: Construct, rule: _regions.RegionRule) -> None:
     """A stack pinned to a region the rule refuses fails synth with the rule's message; a region-agnostic
     stack gets a CloudFormation rule (once) that refuses the deployment with the same message."""
     stack = Stack.of(scope)
-    if not Token.is_unresolved(stack.region):
+    if not is_unresolved(stack.region):
         if not rule.admits(stack.region):
             raise ConfigurationError(_regions.pinned_refusal(stack.stack_name, stack.region, rule))
         return

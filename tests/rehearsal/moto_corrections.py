@@ -1343,6 +1343,315 @@ def accept_other_accounts_layer_versions() -> Iterator[None]:
         yield
 
 
+def _in_dependency_order(names: list[str], resources: Mapping[str, Any]) -> list[str]:
+    """``names`` with each after the resources among them it ``DependsOn``, in template order otherwise."""
+    among = set(names)
+    ordered: list[str] = []
+    seen: set[str] = set()
+
+    def visit(name: str) -> None:
+        if name in seen:
+            return
+        seen.add(name)
+        depends_on = resources.get(name, {}).get("DependsOn") or []
+        for dependency in [depends_on] if isinstance(depends_on, str) else depends_on:
+            if dependency in among:
+                visit(dependency)
+        ordered.append(name)
+
+    for name in names:
+        visit(name)
+    return ordered
+
+
+@contextlib.contextmanager
+def create_added_resources_in_dependency_order() -> Iterator[None]:
+    """moto's ExecuteChangeSet (the only way the CDK deploys) creates the resources a change set adds in template
+    order, ignoring ``DependsOn`` (CreateStack honours it; ``Ref`` and ``Fn::GetAtt`` targets are created on
+    demand either way): the REST API's ``AWS::ApiGateway::Deployment``, which depends on its methods without
+    referencing them, comes first and fails ("The REST API doesn't contain any methods", HTTP 400 in JSON, which
+    the CDK's SDK cannot parse).
+
+    CloudFormation creates a resource only after those it depends on (CloudFormation user guide, "DependsOn
+    attribute"). This orders the added resources so that each comes after those it ``DependsOn``.
+    """
+    from moto.cloudformation.parsing import ResourceMap
+
+    original = ResourceMap.build_resource_diff
+
+    def build_resource_diff(
+        self: Any, other_template: dict[str, Any], parameters: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        diff: dict[str, Any] = original(self, other_template, parameters)
+        diff["Add"] = _in_dependency_order(diff["Add"], other_template["Resources"])
+        return diff
+
+    with mock.patch.object(ResourceMap, "build_resource_diff", build_resource_diff):
+        yield
+
+
+def _true(value: object) -> bool:
+    """A template boolean (true, "true", "True") as a bool."""
+    return str(value).lower() == "true"
+
+
+# A stage's MethodSettings in the template (AWS::ApiGateway::Stage MethodSetting) -> the key GetStage returns
+# them under (API Gateway's MethodSetting shape), and how each value is typed there.
+STAGE_METHOD_SETTINGS: Mapping[str, tuple[str, Callable[[Any], Any]]] = {
+    "MetricsEnabled": ("metricsEnabled", _true),
+    "LoggingLevel": ("loggingLevel", str),
+    "DataTraceEnabled": ("dataTraceEnabled", _true),
+    "ThrottlingBurstLimit": ("throttlingBurstLimit", int),
+    "ThrottlingRateLimit": ("throttlingRateLimit", float),
+    "CachingEnabled": ("cachingEnabled", _true),
+    "CacheTtlInSeconds": ("cacheTtlInSeconds", int),
+    "CacheDataEncrypted": ("cacheDataEncrypted", _true),
+}
+
+
+def _api_stage_model() -> type[Any]:
+    from moto.apigateway.exceptions import RestAPINotFound, StageNotFoundException
+    from moto.apigateway.models import apigateway_backends
+
+    class ApiStageResource(_TemplateResource):
+        """``AWS::ApiGateway::Stage`` through moto's own API Gateway backend (CreateStage, then the settings
+        UpdateStage sets). Its id, ``Ref``, is the stage's name (CloudFormation template reference,
+        AWS::ApiGateway::Stage, "Return values")."""
+
+        CFN_TYPE = "AWS::ApiGateway::Stage"
+        NAME_PROPERTY = "StageName"
+
+        def __init__(self, rest_api_id: str, name: str) -> None:
+            self.rest_api_id = rest_api_id
+            self.name = name
+
+        @property
+        def physical_resource_id(self) -> str:
+            return self.name
+
+        @staticmethod
+        def _settings(stage: Any, p: Mapping[str, Any]) -> None:
+            """What CreateStage does not take: access logs, per-method settings, tracing, description."""
+            access = p.get("AccessLogSetting")
+            stage.access_log_settings = (
+                {"destinationArn": access["DestinationArn"], "format": access.get("Format", "")}
+                if access
+                else None
+            )
+            # API Gateway keys method settings by resource path (without its first slash) and method: "*/*"
+            # for ResourcePath "/*" and HttpMethod "*" (AWS::ApiGateway::Stage MethodSetting, ResourcePath).
+            stage.method_settings = {}
+            for setting in p.get("MethodSettings") or []:
+                key = f"{setting.get('ResourcePath', '/*')[1:]}/{setting.get('HttpMethod', '*')}"
+                values = stage._get_default_method_settings()
+                for name, (api_name, typed) in STAGE_METHOD_SETTINGS.items():
+                    if name in setting:
+                        values[api_name] = typed(setting[name])
+                stage.method_settings[key] = values
+            stage.tracing_enabled = _true(p.get("TracingEnabled", False))
+            stage.description = p.get("Description", "")
+            stage.variables = dict(p.get("Variables") or {})
+            stage.deployment_id = p["DeploymentId"]
+
+        @classmethod
+        def create_from_properties(
+            cls, resource_name: str, p: dict[str, Any], account_id: str, region_name: str
+        ) -> ApiStageResource:
+            name = p.get("StageName") or resource_name
+            stage = apigateway_backends[account_id][region_name].create_stage(
+                p["RestApiId"],
+                name,
+                p["DeploymentId"],
+                cacheClusterEnabled=_true(p.get("CacheClusterEnabled", False)),
+                cacheClusterSize=p.get("CacheClusterSize"),
+                tags={t["Key"]: t["Value"] for t in p.get("Tags") or []} or None,
+            )
+            cls._settings(stage, p)
+            return cls(p["RestApiId"], name)
+
+        @classmethod
+        def update_from_properties(
+            cls,
+            original_resource: ApiStageResource,
+            new_resource_name: str,
+            p: dict[str, Any],
+            account_id: str,
+            region_name: str,
+        ) -> ApiStageResource:
+            name = p.get("StageName") or original_resource.name
+            if (p["RestApiId"], name) != (original_resource.rest_api_id, original_resource.name):
+                original_resource.delete(account_id, region_name)  # CloudFormation replaces the stage
+                return cls.create_from_properties(name, p, account_id, region_name)
+            # UpdateStage: the new deployment and settings, in place.
+            stage = apigateway_backends[account_id][region_name].get_stage(p["RestApiId"], name)
+            cls._settings(stage, p)
+            return original_resource
+
+        def delete(self, account_id: str, region_name: str) -> None:
+            # Gone with its API already when the API went first.
+            with contextlib.suppress(RestAPINotFound, StageNotFoundException):
+                apigateway_backends[account_id][region_name].delete_stage(self.rest_api_id, self.name)
+
+    return ApiStageResource
+
+
+@contextlib.contextmanager
+def create_api_stages_from_templates() -> Iterator[None]:
+    """moto has no CloudFormation model for ``AWS::ApiGateway::Stage`` (which the CDK's RestApi always makes): it
+    logs "No Moto CloudFormation support", creates no stage, and ``Ref`` to it (the stage name in the API's URL,
+    the ``Stage`` dimension of its alarms) resolves to nothing: the alarms fail the deploy (a KeyError: HTTP 500).
+
+    CloudFormation creates the stage on the deployment with its access log destination and format, its method
+    settings (logging level, data trace, metrics, caching, throttling), tracing and variables, updates it in
+    place and deletes it with the stack; ``Ref`` is the stage name. This does the same through moto's API Gateway
+    backend (CreateStage, the settings as UpdateStage keeps them, DeleteStage).
+    """
+    model = _api_stage_model()
+    with _cloudformation_models(model), mock.patch.object(model, "delete", _loud(model.delete)):
+        yield
+
+
+@contextlib.contextmanager
+def refer_to_api_deployments_by_id() -> Iterator[None]:
+    """moto's ``AWS::ApiGateway::Deployment`` has no physical id: ``Ref`` to it (a stage's ``DeploymentId``)
+    resolves to moto's Python object, not the deployment's id, and ListStackResources lists an empty id. It has no
+    CloudFormation delete either: a deployment the template no longer has stays on the API.
+
+    CloudFormation's ``Ref`` of a deployment is its id (CloudFormation template reference,
+    AWS::ApiGateway::Deployment, "Return values"), and a deployment goes with the stack or the template that drops
+    it. This gives moto's deployment its id as the physical id and a delete (DeleteDeployment).
+    """
+    from moto.apigateway.models import Deployment, apigateway_backends
+
+    def delete_deployment(self: Any, account_id: str, region_name: str) -> None:
+        # The deployment does not know its API; when the API went first, no API holds it any more.
+        for api in apigateway_backends[account_id][region_name].apis.values():
+            api.deployments.pop(self.id, None)
+
+    with (
+        mock.patch.object(Deployment, "physical_resource_id", property(lambda self: self.id), create=True),
+        mock.patch.object(Deployment, "delete", _loud(delete_deployment), create=True),
+    ):
+        yield
+
+
+@contextlib.contextmanager
+def keep_rest_api_policies_and_endpoint_types() -> Iterator[None]:
+    """moto's ``AWS::ApiGateway::RestApi`` drops the template's ``Policy`` (GetRestApi returns no resource policy)
+    and keeps ``EndpointConfiguration`` in the template's spelling (``Types``), which GetRestApi cannot return: a
+    PRIVATE API reads back as ``{}``, of no endpoint type.
+
+    CloudFormation creates the API with its resource policy (GetRestApi returns it as a JSON string) and endpoint
+    configuration (``types``, ``vpcEndpointIds``). This keeps both, and the template's description and tags.
+    """
+    from moto.apigateway.models import RestAPI
+
+    original_create = RestAPI.create_from_cloudformation_json
+
+    def create(
+        cls: Any,
+        resource_name: str,
+        cloudformation_json: Any,
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> Any:
+        api = original_create.__func__(  # type: ignore[attr-defined]
+            cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
+        )
+        p = cloudformation_json["Properties"]
+        policy = p.get("Policy")
+        if policy is not None:
+            api.policy = policy if isinstance(policy, str) else json.dumps(policy)
+        config = p.get("EndpointConfiguration")
+        if config is not None:
+            api.endpoint_configuration = {"types": list(config.get("Types") or [])}
+            if config.get("VpcEndpointIds"):
+                api.endpoint_configuration["vpcEndpointIds"] = list(config["VpcEndpointIds"])
+        api.tags = {t["Key"]: t["Value"] for t in p.get("Tags") or []}
+        return api
+
+    with mock.patch.object(RestAPI, "create_from_cloudformation_json", classmethod(create)):
+        yield
+
+
+@contextlib.contextmanager
+def delete_rest_apis_with_stack() -> Iterator[None]:
+    """moto's ``AWS::ApiGateway::RestApi`` has no CloudFormation delete: DeleteStack leaves the API, its resources,
+    methods, deployments and stages behind.
+
+    CloudFormation deletes the API with the stack, and everything in it goes with it (DeleteRestApi).
+    """
+    from moto.apigateway.models import RestAPI, apigateway_backends
+
+    def delete_api(self: Any, account_id: str, region_name: str) -> None:
+        apigateway_backends[account_id][region_name].apis.pop(self.id, None)  # DeleteRestApi, once
+
+    with mock.patch.object(RestAPI, "delete", _loud(delete_api), create=True):
+        yield
+
+
+# The integration's responseTransferMode when none is given (botocore's apigateway model: BUFFERED or STREAM).
+DEFAULT_TRANSFER_MODE = "BUFFERED"
+
+
+@contextlib.contextmanager
+def keep_streaming_integrations() -> Iterator[None]:
+    """moto drops an integration's ``responseTransferMode`` (it predates streaming: PutIntegration ignores it and
+    GetIntegration never returns it) and, from templates, also its ``TimeoutInMillis``: a Lambda proxy integration
+    in ``STREAM`` mode reads back as a buffered one with the default timeout.
+
+    API Gateway keeps both: ``STREAM`` makes the integration call the function's response-streaming invocation
+    (the URI ``.../2021-11-15/functions/{arn}/response-streaming-invocations``, which moto stores as given) and
+    allows a timeout up to 15 minutes (API Gateway developer guide, "Stream the integration response for your
+    proxy integrations"). This keeps and returns both, from PutIntegration and from ``AWS::ApiGateway::Method``
+    (``BUFFERED`` when none was given, API Gateway's other mode).
+    """
+    from moto.apigateway.models import Integration, Method
+    from moto.apigateway.responses import APIGatewayResponse
+
+    original_to_json = Integration.to_json
+    original_put = APIGatewayResponse.put_integration
+    original_create = Method.create_from_cloudformation_json
+
+    def to_json(self: Any) -> dict[str, Any]:
+        answer = original_to_json(self)
+        answer["responseTransferMode"] = getattr(self, "response_transfer_mode", DEFAULT_TRANSFER_MODE)
+        return answer
+
+    def put_integration(self: Any) -> Any:
+        status, headers, _ = original_put(self)
+        parts = self.path.split("/")
+        integration = self.backend.get_integration(parts[2], parts[4], parts[6])
+        integration.response_transfer_mode = self._get_param("responseTransferMode") or DEFAULT_TRANSFER_MODE
+        return status, headers, json.dumps(integration.to_json())
+
+    def create(
+        cls: Any,
+        resource_name: str,
+        cloudformation_json: Any,
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> Any:
+        method = original_create.__func__(  # type: ignore[attr-defined]
+            cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
+        )
+        settings = cloudformation_json["Properties"]["Integration"]
+        integration = method.method_integration
+        integration.response_transfer_mode = settings.get("ResponseTransferMode", DEFAULT_TRANSFER_MODE)
+        if "TimeoutInMillis" in settings:
+            integration.timeout_in_millis = int(settings["TimeoutInMillis"])
+        return method
+
+    with (
+        mock.patch.object(Integration, "to_json", to_json),
+        mock.patch.object(APIGatewayResponse, "put_integration", put_integration),
+        mock.patch.object(Method, "create_from_cloudformation_json", classmethod(create)),
+    ):
+        yield
+
+
 EMULATOR_PATCHES: tuple[Callable[[], contextlib.AbstractContextManager[None]], ...] = (
     accept_g5_instance_types,
     honour_sagemaker_endpoint_name,
@@ -1363,6 +1672,12 @@ EMULATOR_PATCHES: tuple[Callable[[], contextlib.AbstractContextManager[None]], .
     host_inference_components,
     answer_each_invocation_from_the_queue,
     accept_other_accounts_layer_versions,
+    create_added_resources_in_dependency_order,
+    create_api_stages_from_templates,
+    refer_to_api_deployments_by_id,
+    keep_rest_api_policies_and_endpoint_types,
+    delete_rest_apis_with_stack,
+    keep_streaming_integrations,
 )
 
 

@@ -22,6 +22,7 @@ import moto
 import moto_corrections as corrections
 import pytest
 from botocore.exceptions import ClientError
+from botocore.parsers import ResponseParserError
 from moto import mock_aws
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -1049,6 +1050,12 @@ def test_every_correction_is_applied_by_the_server_and_undone_after() -> None:
         "host_inference_components",
         "answer_each_invocation_from_the_queue",
         "accept_other_accounts_layer_versions",
+        "create_added_resources_in_dependency_order",
+        "create_api_stages_from_templates",
+        "refer_to_api_deployments_by_id",
+        "keep_rest_api_policies_and_endpoint_types",
+        "delete_rest_apis_with_stack",
+        "keep_streaming_integrations",
     }
     with corrections.emulator_patches():
         create_g5_endpoint_config()
@@ -1198,3 +1205,302 @@ def test_fix_the_topic_gets_the_template_policy() -> None:
         assert {r["LogicalResourceId"] for r in resources} == {"Topic", "Policy"}
         cfn.delete_stack(StackName="gap")
         assert client("sns").list_topics()["Topics"] == []
+
+
+# ------------------------------------------------------------------------- the private REST API (API Gateway)
+
+STREAMING_URI = (
+    "arn:aws:apigateway:us-east-1:lambda:path/2021-11-15/functions/"
+    "arn:aws:lambda:us-east-1:123456789012:function:proxy/response-streaming-invocations"
+)
+ACCESS_LOGS = "arn:aws:logs:us-east-1:123456789012:log-group:access"
+PRIVATE_POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Effect": "Deny",
+            "Principal": {"AWS": "*"},
+            "Action": "execute-api:Invoke",
+            "Resource": "execute-api:/*",
+            "Condition": {"StringNotEquals": {"aws:SourceVpce": ["vpce-0123456789abcdef0"]}},
+        }
+    ],
+}
+
+
+def rest_api_template(rate_limit: int = 10, *, stage: bool = True) -> dict[str, Any]:
+    """A private REST API as the CDK writes it: the deployment before the method it depends on (template
+    order), a streaming Lambda proxy integration, a stage with access logs and method settings."""
+    resources: dict[str, Any] = {
+        "Api": {
+            "Type": "AWS::ApiGateway::RestApi",
+            "Properties": {
+                "Name": "gap",
+                "EndpointConfiguration": {"Types": ["PRIVATE"]},
+                "Policy": PRIVATE_POLICY,
+            },
+        },
+        "Deployment": {
+            "Type": "AWS::ApiGateway::Deployment",
+            "Properties": {"RestApiId": {"Ref": "Api"}},
+            "DependsOn": ["HealthGet"],
+        },
+        "Health": {
+            "Type": "AWS::ApiGateway::Resource",
+            "Properties": {
+                "ParentId": {"Fn::GetAtt": ["Api", "RootResourceId"]},
+                "PathPart": "health",
+                "RestApiId": {"Ref": "Api"},
+            },
+        },
+        "HealthGet": {
+            "Type": "AWS::ApiGateway::Method",
+            "Properties": {
+                "AuthorizationType": "AWS_IAM",
+                "HttpMethod": "GET",
+                "ResourceId": {"Ref": "Health"},
+                "RestApiId": {"Ref": "Api"},
+                "Integration": {
+                    "IntegrationHttpMethod": "POST",
+                    "ResponseTransferMode": "STREAM",
+                    "TimeoutInMillis": 300000,
+                    "Type": "AWS_PROXY",
+                    "Uri": STREAMING_URI,
+                },
+            },
+        },
+    }
+    template_outputs: dict[str, Any] = {"Deployment": {"Value": {"Ref": "Deployment"}}}
+    if stage:
+        resources["Stage"] = {
+            "Type": "AWS::ApiGateway::Stage",
+            "Properties": {
+                "RestApiId": {"Ref": "Api"},
+                "DeploymentId": {"Ref": "Deployment"},
+                "StageName": "prod",
+                "TracingEnabled": True,
+                "AccessLogSetting": {
+                    "DestinationArn": ACCESS_LOGS,
+                    "Format": '{"requestId": "$context.requestId"}',
+                },
+                "MethodSettings": [
+                    {
+                        "HttpMethod": "*",
+                        "ResourcePath": "/*",
+                        "LoggingLevel": "OFF",
+                        "DataTraceEnabled": False,
+                        "ThrottlingBurstLimit": 20,
+                        "ThrottlingRateLimit": rate_limit,
+                    }
+                ],
+            },
+        }
+        template_outputs["Url"] = {
+            "Value": {
+                "Fn::Join": [
+                    "",
+                    [
+                        "https://",
+                        {"Ref": "Api"},
+                        ".execute-api.us-east-1.amazonaws.com/",
+                        {"Ref": "Stage"},
+                        "/",
+                    ],
+                ]
+            }
+        }
+    return {"Resources": resources, "Outputs": template_outputs}
+
+
+@contextlib.contextmanager
+def api_gateway_corrections() -> Iterator[None]:
+    """The corrections a CDK RestApi needs together (the stage names the deployment by its id)."""
+    with (
+        corrections.create_api_stages_from_templates(),
+        corrections.refer_to_api_deployments_by_id(),
+        corrections.keep_rest_api_policies_and_endpoint_types(),
+        corrections.keep_streaming_integrations(),
+    ):
+        yield
+
+
+def rest_api() -> dict[str, Any]:
+    (api,) = client("apigateway").get_rest_apis()["items"]
+    return dict(api)
+
+
+def health_integration() -> dict[str, Any]:
+    api = rest_api()
+    (health,) = [
+        r for r in client("apigateway").get_resources(restApiId=api["id"])["items"] if r["path"] == "/health"
+    ]
+    return dict(
+        client("apigateway").get_integration(restApiId=api["id"], resourceId=health["id"], httpMethod="GET")
+    )
+
+
+def test_gap_moto_creates_a_change_sets_resources_in_template_order() -> None:
+    # moto answers the API Gateway error in JSON, which CloudFormation's XML parser cannot read (nor the CDK's).
+    with pytest.raises(ResponseParserError, match="contain any methods"):
+        execute_change_set(client("cloudformation"), rest_api_template(stage=False), "CREATE")
+
+
+def test_fix_a_change_sets_resources_come_after_those_they_depend_on() -> None:
+    with corrections.create_added_resources_in_dependency_order():
+        execute_change_set(client("cloudformation"), rest_api_template(stage=False), "CREATE")
+    assert len(client("apigateway").get_deployments(restApiId=rest_api()["id"])["items"]) == 1
+
+
+def test_dependency_order_puts_dependencies_first_and_keeps_template_order_otherwise() -> None:
+    resources = {
+        "A": {"DependsOn": ["C"]},
+        "B": {},
+        "C": {"DependsOn": "D"},
+        "D": {},
+        "E": {"DependsOn": ["X"]},
+    }
+    assert corrections._in_dependency_order(["A", "B", "C", "D", "E"], resources) == ["D", "C", "A", "B", "E"]
+
+
+def test_gap_moto_creates_no_stage_from_templates() -> None:
+    with pytest.warns(UserWarning, match="AWS::ApiGateway::Stage but it's not supported"):
+        cfn = create_stack(rest_api_template())
+        url = outputs(cfn)["Url"]  # moto parses the template again to resolve the outputs
+    assert client("apigateway").get_stages(restApiId=rest_api()["id"])["item"] == []
+    assert url.endswith("/None/")
+
+
+def test_fix_the_stage_is_created_on_the_deployment_with_its_logs_and_settings() -> None:
+    with api_gateway_corrections():
+        cfn = create_stack(rest_api_template())
+        api = rest_api()
+        (stage,) = client("apigateway").get_stages(restApiId=api["id"])["item"]
+        stack_outputs = outputs(cfn)  # resolved when read
+    assert stage["deploymentId"] == stack_outputs["Deployment"]
+    assert stage["accessLogSettings"] == {
+        "destinationArn": ACCESS_LOGS,
+        "format": '{"requestId": "$context.requestId"}',
+    }
+    settings = stage["methodSettings"]["*/*"]
+    assert (settings["loggingLevel"], settings["dataTraceEnabled"]) == ("OFF", False)
+    assert (settings["throttlingRateLimit"], settings["throttlingBurstLimit"]) == (10.0, 20)
+    assert stage["tracingEnabled"] is True
+    assert stack_outputs["Url"] == f"https://{api['id']}.execute-api.us-east-1.amazonaws.com/prod/"
+
+
+def test_fix_the_stage_is_updated_in_place_and_deleted_with_the_stack() -> None:
+    with api_gateway_corrections():
+        cfn = create_stack(rest_api_template())
+        api_id = rest_api()["id"]
+        cfn.update_stack(StackName="gap", TemplateBody=json.dumps(rest_api_template(rate_limit=5)))
+        (stage,) = client("apigateway").get_stages(restApiId=api_id)["item"]
+        cfn.delete_stack(StackName="gap")
+    assert stage["methodSettings"]["*/*"]["throttlingRateLimit"] == 5.0
+    # The API itself stays (moto's gap, delete_rest_apis_with_stack); its stage went with the stack.
+    assert client("apigateway").get_stages(restApiId=api_id)["item"] == []
+
+
+def stack_ids(cfn: Any) -> dict[str, str]:
+    resources = cfn.list_stack_resources(StackName="gap")["StackResourceSummaries"]
+    return {r["LogicalResourceId"]: r.get("PhysicalResourceId", "") for r in resources}
+
+
+def test_gap_moto_gives_a_deployment_no_id_in_the_stack() -> None:
+    cfn = create_stack(rest_api_template(stage=False))
+    assert stack_ids(cfn)["Deployment"] == ""
+    assert outputs(cfn)["Deployment"].startswith("<moto.apigateway.models.Deployment object")
+
+
+def test_fix_a_deployment_is_named_by_its_id_and_goes_with_the_template() -> None:
+    with corrections.refer_to_api_deployments_by_id():
+        cfn = create_stack(rest_api_template(stage=False))
+        api_id = rest_api()["id"]
+        (deployment,) = client("apigateway").get_deployments(restApiId=api_id)["items"]
+        ids = (stack_ids(cfn)["Deployment"], outputs(cfn)["Deployment"])
+        without = rest_api_template(stage=False)
+        del without["Resources"]["Deployment"]
+        cfn.update_stack(StackName="gap", TemplateBody=json.dumps(without | {"Outputs": {}}))
+    assert ids == (deployment["id"], deployment["id"])
+    assert client("apigateway").get_deployments(restApiId=api_id)["items"] == []
+
+
+def test_gap_moto_drops_the_policy_and_endpoint_type_of_a_rest_api() -> None:
+    create_stack(rest_api_template(stage=False))
+    api = rest_api()
+    assert "policy" not in api
+    assert api["endpointConfiguration"] == {}
+
+
+def test_fix_a_rest_api_keeps_its_policy_and_endpoint_type() -> None:
+    with corrections.keep_rest_api_policies_and_endpoint_types():
+        create_stack(rest_api_template(stage=False))
+    api = rest_api()
+    assert json.loads(api["policy"]) == PRIVATE_POLICY
+    assert api["endpointConfiguration"] == {"types": ["PRIVATE"]}
+
+
+def test_gap_moto_leaves_a_rest_api_after_its_stack() -> None:
+    cfn = create_stack(rest_api_template(stage=False))
+    cfn.delete_stack(StackName="gap")
+    assert client("apigateway").get_rest_apis()["items"] != []
+
+
+def test_fix_a_rest_api_goes_with_its_stack() -> None:
+    with corrections.delete_rest_apis_with_stack():
+        cfn = create_stack(rest_api_template(stage=False))
+        cfn.delete_stack(StackName="gap")
+    assert client("apigateway").get_rest_apis()["items"] == []
+
+
+def test_gap_moto_drops_the_transfer_mode_and_timeout_of_an_integration() -> None:
+    create_stack(rest_api_template(stage=False))
+    integration = health_integration()
+    assert "responseTransferMode" not in integration
+    assert "timeoutInMillis" not in integration
+    assert integration["uri"] == STREAMING_URI  # the streaming invocation's URI itself is kept
+
+
+def test_gap_put_integration_drops_the_transfer_mode() -> None:
+    create_stack(rest_api_template(stage=False))
+    api_id = rest_api()["id"]
+    (health,) = [
+        r for r in client("apigateway").get_resources(restApiId=api_id)["items"] if r["path"] == "/health"
+    ]
+    client("apigateway").put_integration(
+        restApiId=api_id,
+        resourceId=health["id"],
+        httpMethod="GET",
+        type="AWS_PROXY",
+        integrationHttpMethod="POST",
+        uri=STREAMING_URI,
+        responseTransferMode="STREAM",
+    )
+    assert "responseTransferMode" not in health_integration()
+
+
+def test_fix_a_template_integration_keeps_stream_mode_and_its_timeout() -> None:
+    with corrections.keep_streaming_integrations():
+        create_stack(rest_api_template(stage=False))
+        integration = health_integration()
+    assert (integration["responseTransferMode"], integration["timeoutInMillis"]) == ("STREAM", 300000)
+
+
+def test_fix_put_integration_keeps_the_transfer_mode_and_buffered_is_the_default() -> None:
+    with corrections.keep_streaming_integrations():
+        create_stack(rest_api_template(stage=False))
+        api_id = rest_api()["id"]
+        resources = client("apigateway").get_resources(restApiId=api_id)["items"]
+        (health,) = [r for r in resources if r["path"] == "/health"]
+        modes = []
+        for mode in ("STREAM", None):
+            client("apigateway").put_integration(
+                restApiId=api_id,
+                resourceId=health["id"],
+                httpMethod="GET",
+                type="AWS_PROXY",
+                integrationHttpMethod="POST",
+                uri=STREAMING_URI,
+                **({"responseTransferMode": mode} if mode else {}),
+            )
+            modes.append(health_integration()["responseTransferMode"])
+    assert modes == ["STREAM", "BUFFERED"]

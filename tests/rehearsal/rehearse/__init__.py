@@ -1,5 +1,6 @@
 """The deploy rehearsal: cdk bootstrap, deploy, invoke, update and destroy against a local AWS emulator, then
-the scale-to-zero variant's deploy, wake-up and destroy.
+the scale-to-zero variant's deploy, wake-up and destroy, then the private front door variant's deploy, invocation
+and destroy.
 
 Runs the real CDK CLI on the real app against a moto server it starts on 127.0.0.1 (and always stops), with
 dummy credentials and no AWS configuration from the machine. moto's known gaps are corrected inside that
@@ -15,9 +16,10 @@ One module per concern, in the order the phases use them:
 - ``stack``: the deployed stack read back through the emulator's APIs, and its published asset.
 - ``wiring``: every resource exists and is wired to the stack's other resources.
 - ``scaling``: the Application Auto Scaling registration, its policies and alarms.
-- ``invoke``: the deployed proxy code answering function URL events.
+- ``invoke``: the deployed proxy code answering its door's events (function URL events by default).
 - ``update``: what a second deploy with changed settings must have changed (and kept).
 - ``wake``: a scale-to-zero endpoint waking up: the proxy's 503 and ``mistral-invoke`` waiting.
+- ``private_door``: the private REST API read back (routes, policy, stage, endpoint) and its proxy events.
 - ``inventory``: what the emulator holds, to prove destroy leaves nothing behind.
 - ``driver``: the phases in order, the summary line and the command line (``python tests/rehearsal``).
 """

@@ -1,5 +1,5 @@
 """Deploy rehearsal: cdk bootstrap, deploy, invoke, update and destroy against a local AWS emulator, then a
-deploy, wake-up and destroy of the scale-to-zero variant.
+deploy, wake-up and destroy of the scale-to-zero variant, then of the private front door variant.
 
 The phases in order, each timed and reported on one line, then a one-line summary: the last line of the output;
 the exit status is 0 only if every phase passed. The emulator is stopped in every case (failure, Ctrl-C,
@@ -25,6 +25,7 @@ from .deploy import CDK, SYNTH_FLAGS, aws_env, cdk, context_flags, process_env
 from .emulator import Emulator, port_is_open
 from .inventory import added, check_inventory_sees, inventory
 from .invoke import invoke_proxy
+from .private_door import invoke_private_door
 from .stack import Clients, Deployed, read_stack
 from .update import UPDATE_CONTEXT, scale_out, verify_deployment_config, verify_update
 from .wake import verify_wake
@@ -33,6 +34,10 @@ from .wiring import verify_deployment
 DEFAULT_OUT = ROOT / "rehearsal.out"
 # The second life of the stack: the model as an inference component that scales to zero.
 ZERO_FLAGS = (*SYNTH_FLAGS, "-c", "scaleToZero=true")
+# The third: the private REST API as the only door (no function URL).
+PRIVATE_FLAGS = (*SYNTH_FLAGS, "-c", "frontDoor=private")
+# Who the function URL's events name as the caller (invoke.function_url_event signs as this IAM user).
+URL_CALLER = "user/rehearsal"
 
 
 @dataclass
@@ -47,6 +52,7 @@ class Rehearsal:
     deployed: Deployed | None = None
     updated: Deployed | None = None
     zero: Deployed | None = None  # the scale-to-zero deployment
+    private: Deployed | None = None  # the private front door deployment
     baseline: dict[str, set[str]] = field(default_factory=dict)  # what the emulator holds after bootstrap
 
     @property
@@ -100,7 +106,9 @@ class Rehearsal:
         assert self.clients is not None and self.deployed is not None
         with process_env(self.env):
             default = self.deployed.template_default_max_new_tokens()
-            return invoke_proxy(self.emulator, self.clients, self.deployed, default, self.out)
+            return invoke_proxy(
+                self.emulator, self.clients, self.deployed, default, self.out, expect_caller=URL_CALLER
+            )
 
     def phase_update(self) -> str:
         assert self.clients is not None and self.deployed is not None
@@ -154,6 +162,25 @@ class Rehearsal:
         assert self.zero is not None
         return self.destroy(self.zero, ZERO_FLAGS, "6-destroy-scale-to-zero")
 
+    def phase_private_deploy(self) -> str:
+        """The same stack name a third time, with the private REST API as its only door."""
+        self.deploy(PRIVATE_FLAGS, "7-deploy-private-door")
+        assert self.clients is not None
+        with process_env(self.env):
+            self.private = read_stack(self.clients)
+            check_inventory_sees(self.private, inventory(self.clients))
+            return verify_deployment(self.clients, self.private, self.outputs_file)
+
+    def phase_private_invoke(self) -> str:
+        assert self.clients is not None and self.private is not None
+        with process_env(self.env):
+            default = self.private.template_default_max_new_tokens()
+            return invoke_private_door(self.emulator, self.clients, self.private, default, self.out)
+
+    def phase_private_destroy(self) -> str:
+        assert self.private is not None
+        return self.destroy(self.private, PRIVATE_FLAGS, "8-destroy-private-door")
+
     def phase_stop(self) -> str:
         port, process = self.emulator.port, self.emulator.process
         self.emulator.stop()
@@ -194,6 +221,9 @@ def main(argv: list[str] | None = None) -> int:
         ("scale-to-zero deploy", rehearsal.phase_zero_deploy),
         ("wake", rehearsal.phase_wake),
         ("scale-to-zero destroy", rehearsal.phase_zero_destroy),
+        ("private door deploy", rehearsal.phase_private_deploy),
+        ("private door invoke", rehearsal.phase_private_invoke),
+        ("private door destroy", rehearsal.phase_private_destroy),
         ("stop", rehearsal.phase_stop),
     ]
     passed = 0

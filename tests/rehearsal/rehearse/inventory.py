@@ -22,6 +22,7 @@ INVENTORIED = {
     "AWS::IAM::ManagedPolicy": "managed policy",
     "AWS::Lambda::Function": "function",
     "AWS::Lambda::Url": "function URL",
+    "AWS::ApiGateway::RestApi": "REST API",
     "AWS::Logs::LogGroup": "log group",
     "AWS::SageMaker::Model": "SageMaker model",
     "AWS::SageMaker::EndpointConfig": "endpoint config",
@@ -64,6 +65,8 @@ def inventory(clients: Clients) -> dict[str, set[str]]:
         "managed policy": {p["Arn"] for p in every(clients.iam, "list_policies", "Policies", Scope="Local")},
         "function": {f["FunctionName"] for f in functions},
         "function URL": urls,
+        # A REST API holds its resources, methods, deployments and stages: they go with it.
+        "REST API": {a["id"] for a in every(clients.apigateway, "get_rest_apis", "items")},
         "log group": {g["logGroupName"] for g in every(clients.logs, "describe_log_groups", "logGroups")},
         "SageMaker model": {m["ModelArn"] for m in every(sm, "list_models", "Models")},
         "endpoint config": {

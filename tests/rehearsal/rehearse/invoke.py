@@ -1,17 +1,17 @@
-"""The invoke phase: the deployed proxy code, loaded as Lambda loads it, answers function URL events; the
-SageMaker runtime it calls is the emulator's, answering queued TGI responses."""
+"""The invoke phase: the deployed proxy code, loaded as Lambda loads it, answers its door's events (function URL
+events, or the private REST API's proxy events); the SageMaker runtime it calls is the emulator's, answering queued
+TGI responses."""
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib
 import json
 import logging
 import os
 import sys
 import threading
-import urllib.error
-import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -19,12 +19,13 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+from web_adapter import invoke_streaming, read_streamed_response
 
 from mistral_client.function_url import url_event
 
 from .common import ACCOUNT, check
 from .deploy import process_env
-from .emulator import LOOPBACK, Emulator
+from .emulator import Emulator
 from .stack import Clients, Deployed, unpack_function_code
 
 
@@ -54,15 +55,21 @@ def function_url_event(url: str, method: str, path: str, body: object | None) ->
 
 
 Send = Callable[[str, str, object | None], dict[str, Any]]
+# The door's event for (method, path, body): what Lambda hands the function for one request through that door.
+DoorEvent = Callable[[str, str, object | None], dict[str, Any]]
 
 
 @contextlib.contextmanager
-def deployed_entry_point(handler: str, url: str, context: LambdaContext, code_root: Path) -> Iterator[Send]:
+def deployed_entry_point(
+    handler: str, door_event: DoorEvent, context: LambdaContext, code_root: Path
+) -> Iterator[Send]:
     """What Lambda runs for the deployed handler, answering (method, path, body) as {statusCode, headers, body}.
 
-    ``run.sh`` (the streaming function): the Web Adapter forwards each request over loopback HTTP to the proxy's
-    HTTP app, which run.sh starts; here the app is started from the asset in-process. Otherwise the buffered
-    handler function, called with function URL events.
+    ``run.sh`` (the streaming function): the Web Adapter turns each door event into a loopback HTTP request to the
+    proxy's HTTP app, which run.sh starts (``http_server.main``: trusting the adapter's ``x-amzn-request-context``
+    for the caller), and streams the app's answer back as Lambda's streamed response (metadata, delimiter,
+    payload), which the door reads; here the app is started from the asset in-process and the adapter is the
+    tests' imitation (tests/web_adapter.py). Otherwise the buffered handler function, called with the door events.
     """
     if handler != "run.sh":
         module_name, function_name = handler.rsplit(".", 1)
@@ -72,7 +79,7 @@ def deployed_entry_point(handler: str, url: str, context: LambdaContext, code_ro
             f"imported {module.__file__}, not the asset",
         )
         entry = getattr(module, function_name)
-        yield lambda method, path, body: entry(function_url_event(url, method, path, body), context)
+        yield lambda method, path, body: entry(door_event(method, path, body), context)
         return
     http_server = importlib.import_module("invoke_proxy.http_server")
     check(
@@ -82,29 +89,24 @@ def deployed_entry_point(handler: str, url: str, context: LambdaContext, code_ro
     config = importlib.import_module("invoke_proxy.config").load_config(os.environ)
     client = importlib.import_module("invoke_proxy.sagemaker").create_client(config)
     server = http_server.make_server(
-        importlib.import_module("invoke_proxy.core").Proxy(config, client), "127.0.0.1", 0
+        importlib.import_module("invoke_proxy.core").Proxy(config, client),
+        "127.0.0.1",
+        0,
+        trust_request_context=True,  # as run.sh's http_server.main, behind the Web Adapter
     )
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    lambda_context = json.dumps(
-        {"request_id": context.aws_request_id, "invoked_function_arn": context.invoked_function_arn}
-    )
 
     def send(method: str, path: str, body: object | None) -> dict[str, Any]:
-        request = urllib.request.Request(
-            f"http://127.0.0.1:{server.server_address[1]}{path}",
-            data=None if body is None else json.dumps(body).encode(),
-            method=method,
-            headers={"content-type": "application/json", "x-amzn-lambda-context": lambda_context},
+        streamed = invoke_streaming(
+            server.server_address[1], door_event(method, path, body), request_id=context.aws_request_id
         )
-        try:
-            with LOOPBACK.open(request, timeout=30) as answer:
-                return {
-                    "statusCode": answer.status,
-                    "headers": dict(answer.headers),
-                    "body": answer.read().decode(),
-                }
-        except urllib.error.HTTPError as error:
-            return {"statusCode": error.code, "headers": dict(error.headers), "body": error.read().decode()}
+        # Raises when the answer is not Lambda's streamed response format (metadata, delimiter, payload).
+        metadata, payload = read_streamed_response(streamed)
+        return {
+            "statusCode": metadata["statusCode"],
+            "headers": metadata["headers"],
+            "body": b"".join(payload).decode(),
+        }
 
     try:
         yield send
@@ -133,9 +135,14 @@ class LoadedProxy:
 
 
 @contextlib.contextmanager
-def loaded_proxy(clients: Clients, deployed: Deployed, out_dir: Path) -> Iterator[LoadedProxy]:
+def loaded_proxy(
+    clients: Clients, deployed: Deployed, out_dir: Path, door_event: DoorEvent | None = None
+) -> Iterator[LoadedProxy]:
     """Load the proxy's handler with the deployed function's environment, as Lambda loads it; the SageMaker
-    runtime it calls is the emulator's. The environment (and boto3's default session) is restored after."""
+    runtime it calls is the emulator's. The environment (and boto3's default session) is restored after.
+
+    ``door_event``: the door's event for each request (default: the function URL's, from the InvokeUrl output).
+    The proxy's log lines go to ``out_dir/proxy.log`` as JSON, as run.sh's app writes them."""
     function_name = deployed.one("AWS::Lambda::Function")
     fconfig = clients.lam.get_function_configuration(FunctionName=function_name)
     variables = fconfig.get("Environment", {}).get("Variables", {})
@@ -171,9 +178,12 @@ def loaded_proxy(clients: Clients, deployed: Deployed, out_dir: Path) -> Iterato
             )
             for name in [m for m in sys.modules if m == "invoke_proxy" or m.startswith("invoke_proxy.")]:
                 del sys.modules[name]  # the configuration is read at import: import the deployed code afresh
+            # JSON lines with every field of the record (the caller too), as the function's lines are written.
+            log_handler.setFormatter(importlib.import_module("invoke_proxy.json_logs").JsonLogFormatter())
             context = LambdaContext(function_name, fconfig["FunctionArn"])
-            url = deployed.outputs["InvokeUrl"]
-            with deployed_entry_point(fconfig["Handler"], url, context, code_root) as send:
+            if door_event is None:
+                door_event = functools.partial(function_url_event, deployed.outputs["InvokeUrl"])
+            with deployed_entry_point(fconfig["Handler"], door_event, context, code_root) as send:
                 yield LoadedProxy(send, sent)
     finally:
         sys.path.remove(str(code_root))
@@ -182,13 +192,30 @@ def loaded_proxy(clients: Clients, deployed: Deployed, out_dir: Path) -> Iterato
         log_file.close()
 
 
+def request_log_lines(log: Path, offset: int) -> list[dict[str, Any]]:
+    """The proxy's request log lines (JSON, message "request") written to ``log`` after ``offset``."""
+    with log.open("rb") as lines:
+        lines.seek(offset)
+        parsed = [json.loads(line) for line in lines if line.startswith(b"{")]
+    return [line for line in parsed if line.get("message") == "request"]
+
+
 def invoke_proxy(
-    emulator: Emulator, clients: Clients, deployed: Deployed, expect_max_new_tokens: int, out_dir: Path
+    emulator: Emulator,
+    clients: Clients,
+    deployed: Deployed,
+    expect_max_new_tokens: int,
+    out_dir: Path,
+    door_event: DoorEvent | None = None,
+    expect_caller: str | None = None,
 ) -> str:
-    """Call the deployed proxy's handler like Lambda would; the SageMaker runtime it calls is the emulator's,
-    answering queued TGI responses."""
+    """Call the deployed proxy's handler like Lambda would, with the door's events (default: the function URL's);
+    the SageMaker runtime it calls is the emulator's, answering queued TGI responses. ``expect_caller``: the name
+    every request log line must give the caller."""
     endpoint_name = deployed.outputs["EndpointName"]
-    with loaded_proxy(clients, deployed, out_dir) as proxy:
+    log = out_dir / "proxy.log"
+    offset = log.stat().st_size if log.exists() else 0
+    with loaded_proxy(clients, deployed, out_dir, door_event) as proxy:
         emulator.queue_sagemaker_answers([tgi_answer(" Paris.", 3), tgi_answer(" Bonjour !", 4)])
         health = proxy.call("GET", "/health")
         generate = proxy.call("POST", "/generate", {"inputs": "The capital of France is"})
@@ -219,6 +246,14 @@ def invoke_proxy(
         "[INST]" in sent[1]["Body"]["inputs"],
         f"the chat prompt is not in Mistral's format: {sent[1]['Body']}",
     )
-    return (
+    summary = (
         f"health, generate, chat answered 200 through {endpoint_name}; max_new_tokens {expect_max_new_tokens}"
     )
+    if expect_caller is not None:
+        callers = [line.get("caller") for line in request_log_lines(log, offset)]
+        check(
+            callers == [expect_caller] * 3,
+            f"the proxy's request log lines name {callers}, not {expect_caller!r} for each of the 3 requests",
+        )
+        summary += f"; the proxy logged caller {expect_caller}"
+    return summary

@@ -46,6 +46,16 @@ class Deployed:
         }
 
     @property
+    def doors(self) -> frozenset[str]:
+        """The ways in the template builds: ``url`` (the function URL), ``private`` (the private REST API)."""
+        types = {v["Type"] for v in self.template["Resources"].values()}
+        return frozenset(
+            door
+            for door, resource_type in (("url", "AWS::Lambda::Url"), ("private", "AWS::ApiGateway::RestApi"))
+            if resource_type in types
+        )
+
+    @property
     def inference_component_name(self) -> str | None:
         """The inference component serving the model (scale-to-zero mode), or None."""
         return self.outputs.get("InferenceComponentName")
@@ -91,6 +101,7 @@ class Clients:
     sagemaker: Any
     scaling: Any
     cloudwatch: Any
+    apigateway: Any
 
     @classmethod
     def create(cls) -> Clients:
@@ -105,6 +116,7 @@ class Clients:
             "sagemaker": "sagemaker",
             "scaling": "application-autoscaling",
             "cloudwatch": "cloudwatch",
+            "apigateway": "apigateway",
         }
         return cls(**{attr: session.client(service) for attr, service in names.items()})
 

@@ -4,6 +4,7 @@ stack's other resources (read back through the AWS APIs, not the template)."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import io
 import json
@@ -12,7 +13,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from .common import REGION, STACK, check
+from .common import REGION, STACK, RehearsalError, check
+from .private_door import verify_private_door
 from .scaling import verify_scaling
 from .stack import Clients, Deployed, asset_zip, every
 
@@ -33,10 +35,18 @@ def verify_deployment(clients: Clients, deployed: Deployed, outputs_file: Path) 
             continue
         check(logical in deployed.physical, f"{logical} ({resource_type}) is not in the stack's resources")
 
-    # Outputs: the file the CLI wrote and the stack's own.
+    # Outputs: the file the CLI wrote and the stack's own; each door has its own.
     check(outputs_file.exists(), f"cdk deploy wrote no {outputs_file}")
     written = json.loads(outputs_file.read_text()).get(STACK, {})
-    for key in ("InvokeUrl", "EndpointName", "Region", "InvokeCommand"):
+    doors = deployed.doors
+    check(doors, "the stack has no door: neither a function URL nor a private REST API")
+    door_outputs = {"url": ("InvokeUrl",), "private": ("PrivateApiUrl", "PrivateApiVpcEndpointId")}
+    for key in (
+        "EndpointName",
+        "Region",
+        "InvokeCommand",
+        *(k for d in sorted(doors) for k in door_outputs[d]),
+    ):
         check(written.get(key), f"--outputs-file has no {key}: {written}")
         check(
             written[key] == deployed.outputs.get(key),
@@ -192,14 +202,26 @@ def verify_deployment(clients: Clients, deployed: Deployed, outputs_file: Path) 
             f"the proxy logs to {logging_config.get('LogGroup')!r}, not its log group {proxy_logs!r}",
         )
     check_code_is_the_asset(clients, deployed, fconfig, streaming)
-    url = lam.get_function_url_config(FunctionName=function_name)
-    check(
-        url["FunctionUrl"].rstrip("/") == written["InvokeUrl"].rstrip("/"),
-        "InvokeUrl is not the function's URL",
-    )
-    check(url["AuthType"] == "AWS_IAM", f"function URL auth {url['AuthType']}")
-    mode = url.get("InvokeMode")
-    check(mode in (None, "RESPONSE_STREAM" if streaming else "BUFFERED"), f"function URL invoke mode {mode}")
+    door_details = []
+    if "url" in doors:
+        url = lam.get_function_url_config(FunctionName=function_name)
+        check(
+            url["FunctionUrl"].rstrip("/") == written["InvokeUrl"].rstrip("/"),
+            "InvokeUrl is not the function's URL",
+        )
+        check(url["AuthType"] == "AWS_IAM", f"function URL auth {url['AuthType']}")
+        mode = url.get("InvokeMode")
+        check(
+            mode in (None, "RESPONSE_STREAM" if streaming else "BUFFERED"), f"function URL invoke mode {mode}"
+        )
+    else:
+        check("InvokeUrl" not in deployed.outputs, f"an InvokeUrl output without a function URL: {written}")
+        with contextlib.suppress(lam.exceptions.ResourceNotFoundException):
+            lam.get_function_url_config(FunctionName=function_name)
+            raise RehearsalError(f"{function_name} has a function URL, and the stack asked for none")
+        door_details.append("no function URL")
+    if "private" in doors:
+        door_details.insert(0, verify_private_door(clients, deployed, fconfig, streaming, subnet_ids, vpc_id))
 
     # IAM: each managed policy is attached to its role, and the proxy's grants exactly this endpoint.
     for policy_path, role in (
@@ -228,6 +250,7 @@ def verify_deployment(clients: Clients, deployed: Deployed, outputs_file: Path) 
     return (
         f"{len(deployed.physical)} of {len(template_types)} resources exist and are wired "
         f"(not emulated: {', '.join(sorted(NOT_EMULATED))}{unchecked}); {served}; {scaling}"
+        + "".join(f"; {detail}" for detail in door_details)
     )
 
 

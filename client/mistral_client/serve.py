@@ -138,6 +138,11 @@ def serve_door(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     signing_note = f"signed for {target.service} in {target.region}" if signer else "unsigned"
     out.write(f"Forwarding to {target.url} ({signing_note}) on http://{host}:{port}/\n")
     out.flush()
+    return _run(server)
+
+
+def _run(server: Any) -> int:
+    """Serve until Ctrl-C, then close the socket."""
     try:
         server.serve_forever()
     except KeyboardInterrupt:
@@ -183,13 +188,7 @@ def cmd_serve(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     out.write(f"OpenAPI document: http://{host}:{port}{OPENAPI_PATH}\n")
     out.write(f"Chat page: http://{host}:{port}{CHAT_PAGE_PATH}\n")
     out.flush()
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
-    return 0
+    return _run(server)
 
 
 def add_parser(commands: Any) -> None:

@@ -1,22 +1,18 @@
 """The shortcuts that keep synth fast do what the slow forms did (docs/maintainers/development.md, "Synth speed").
 
-Each round trip to aws-cdk-lib's Node process costs build time, so the constructs batch acknowledgements, ask
-aws-cdk-lib whether a value is a token only when it can be one, and build_app imports aws-cdk-lib's modules on
-a thread while the Node process loads the packs. Each shortcut must give the same answer, the same metadata
-and the same template as the form it replaces; the snapshots hold the templates, these tests the rest.
+Each round trip to aws-cdk-lib's Node process costs build time, so the constructs batch acknowledgements and ask
+aws-cdk-lib whether a value is a token only when it can be one. Each shortcut must give the same answer, the
+same metadata and the same template as the form it replaces; the snapshots hold the templates, these tests the rest.
 """
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_logs as logs
-from synth_helpers import REPO, new_app
+from synth_helpers import new_app
 
 from mistral_endpoint._compliance import (
     acknowledge,
@@ -131,34 +127,3 @@ def test_nag_resources_spell_each_value_as_nag_resource_does() -> None:
         "arn:aws:s3:::plain/*",
     ]
     assert nag_resources(one, values) == [nag_resource(one, value) for value in values]
-
-
-def test_prefetch_lists_the_modules_imported_at_the_top_of_a_module(tmp_path: Path) -> None:
-    from stacks.prefetch import cdk_modules
-
-    source = tmp_path / "module.py"
-    source.write_text(
-        "from aws_cdk import aws_ec2 as ec2\n"
-        "from aws_cdk import Stack\n"
-        "if TYPE_CHECKING:\n    from aws_cdk import aws_kms as kms\n"
-        "def rare():\n    from aws_cdk import aws_route53\n",
-        encoding="utf-8",
-    )
-    assert cdk_modules([source]) == ["aws_ec2"]
-
-
-def test_prefetch_imports_the_stack_modules_and_no_project_module() -> None:
-    """The thread must not import the project's modules: some call the Node process when imported, and the
-    main thread is talking to it meanwhile."""
-    script = (
-        "import sys, aws_cdk\n"
-        "from stacks import prefetch\n"
-        "from stacks.prefetch import _project_sources, cdk_modules\n"
-        "prefetch.start().join()\n"
-        "assert 'aws_cdk.aws_ec2' in sys.modules and 'aws_cdk.aws_lambda' in sys.modules\n"
-        "missing = [m for m in cdk_modules(_project_sources()) if 'aws_cdk.' + m not in sys.modules]\n"
-        "assert not missing, missing\n"
-        "project = sorted(m for m in sys.modules if m.startswith('mistral_endpoint'))\n"
-        "assert not project, project\n"
-    )
-    subprocess.run([sys.executable, "-c", script], cwd=REPO, check=True, capture_output=True, text=True)

@@ -60,8 +60,8 @@ def _add_caller_row(dashboard: cloudwatch.Dashboard, proxy: InvokeProxy) -> None
     expressions in graphs"). Answered requests (2xx): what ``mistral-invoke usage`` shares the cost by."""
     schema = "{" + ",".join((emf.NAMESPACE, *emf.CALLER_DIMENSIONS)) + "}"
     query = (
-        f"{schema} MetricName=\"{emf.GENERATED_TOKENS}\" "
-        f"{emf.ENDPOINT_NAME}=\"{proxy.endpoint_name}\" {emf.STATUS_CLASS}=\"2xx\""
+        f'{schema} MetricName="{emf.GENERATED_TOKENS}" '
+        f'{emf.ENDPOINT_NAME}="{proxy.endpoint_name}" {emf.STATUS_CLASS}="2xx"'
     )
     dashboard.add_widgets(
         cloudwatch.GraphWidget(

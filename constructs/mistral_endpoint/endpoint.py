@@ -19,7 +19,7 @@ from .hosting_modes import HostingMode
 from .model import MistralModel
 from .network import IsolatedNetwork
 from .operations import MistralMonitoring
-from .private_api import PrivateApi, check_private_api_options
+from .private_api import check_private_api_options
 from .props import (
     FRONT_DOORS,
     PARTS,
@@ -39,6 +39,8 @@ from .token_metrics import TokenMetrics
 
 if TYPE_CHECKING:  # types only: importing the module costs synth time
     from aws_cdk import aws_sns as sns
+
+    from .private_api import PrivateApi
 
 
 class MistralEndpoint(EndpointMetrics, TokenMetrics, Construct):
@@ -148,6 +150,8 @@ class MistralEndpoint(EndpointMetrics, TokenMetrics, Construct):
         #: The private front door (None with ``front_door="url"``).
         self.private_api: PrivateApi | None = None
         if door.front_door != "url":
+            from .private_api import PrivateApi
+
             self.private_api = PrivateApi(
                 self,
                 "PrivateApi",

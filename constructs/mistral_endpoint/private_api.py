@@ -31,10 +31,9 @@ import functools
 import json
 import re
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_cdk import Duration, Names, Stack, Token
-from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
@@ -47,6 +46,9 @@ from ._validation import ConfigurationError, is_unresolved, require_bool, requir
 from .defaults import DEFAULTS
 from .network import ISOLATED_SUBNETS
 from .props import FrontDoorOptions, LogOptions, part_of
+
+if TYPE_CHECKING:  # imported where the API is built: a stack without a private door never loads the module
+    from aws_cdk import aws_apigateway as apigateway
 
 #: Each route of the proxy and the method the private API serves it on (the runtime's routes.REGISTRY: the model
 #: routes answer POST, the health route GET).
@@ -181,6 +183,8 @@ class PrivateApi(Construct):
         return endpoint
 
     def _create_api(self, rate: int, burst: int) -> apigateway.RestApi:
+        from aws_cdk import aws_apigateway as apigateway
+
         deny = iam.PolicyStatement(
             sid="DenyOutsideAllowedVpcEndpoints",
             effect=iam.Effect.DENY,
@@ -219,6 +223,8 @@ class PrivateApi(Construct):
         return api
 
     def _add_routes(self, function: lambda_.IFunction, streaming: bool) -> list[apigateway.Method]:
+        from aws_cdk import aws_apigateway as apigateway
+
         # One permission for API Gateway, on this API's ARN (arn:...:execute-api:REGION:ACCOUNT:API/*/*/*), rather
         # than two per method (CDK's default adds one for the test console per method too).
         integration = apigateway.LambdaIntegration(

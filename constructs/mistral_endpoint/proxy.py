@@ -53,7 +53,7 @@ UNRESERVED_REASON = (
     "MAX_CONCURRENT_REQUESTS, 128 per instance: 256 at the default 2 instances), while reserving 256 would take "
     "them from every other function of the account's default 1,000 even when the endpoint is idle, and fails to "
     "deploy where fewer than 356 are unreserved (new accounts have reduced quotas). Set "
-    "reserved_concurrent_executions (MistralEndpoint: proxy_reserved_concurrent_executions) to cap it."
+    "ProxyOptions.proxy_reserved_concurrent_executions (context proxyReservedConcurrentExecutions) to cap it."
 )
 
 

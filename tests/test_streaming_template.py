@@ -49,6 +49,7 @@ def test_the_streaming_function_runs_the_http_app_under_the_web_adapter(template
         "AWS_LWA_PORT": "8080",
         "AWS_LWA_READINESS_CHECK_PATH": "/health",
         "AWS_LWA_ENABLE_COMPRESSION": "false",
+        "AWS_LAMBDA_HTTP_IGNORE_STAGE_IN_PATH": "true",
     }
 
 

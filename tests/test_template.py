@@ -160,10 +160,12 @@ def test_runtime_interface_endpoint_is_private_and_reached_only_by_the_proxy(
     any_template: dict[str, Any],
 ) -> None:
     endpoints = resources_of(any_template, "AWS::EC2::VPCEndpoint").values()
-    (runtime,) = [e for e in endpoints if e["Properties"].get("VpcEndpointType") == "Interface"]
-    assert "sagemaker.runtime" in text(runtime["Properties"]["ServiceName"])
+    (runtime,) = [e for e in endpoints if "sagemaker.runtime" in text(e["Properties"]["ServiceName"])]
+    assert runtime["Properties"]["VpcEndpointType"] == "Interface"
     assert runtime["Properties"]["PrivateDnsEnabled"] is True
-    (ingress,) = resources_of(any_template, "AWS::EC2::SecurityGroupIngress").values()
+    ingresses = resources_of(any_template, "AWS::EC2::SecurityGroupIngress")
+    # The private door's execute-api endpoint admits its peers in its own group (tests/test_private_door.py).
+    (ingress,) = [v for k, v in ingresses.items() if "SageMakerRuntime" in k]
     assert ingress["Properties"]["FromPort"] == ingress["Properties"]["ToPort"] == 443
     assert "ProxySecurityGroup" in text(ingress["Properties"]["SourceSecurityGroupId"])
     groups = resources_of(any_template, "AWS::EC2::SecurityGroup")
@@ -354,14 +356,20 @@ def test_proxy_sits_in_the_isolated_subnets(template: dict[str, Any]) -> None:
     assert proxy(template)["LoggingConfig"]["LogFormat"] == "JSON"
 
 
-def test_function_url_uses_iam_auth(any_template: dict[str, Any]) -> None:
-    url = only(any_template, "AWS::Lambda::Url")["Properties"]
-    assert url["AuthType"] == "AWS_IAM"
-    assert url["InvokeMode"] in (
-        "RESPONSE_STREAM",
-        "BUFFERED",
-    )  # streaming or not: tests/test_streaming_template.py
-    assert not resources_of(any_template, "AWS::Lambda::Permission")
+def test_every_function_url_uses_iam_auth(any_template: dict[str, Any]) -> None:
+    for url in resources_of(any_template, "AWS::Lambda::Url").values():  # none with frontDoor=private
+        assert url["Properties"]["AuthType"] == "AWS_IAM"
+        # streaming or not: tests/test_streaming_template.py
+        assert url["Properties"]["InvokeMode"] in ("RESPONSE_STREAM", "BUFFERED")
+
+
+def test_no_permission_opens_the_function_but_the_private_apis_own(any_template: dict[str, Any]) -> None:
+    for permission in resources_of(any_template, "AWS::Lambda::Permission").values():
+        properties = permission["Properties"]
+        assert properties["Principal"] == "apigateway.amazonaws.com"
+        assert ":execute-api:" in text(properties["SourceArn"]) and "PrivateApi" in text(
+            properties["SourceArn"]
+        )
 
 
 # --- teardown ----------------------------------------------------------------------------------------

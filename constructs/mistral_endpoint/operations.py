@@ -6,6 +6,7 @@ are :mod:`.token_metrics`.
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import TYPE_CHECKING, Any
 
@@ -154,7 +155,7 @@ class MistralMonitoring(Construct):
             datapoints_to_alarm=setting.evaluation_periods,
             treat_missing_data=spec.missing_data,
         )
-        action = self._topic_action()
+        action = self._topic_action
         alarm.add_alarm_action(action)
         alarm.add_ok_action(action)
         if spec.missing_data == cloudwatch.TreatMissingData.BREACHING:
@@ -163,13 +164,11 @@ class MistralMonitoring(Construct):
         self.plan.made(spec, alarm)
         return alarm
 
+    @functools.cached_property
     def _topic_action(self) -> cloudwatch_actions.SnsAction:
         """One action for every alarm (it only names the topic): one object, not a round trip to jsii's Node
         process per alarm."""
-        action: cloudwatch_actions.SnsAction | None = getattr(self, "_alarm_action", None)
-        if action is None:
-            action = self._alarm_action = cloudwatch_actions.SnsAction(self.alarm_topic)
-        return action
+        return cloudwatch_actions.SnsAction(self.alarm_topic)
 
     def _new_topic(self, removal_policy: RemovalPolicy) -> sns.Topic:
         key = kms.Key(

@@ -109,16 +109,27 @@ def plan_window(
     end = min(end, now)
     if start >= end:
         raise UsageInputError(f"--since ({when(start)}) must be before --until ({when(end)}) and the present")
+    if by == "day":
+        _retained_step(start, now)
+        start, end = _floor(start, DAY_S), _ceil(end, DAY_S)
+        return Window(start, end, DAY_S)
+    step = _retained_step(start, now)
+    # Rounding the start down can make it old enough for a coarser resolution: round again until it holds
+    # (a period that is not a multiple of what CloudWatch kept returns no data points).
+    while (coarser := _retained_step(_floor(start, step), now)) != step:
+        step = coarser
+    start, end = _floor(start, step), _ceil(end, step)
+    return Window(start, end, int((end - start).total_seconds()))
+
+
+def _retained_step(start: dt.datetime, now: dt.datetime) -> int:
+    """The finest period CloudWatch still keeps for data points as old as ``start``."""
     step = next((s for age, s in RETENTION if now - start <= age), None)
     if step is None:
         raise UsageInputError(
             f"--since {when(start)} is more than 455 days ago: CloudWatch keeps metrics for 455 days (15 months)"
         )
-    if by == "day":
-        start, end = _floor(start, DAY_S), _ceil(end, DAY_S)
-        return Window(start, end, DAY_S)
-    start, end = _floor(start, step), _ceil(end, step)
-    return Window(start, end, int((end - start).total_seconds()))
+    return step
 
 
 # --- reading ------------------------------------------------------------------------------------------------

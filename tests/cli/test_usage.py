@@ -100,6 +100,14 @@ def test_an_older_start_is_aligned_to_the_resolution_cloudwatch_still_keeps(days
     assert window.period % step == 0
 
 
+def test_a_start_that_rounding_makes_older_than_15_days_is_aligned_to_five_minutes() -> None:
+    # 15 days ago, to the second: rounded down to the minute it is just past the 1-minute data's 15 days.
+    since = NOW - dt.timedelta(days=15) + dt.timedelta(seconds=1)
+    window = usage.plan_window(since, None, "caller", NOW)
+    assert NOW - window.start > dt.timedelta(days=15)
+    assert window.start.timestamp() % 300 == 0 and window.period % 300 == 0
+
+
 def test_by_day_reads_whole_utc_days() -> None:
     window = usage.plan_window(dt.timedelta(hours=30), None, "day", NOW)
     assert (window.start, window.end, window.period) == (

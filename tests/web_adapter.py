@@ -7,11 +7,15 @@ bytes, then the payload as it arrives (API Gateway Developer Guide, "Set up a La
 payload response streaming", the Lambda proxy integration format for response streaming; for function URLs the
 same prelude is what ``awslambda.HttpResponseStream.from`` writes).
 
+The framing (metadata, delimiter) is written here, as the adapter writes it: what these tests hold is what the
+app controls inside it (status, headers, payload) and the request the adapter makes of each event.
+
 The event-to-request rules are the adapter's (aws-lambda-web-adapter README, "Request context" and "Response
 streaming"; its request conversion is the Rust ``lambda_http`` crate's):
-- the path: a function URL's ``rawPath``; a REST API's ``path``, the resource path without the stage, because
-  the function sets ``AWS_LAMBDA_HTTP_IGNORE_STAGE_IN_PATH=true`` (lambda_http README, "Integration with API
-  Gateway stages");
+- the path: a function URL's ``rawPath``; a REST API's ``path``, the resource path, prefixed with the stage
+  unless the function's environment sets ``AWS_LAMBDA_HTTP_IGNORE_STAGE_IN_PATH=true`` (lambda_http README,
+  "Integration with API Gateway stages"); the environment is the contract's ``WEB_ADAPTER_ENVIRONMENT``, which
+  ``InvokeProxy`` sets on the function;
 - the headers as sent, plus ``x-amzn-request-context`` (the event's ``requestContext`` as JSON) and
   ``x-amzn-lambda-context`` (the invocation's context as JSON).
 """
@@ -21,20 +25,27 @@ from __future__ import annotations
 import base64
 import http.client
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from invoke_proxy import contract
 
 #: Between the metadata and the payload of a streamed Lambda response.
 DELIMITER = b"\x00" * 8
 
 
 def invoke_streaming(
-    app_port: int, event: dict[str, Any], request_id: str = "lambda-request-id"
+    app_port: int,
+    event: dict[str, Any],
+    request_id: str = "lambda-request-id",
+    environment: Mapping[str, str] = contract.WEB_ADAPTER_ENVIRONMENT,
 ) -> Iterator[bytes]:
-    """The bytes the streaming function returns for ``event`` (metadata, delimiter, payload chunks)."""
+    """The bytes the streaming function returns for ``event`` (metadata, delimiter, payload chunks), with the
+    adapter configured by ``environment`` (the function's)."""
     connection = http.client.HTTPConnection("127.0.0.1", app_port, timeout=30)
-    method, path = _method_and_path(event)
+    ignore_stage = environment.get("AWS_LAMBDA_HTTP_IGNORE_STAGE_IN_PATH", "").lower() == "true"
+    method, path = _method_and_path(event, ignore_stage)
     body = _body(event)
     headers = {name: value for name, value in (event.get("headers") or {}).items() if name.lower() != "host"}
     headers["x-amzn-request-context"] = json.dumps(event.get("requestContext") or {})
@@ -81,9 +92,13 @@ def _payload(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
     yield from rest
 
 
-def _method_and_path(event: dict[str, Any]) -> tuple[str, str]:
+def _method_and_path(event: dict[str, Any], ignore_stage: bool) -> tuple[str, str]:
     if "httpMethod" in event:  # payload format 1.0: a REST API
-        return event["httpMethod"], event.get("path") or "/"
+        path = event.get("path") or "/"
+        stage = event.get("requestContext", {}).get("stage")
+        if ignore_stage or not stage or stage == "$default":
+            return event["httpMethod"], path
+        return event["httpMethod"], f"/{stage}{path}"
     http_context = event.get("requestContext", {}).get("http", {})
     query = event.get("rawQueryString") or ""
     return http_context.get("method", "GET"), event.get("rawPath", "/") + (f"?{query}" if query else "")

@@ -42,20 +42,9 @@ LAYER_VERSION = _regions.LAYER_VERSION
 UNPUBLISHED_PREFIXES = _regions.UNPUBLISHED_PREFIXES
 layer_arn = _regions.layer_arn
 
-#: The adapter's configuration on the function (with the handler ``run.sh``).
-ENVIRONMENT = {
-    "AWS_LAMBDA_EXEC_WRAPPER": "/opt/bootstrap",
-    "AWS_LWA_INVOKE_MODE": "response_stream",
-    "AWS_LWA_PORT": "8080",
-    # The proxy's own health route (the contract's): answered without calling SageMaker.
-    "AWS_LWA_READINESS_CHECK_PATH": contract.HEALTH,
-    # Its default, spelled out: a compressed stream would be buffered by the compressor.
-    "AWS_LWA_ENABLE_COMPRESSION": "false",
-    # A private REST API's events name the stage in requestContext.path: the adapter's request conversion (the
-    # Rust lambda_http crate) prefixes it to the path unless told not to (lambda_http README, "Integration with
-    # API Gateway stages"). The proxy's routes are stage-free, behind either door.
-    "AWS_LAMBDA_HTTP_IGNORE_STAGE_IN_PATH": "true",
-}
+#: The adapter's configuration on the function (with the handler ``run.sh``): the contract's, which the runtime
+#: and the tests' imitation of the adapter read too.
+ENVIRONMENT = contract.WEB_ADAPTER_ENVIRONMENT
 
 
 def web_adapter_layer(scope: Construct) -> lambda_.ILayerVersion:

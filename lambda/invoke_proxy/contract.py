@@ -58,6 +58,27 @@ OPENAI_CHAT = "/v1/chat/completions"
 HEALTH = "/health"
 ROUTES = (GENERATE, CHAT, OPENAI_CHAT, HEALTH)
 
+# --- the Lambda Web Adapter: the streaming function's environment, which starts this HTTP app behind it ---
+
+#: How the adapter runs the app (``http_server``) and turns door events into its requests (aws-lambda-web-adapter
+#: README, "Configurations"); ``InvokeProxy`` sets exactly these on the streaming function, and the tests' imitation
+#: of the adapter (tests/web_adapter.py) follows them.
+WEB_ADAPTER_ENVIRONMENT: Mapping[str, str] = MappingProxyType(
+    {
+        "AWS_LAMBDA_EXEC_WRAPPER": "/opt/bootstrap",
+        "AWS_LWA_INVOKE_MODE": "response_stream",
+        "AWS_LWA_PORT": "8080",
+        # The proxy's own health route: answered without calling SageMaker.
+        "AWS_LWA_READINESS_CHECK_PATH": HEALTH,
+        # Its default, spelled out: a compressed stream would be buffered by the compressor.
+        "AWS_LWA_ENABLE_COMPRESSION": "false",
+        # A private REST API's events name the stage in requestContext.path: the adapter's request conversion
+        # (the Rust lambda_http crate) prefixes it to the path unless told not to (lambda_http README,
+        # "Integration with API Gateway stages"). The proxy's routes are stage-free, behind either door.
+        "AWS_LAMBDA_HTTP_IGNORE_STAGE_IN_PATH": "true",
+    }
+)
+
 # --- the doors: the stack creates them and names their URLs in its outputs, the client reads those ---------
 
 #: The ``front_door`` values (context ``frontDoor``): the function URL (signed for ``lambda``), the private

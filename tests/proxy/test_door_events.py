@@ -18,6 +18,7 @@ import pytest
 from proxy_helpers import CALLER, CALLER_ARN, LambdaContext, make_config
 from web_adapter import DELIMITER, Door, invoke_streaming, read_streamed_response
 
+from invoke_proxy.contract import WEB_ADAPTER_ENVIRONMENT
 from invoke_proxy.core import Proxy
 from invoke_proxy.function_url import handle_event
 from invoke_proxy.sagemaker import create_client
@@ -61,7 +62,7 @@ def sse_events(payload: bytes) -> list[Any]:
     return [json.loads(data) for data in parser.feed(payload) + parser.close() if data != "[DONE]"]
 
 
-def test_a_rest_api_stream_is_metadata_then_eight_nul_bytes_then_the_events(
+def test_a_rest_api_stream_through_the_adapter_is_metadata_then_eight_nul_bytes_then_the_events(
     app_port: int, sagemaker: StandIn
 ) -> None:
     sagemaker.stream(*tokens_script([" Par", "is."]))
@@ -117,6 +118,18 @@ def test_the_stage_is_not_part_of_the_path_the_app_sees(app_port: int, sagemaker
     assert event["requestContext"]["path"] == "/prod/health"
     metadata, body = through(app_port, event)
     assert (metadata["statusCode"], json.loads(body)["status"]) == (200, "ok")
+
+
+def test_without_the_stage_switch_the_app_would_see_the_stage_and_answer_404(
+    app_port: int, sagemaker: StandIn
+) -> None:
+    event = private_door("/health", {})
+    event.update(httpMethod="GET", body=None)
+    environment = {
+        k: v for k, v in WEB_ADAPTER_ENVIRONMENT.items() if k != "AWS_LAMBDA_HTTP_IGNORE_STAGE_IN_PATH"
+    }
+    metadata, _ = read_streamed_response(invoke_streaming(app_port, event, environment=environment))
+    assert metadata["statusCode"] == 404
 
 
 def test_the_buffered_handler_answers_a_rest_api_event(sagemaker: StandIn) -> None:

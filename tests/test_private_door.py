@@ -235,6 +235,40 @@ def test_the_private_api_joins_the_alarms(private: dict[str, Any], template: dic
     assert not {"PrivateApiServerErrorRate", "PrivateApiLatencyP90"} & names(template)
 
 
+def server_error_expression(template: dict[str, Any]) -> str:
+    (alarm,) = [
+        a["Properties"]
+        for a in resources_of(template, "AWS::CloudWatch::Alarm").values()
+        if "PrivateApiServerErrorRate" in json.dumps(a["Properties"].get("AlarmName", ""))
+    ]
+    (expression,) = [m["Expression"] for m in alarm["Metrics"] if "Expression" in m]
+    return str(expression)
+
+
+@pytest.mark.parametrize(
+    ("errors", "wake", "requests", "rate"),
+    [(2, 0, 10, 20.0), (2, 1, 10, 10.0), (1, 3, 10, 0), (0, 0, 0, 0)],
+    ids=["errors", "a-wake-excluded", "more-wakes-than-errors-through-both-doors", "no-requests"],
+)
+def test_the_api_error_rate_excludes_wake_ups_and_never_goes_below_zero(
+    both: dict[str, Any], errors: int, wake: int, requests: int, rate: float
+) -> None:
+    # CloudWatch metric math's IF and FILL, evaluated on one data point of each metric.
+    functions = {
+        "IF": lambda condition, yes, no: yes() if condition else no(),
+        "FILL": lambda value, default: value,
+    }
+    # Each branch becomes a lambda, so that only the branch IF picks is evaluated (no division by zero requests).
+    expression = server_error_expression(both)
+    lazy = (
+        expression.replace(", 100", ", lambda: 100")
+        .replace(", 0)", ", lambda: 0)")
+        .replace(", IF(", ", lambda: IF(")
+    )
+    names = {**functions, "errors": errors, "wake": wake, "requests": requests}
+    assert eval(lazy, names) == rate  # the template's own expression, evaluated in a test
+
+
 # --- both doors ---------------------------------------------------------------------------------------
 
 

@@ -162,10 +162,13 @@ def _proxy_5xx_rate(w: Watched, _: str) -> cloudwatch.IMetric:
 
 def _api_5xx_rate(w: Watched, _: str) -> cloudwatch.IMetric:
     """The private API's 5XXError share of its requests (API Gateway's own metrics, the stage's), without the
-    proxy's 503 model_scaling_up answers of a wake from zero."""
+    proxy's 503 model_scaling_up answers of a wake from zero. The proxy counts wake-ups for both doors together:
+    with ``front_door="both"`` a wake through the function URL is subtracted here too, so the difference is held
+    at zero or more, and the rate can read low while a scaled-to-zero model wakes (docs/operate/private-door.md)."""
     stage = w.api.stage
+    errors = "(FILL(errors, 0) - FILL(wake, 0))"
     return cloudwatch.MathExpression(
-        expression="IF(FILL(requests, 0) > 0, 100 * (FILL(errors, 0) - FILL(wake, 0)) / requests, 0)",
+        expression=f"IF(FILL(requests, 0) > 0, IF({errors} > 0, 100 * {errors} / requests, 0), 0)",
         using_metrics={
             "errors": stage.metric_server_error(statistic="Sum", period=ALARM_PERIOD),
             "requests": stage.metric_count(statistic="Sum", period=ALARM_PERIOD),

@@ -89,12 +89,14 @@ CONTEXT_VALUES: Mapping[str, ContextValue] = {
         None,
     ),
     "private_api_vpc_endpoint_ids": ContextValue(
-        "comma-separated ids of further `execute-api` endpoints the private API admits, e.g. "
+        "comma-separated ids (a JSON list in cdk.json) of further `execute-api` endpoints the private API admits, e.g. "
         "`vpce-0a1b2c3d4e5f67890,vpce-0123456789abcdef0` (other VPCs, other accounts); needs `frontDoor` "
         "`private` or `both`",
         None,
     ),
 }
+#: Keys whose prop takes several strings: comma-separated with -c, or a JSON list of strings in cdk.json.
+LIST_VALUES = frozenset({"private_api_vpc_endpoint_ids"})
 #: Settings of the app itself, not props: key -> (field, what it does).
 APP_SETTINGS: Mapping[str, str] = {"region": "pin the stack to a region (`env`); default: region-agnostic"}
 
@@ -153,6 +155,8 @@ class StackConfig:
         values: dict[str, Any] = {}
         for key, name in cls.context_keys().items():
             raw = given.get(key)
+            if name in LIST_VALUES and isinstance(raw, list) and all(isinstance(item, str) for item in raw):
+                raw = ",".join(raw)  # cdk.json may hold the list as JSON; -c gives it comma-separated
             if raw is not None and raw != "":
                 kind = "str" if name in CONTEXT_VALUES or name not in props else str(props[name][1].type)
                 values[name] = _parse(key, raw, kind)

@@ -390,14 +390,13 @@ def test_private_door_props_without_a_private_door_are_refused() -> None:
     )
 
 
-def test_endpoint_ids_from_context_are_admitted_beside_the_created_endpoint() -> None:
-    app = build_app(
-        new_app(
-            frontDoor="private",
-            privateApiVpcEndpointIds="vpce-0a1b2c3d4e5f67890, vpce-0123",
-            compliance="off",
-        )
-    )
+@pytest.mark.parametrize(
+    "ids",
+    ["vpce-0a1b2c3d4e5f67890, vpce-0123", ["vpce-0a1b2c3d4e5f67890", "vpce-0123"]],
+    ids=["comma-separated (-c)", "a JSON list (cdk.json)"],
+)
+def test_endpoint_ids_from_context_are_admitted_beside_the_created_endpoint(ids: str | list[str]) -> None:
+    app = build_app(new_app(frontDoor="private", privateApiVpcEndpointIds=ids, compliance="off"))
     template = app.synth().get_stack_by_name("MistralEndpointStack").template
     allowed = api_policy(template)["DenyOutsideAllowedVpcEndpoints"]["Condition"]["StringNotEquals"][
         "aws:SourceVpce"

@@ -6,7 +6,8 @@ Local callers (an application, the OpenAI SDK without a signer, the chat page) t
 stays in front of the route), SigV4-signed for ``lambda`` or ``execute-api`` (``signing``). The answer comes back
 as it arrives: the door's status and headers (``Retry-After`` included), its body byte for byte, a stream relayed
 chunk by chunk, each read written to the local socket at once (no buffering; Nagle off), so server-sent events
-arrive one by one. A caller that goes away closes the door's connection, which ends the model's stream.
+arrive one by one. A caller that goes away closes the door's connection. Whether the deployed function then stops reading
+the model is the door's and Lambda's to decide, and is not verified here (the local proxy does stop: tests).
 
 Routes ``serve`` answers itself (its OpenAPI document, its page) are answered here by ``local``, never forwarded.
 """

@@ -28,6 +28,7 @@ from .usage_metrics import (
     VARIANT_NAME,
     Point,
     Query,
+    UsageRefused,
     get_metric_data,
     instance_hours,
     instance_query,
@@ -46,6 +47,7 @@ from .usage_report import (
     when,
 )
 
+EXIT_FAIL = 1  # the report could not be made: a refused permission, caller metrics off
 EXIT_USAGE = 2  # bad input, as argparse exits
 DEFAULT_SINCE = "7d"
 RELATIVE = re.compile(r"^(\d+)([mhdw])$")
@@ -216,7 +218,7 @@ def by_caller(cloudwatch: Any, endpoint_name: str, window: Window, price: float)
     dimension_sets = request_metric_dimensions(cloudwatch, endpoint_name)
     callers = _callers(dimension_sets)
     if dimension_sets and not callers:
-        raise CliError(caller_metrics_off(endpoint_name))
+        raise UsageRefused(caller_metrics_off(endpoint_name), status="(caller metrics are off)")
     keyed = caller_queries(endpoint_name, callers)
     found, instance_points = _read(cloudwatch, keyed, endpoint_name, window)
     total = _counts(found[""])
@@ -321,9 +323,10 @@ def endpoint_of(args: argparse.Namespace, session: Any) -> tuple[str, str | None
         error = getattr(exc.__context__, "response", {}).get("Error", {})
         if error.get("Code") not in DENIED_CODES:
             raise
-        raise CliError(
+        raise UsageRefused(
             f"Permission denied: the report reads the stack's outputs with cloudformation:DescribeStacks ({exc}). "
-            "Grant it, or pass --endpoint-name NAME --region REGION instead of --stack."
+            "Grant it, or pass --endpoint-name NAME --region REGION instead of --stack.",
+            status="(no permission: cloudformation:DescribeStacks)",
         ) from None
     if "EndpointName" not in outputs:
         raise CliError(
@@ -403,21 +406,37 @@ def run(args: argparse.Namespace, out: IO[str], err: IO[str], session: Any) -> i
     if args.json and args.csv:
         err.write("error: choose one of --csv and --json\n")
         return EXIT_USAGE
+    form = "json" if args.json else "csv" if args.csv else "table"
+    price = DEFAULT_HOURLY_PRICE_USD if args.hourly_price is None else args.hourly_price
     try:
         window = plan_window(args.since, args.until, args.by, utc_now())
-        endpoint_name, region = endpoint_of(args, session)
     except UsageInputError as exc:
         err.write(f"error: {exc}\n")
         return EXIT_USAGE
-    cloudwatch = transport.create_client(session, "cloudwatch", region)
-    price = DEFAULT_HOURLY_PRICE_USD if args.hourly_price is None else args.hourly_price
-    if args.by == "day":
-        report = by_day(cloudwatch, endpoint_name, window, price)
-    else:
-        report = by_caller(cloudwatch, endpoint_name, window, price)
+    endpoint_name = args.endpoint_name or f"of stack {getattr(args, 'stack', None)}"
+    try:
+        endpoint_name, region = endpoint_of(args, session)
+        cloudwatch = transport.create_client(session, "cloudwatch", region)
+        if args.by == "day":
+            report = by_day(cloudwatch, endpoint_name, window, price)
+        else:
+            report = by_caller(cloudwatch, endpoint_name, window, price)
+    except UsageInputError as exc:
+        err.write(f"error: {exc}\n")
+        return EXIT_USAGE
+    except UsageRefused as exc:  # the report still prints, its one row saying why it has no figures
+        refused = Report(
+            args.by, endpoint_name, window.start, window.end, [], Counts(), 0.0, price, [str(exc)], exc.status
+        )
+        _write(refused, form, out, err)
+        err.write(f"error: {exc}\n")
+        return EXIT_FAIL
     report.notes[:0] = common_notes(report, args.hourly_price is not None)
-    form = "json" if args.json else "csv" if args.csv else "table"
-    out.write(RENDERERS[form](report))
-    if form == "csv":
-        err.writelines(f"note: {note}\n" for note in report.notes)
+    _write(report, form, out, err)
     return 0
+
+
+def _write(report: Report, form: str, out: IO[str], err: IO[str]) -> None:
+    out.write(RENDERERS[form](report))
+    if form == "csv":  # CSV holds figures only: what the table says under its rows goes to standard error
+        err.writelines(f"note: {note}\n" for note in report.notes)

@@ -41,7 +41,17 @@ INSTANCE_METRIC_INTERVAL_S = 60
 #: The production variant the stack's endpoint serves from (the constructs name it AllTraffic in either mode).
 VARIANT_NAME = "AllTraffic"
 
+
 # IAM refusals, as CloudWatch and CloudFormation spell them (query and JSON protocols).
+class UsageRefused(CliError):
+    """What stops the report short of figures (a refused permission, caller metrics off): the message, and the
+    one-line ``status`` the report's only row shows instead of figures."""
+
+    def __init__(self, message: str, *, status: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
 DENIED_CODES = frozenset({"AccessDenied", "AccessDeniedException", "UnauthorizedOperation"})
 PERMISSIONS = (
     "cloudwatch:ListMetrics, cloudwatch:GetMetricData (and cloudformation:DescribeStacks with --stack)"
@@ -101,9 +111,10 @@ def call(client: Any, operation: str, permission: str, **params: Any) -> dict[st
         error = exc.response.get("Error", {})
         message = error.get("Message") or str(exc)
         if error.get("Code") in DENIED_CODES:
-            raise CliError(
+            raise UsageRefused(
                 f"Permission denied: the report needs {permission} ({message}). "
-                f"Grant the identity you run as: {PERMISSIONS}."
+                f"Grant the identity you run as: {PERMISSIONS}.",
+                status=f"(no permission: {permission})",
             ) from None
         raise CliError(f"{permission.split(':')[0]} refused {operation}: {message}") from None
     return answer

@@ -141,6 +141,9 @@ class Report:
     instance_hours: float
     hourly_price_usd: float
     notes: list[str] = field(default_factory=list)
+    #: Why there are no figures, shown as the table's only row: "(no requests in the window)",
+    #: "(no permission: cloudwatch:ListMetrics)", "(caller metrics are off)"; None when there are rows.
+    status: str | None = None
 
     @property
     def cost_usd(self) -> float:
@@ -153,6 +156,10 @@ class Report:
             share_pct(self.total.generated_tokens, self.total.generated_tokens),
             self.cost_usd,
         )
+
+
+#: The only row of a window without requests.
+NO_REQUESTS = "(no requests in the window)"
 
 
 def when(moment: dt.datetime) -> str:
@@ -201,6 +208,8 @@ def render_table(report: Report) -> str:
     if report.rows:
         rows = [head, *(_cells(row) for row in report.rows), _cells(report.total_row())]
         lines += [*aligned(rows, rule_before_last=True), ""]
+    else:  # one clear row saying why there are no figures
+        lines += [*aligned([head, [report.status or NO_REQUESTS, *("-" for _ in COLUMNS)]]), ""]
     lines += [f"* {note}" for note in report.notes]
     return "\n".join(lines) + "\n"
 
@@ -222,6 +231,7 @@ def render_json(report: Report) -> str:
         "start": report.start.isoformat(),
         "end": report.end.isoformat(),
         "by": report.by,
+        "status": report.status or (None if report.rows else NO_REQUESTS),
         "rows": [{report.by: row.label, **row.values()} for row in report.rows],
         "totals": {
             **report.total_row().values(),

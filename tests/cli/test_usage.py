@@ -321,6 +321,41 @@ def test_no_requests_in_the_window_says_so(run: Run, aws: Aws) -> None:
     assert "CloudWatch lists no MistralEndpoint metrics for endpoint mistral-7b-instruct" in out
 
 
+def only_row(out: str) -> str:
+    """The first cell of the table's only row (the line after the rule under the header)."""
+    lines = out.splitlines()
+    rule = next(i for i, line in enumerate(lines) if line.startswith("----"))
+    return lines[rule + 1].split("  ")[0]
+
+
+def test_a_refused_permission_is_the_tables_one_row(run: Run, aws: Aws) -> None:
+    aws.cloudwatch.add_client_error("list_metrics", "AccessDenied", "not authorized", 403)
+    code, out, _ = run(*WHERE)
+    assert (code, only_row(out)) == (1, "(no permission: cloudwatch:ListMetrics)")
+    assert "* Permission denied: the report needs cloudwatch:ListMetrics" in out
+
+
+def test_caller_metrics_off_is_the_tables_one_row(run: Run, aws: Aws) -> None:
+    store = MetricStore()
+    put(store, None, "2xx", START + dt.timedelta(hours=1), GeneratedTokens=10)
+    aws.list_metrics(store)
+    code, out, _ = run(*WHERE)
+    assert (code, only_row(out)) == (1, "(caller metrics are off)")
+
+
+def test_no_requests_is_the_tables_one_row(run: Run, aws: Aws) -> None:
+    aws.caller_report(MetricStore())
+    code, out, _ = run(*WHERE)
+    assert (code, only_row(out)) == (0, "(no requests in the window)")
+
+
+def test_json_names_why_there_are_no_rows(run: Run, aws: Aws) -> None:
+    aws.cloudwatch.add_client_error("list_metrics", "AccessDenied", "not authorized", 403)
+    code, out, _ = run(*WHERE, "--json")
+    document = json.loads(out)
+    assert (code, document["status"], document["rows"]) == (1, "(no permission: cloudwatch:ListMetrics)", [])
+
+
 # --- the arithmetic ------------------------------------------------------------------------------------------------
 
 

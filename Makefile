@@ -14,7 +14,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 
 .PHONY: setup chromium synth test lint rehearse bench bench-selftest clean
 
-setup: $(STAMP) $(CHECKOV_STAMP) chromium
+setup: $(STAMP) $(CHECKOV_STAMP)
 
 # The three distributions, editable: the constructs (pyproject.toml), the proxy's runtime (lambda/) and the
 # client (client/). Their dependencies come from requirements*.txt, pinned; the constructs first, so that a venv
@@ -36,8 +36,8 @@ $(CHECKOV_STAMP): requirements-checkov.txt | $(STAMP)
 	$(CHECKOV_VENV)/bin/python -m pip install --quiet -r requirements-checkov.txt
 	touch $@
 
-# The chat page's browser tests (tests/browser) run Debian's chromium through Playwright: installed with apt-get
-# when missing (with sudo unless root). When that cannot be done, say so and go on: the browser tests then fail,
+# The chat page's browser tests (tests/browser) run Debian's chromium through Playwright: `make test` installs it
+# with apt-get when missing (sudo unless root; `make synth` does not need it). When that cannot be done, say so and go on: the browser tests then fail,
 # naming what is missing.
 chromium:
 	@command -v chromium >/dev/null 2>&1 || { \
@@ -62,7 +62,7 @@ lint: setup
 	ruff format --check .
 	mypy app.py stacks constructs/mistral_endpoint lambda/invoke_proxy client/mistral_client scripts tests/rehearsal
 
-test: lint
+test: lint chromium
 	pytest
 
 # The deploy rehearsal: tests/rehearsal/__main__.py starts its driver, the package tests/rehearsal/rehearse/.

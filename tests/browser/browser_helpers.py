@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-SETUP_HINT = "`make setup` installs both"
+SETUP_HINT = "`make test` installs both (Playwright in the venv, chromium with apt-get)"
 ACTION_TIMEOUT_MS = (
     5_000  # each Playwright action and expectation; the tests' answers take well under a second
 )

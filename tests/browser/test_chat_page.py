@@ -264,7 +264,7 @@ def test_without_chromium_the_browser_tests_fail_saying_what_to_install(
 ) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(
-        pytest.fail.Exception, match=r"need Chromium.*apt-get install -y chromium.*make setup"
+        pytest.fail.Exception, match=r"need Chromium.*apt-get install -y chromium.*make test"
     ):
         chromium_path()
 
@@ -273,5 +273,5 @@ def test_without_playwright_the_browser_tests_fail_saying_what_to_install(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setitem(sys.modules, "playwright.sync_api", None)  # as if not installed: import fails
-    with pytest.raises(pytest.fail.Exception, match=r"need Playwright for Python.*make setup"):
+    with pytest.raises(pytest.fail.Exception, match=r"need Playwright for Python.*make test"):
         playwright_or_fail()

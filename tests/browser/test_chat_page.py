@@ -263,9 +263,7 @@ def test_without_chromium_the_browser_tests_fail_saying_what_to_install(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))
-    with pytest.raises(
-        pytest.fail.Exception, match=r"need Chromium.*apt-get install -y chromium.*make test"
-    ):
+    with pytest.raises(pytest.fail.Exception, match=r"need Chromium.*apt-get install -y chromium.*make test"):
         chromium_path()
 
 

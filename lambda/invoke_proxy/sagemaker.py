@@ -23,6 +23,7 @@ from botocore.exceptions import (
 from .config import Config
 from .errors import ProxyError, model_overloaded, model_rejected_input
 from .sagemaker_errors import container_timed_out, no_capacity
+from .tgi import answer_of
 
 CONNECT_TIMEOUT_SECONDS = 2
 # The container must answer within 60 s; AWS advises a client read timeout of at least 70 s.
@@ -149,12 +150,7 @@ def _time_for_another(remaining_ms: Callable[[], int] | None) -> bool:
 
 
 def _parse_answer(raw: bytes) -> dict[str, Any]:
-    try:
-        answer = json.loads(raw)
-    except ValueError:
-        answer = None
-    if isinstance(answer, list) and answer:
-        answer = answer[0]
+    answer = answer_of(raw)
     if not isinstance(answer, dict) or not isinstance(answer.get("generated_text"), str):
         raise ProxyError(
             502,

@@ -64,6 +64,19 @@ def model_call(
     return ModelCall(route, inputs, sent, wants, tuple(stop or params.get("stop", ())), stream, include_usage)
 
 
+def answer_of(raw: bytes) -> Any:
+    """A buffered TGI answer's object: SageMaker wraps it in a one-element list (``[{"generated_text", ...}]``),
+    the proxy's own /generate answers the object alone; anything that is not JSON is None. The caller checks
+    the shape it needs (the proxy and mistral-bench read the same answers)."""
+    try:
+        answer = json.loads(raw)
+    except ValueError:
+        return None
+    if isinstance(answer, list) and answer:
+        return answer[0]
+    return answer
+
+
 def details_of(answer: JsonObject) -> JsonObject:
     """An answer's (or a final stream event's) ``details`` object, or an empty one."""
     details = answer.get("details")

@@ -30,7 +30,7 @@ from typing import Any, Protocol
 from invoke_proxy.contract import GENERATE, MODEL_SCALING_UP_ERROR
 from invoke_proxy.sagemaker_errors import container_timed_out, no_capacity, stream_timed_out
 from invoke_proxy.sse import SseParser
-from invoke_proxy.tgi import details_of, token_counts
+from invoke_proxy.tgi import answer_of, details_of, token_counts
 
 from .. import transport
 from ..errors import CliError
@@ -128,12 +128,7 @@ def read_stream(chunks: Iterable[bytes], start: float) -> Outcome:
 
 def read_answer(raw: bytes, start: float, end: float) -> Outcome:
     """A buffered TGI answer: ``[{"generated_text", "details"}]`` (SageMaker) or the object alone (proxy)."""
-    try:
-        answer = json.loads(raw)
-    except ValueError:
-        answer = None
-    if isinstance(answer, list) and answer:
-        answer = answer[0]
+    answer = answer_of(raw)
     generated = _generated_tokens(answer) if isinstance(answer, dict) else None
     if generated is None:
         return Outcome(start, end, OTHER, status=200, message="the answer has no details.generated_tokens")

@@ -28,14 +28,13 @@ Standard library only: this runs on every request.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from typing import Any
 
 from .contract import UNVERIFIED_CALLER
 
-__all__ = ["UNVERIFIED_CALLER", "caller_from_header", "caller_name"]
+__all__ = ["UNVERIFIED_CALLER", "caller_name"]
 
 # arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE (IAM and STS ARNs have an empty region).
 _ARN = re.compile(r"^arn:[\w-]+:(?:iam|sts)::(\d{12}):(.+)$")
@@ -60,17 +59,6 @@ def caller_name(request_context: Mapping[str, Any] | None) -> str:
     if _ACCOUNT.match(str(owner or "")) and arn_account != owner:
         return _account(arn_account)  # another account's principal: named by its account
     return _resource_name(resource) or _account(arn_account)
-
-
-def caller_from_header(value: str | None) -> str:
-    """The caller named by the Lambda Web Adapter's ``x-amzn-request-context`` header (JSON), or ``unverified``."""
-    if not value:
-        return UNVERIFIED_CALLER
-    try:
-        context = json.loads(value)
-    except ValueError:
-        return UNVERIFIED_CALLER
-    return caller_name(context if isinstance(context, dict) else None)
 
 
 def _principal(context: Mapping[str, Any]) -> tuple[str, str] | None:

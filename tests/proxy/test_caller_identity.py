@@ -19,8 +19,8 @@ from invoke_proxy import metrics
 from invoke_proxy.config import ConfigError, load_config
 from invoke_proxy.core import Proxy
 from invoke_proxy.function_url import handle_event
-from invoke_proxy.http_server import make_server
-from invoke_proxy.identity import caller_from_header, caller_name
+from invoke_proxy.http_server import invocation, make_server
+from invoke_proxy.identity import caller_name
 from invoke_proxy.sagemaker import create_client
 from mistral_client.function_url import rest_api_event
 from mistral_client.standin import StandIn
@@ -95,7 +95,8 @@ def test_a_name_with_characters_iam_refuses_is_named_by_its_account() -> None:
 
 @pytest.mark.parametrize("header", [None, "", "not json", "[1, 2]"])
 def test_a_missing_or_malformed_request_context_header_is_unverified(header: str | None) -> None:
-    assert caller_from_header(header) == "unverified"
+    headers = {} if header is None else {"x-amzn-request-context": header}
+    assert invocation(headers, trust_request_context=True).caller == "unverified"
 
 
 # --- every line names it -----------------------------------------------------------------------------------

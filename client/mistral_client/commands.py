@@ -154,16 +154,23 @@ def tgi_parameters(args: argparse.Namespace) -> dict[str, Any]:
     return params
 
 
+def _call_printing(client: Client, route: str, payload: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+    """Call ``route``, streamed tokens printed as they arrive; the answer, and whether it was printed already.
+    The line of tokens is ended even when the answer breaks off."""
+    streamed: list[str] = []
+    try:
+        answer = client.call_streaming(route, payload, client.printer(streamed))
+    finally:
+        if streamed:
+            client.out.write("\n")
+    return answer, bool(streamed) or "token" in answer
+
+
 def cmd_generate(client: Client, args: argparse.Namespace, stdin: IO[str]) -> int:
     prompt = stdin.read() if args.prompt == "-" else args.prompt
     payload = {"inputs": prompt, "parameters": tgi_parameters(args)}
-    streamed: list[str] = []
-    try:
-        answer = client.call_streaming(GENERATE, payload, client.printer(streamed))
-    finally:
-        if streamed:  # end the line of tokens, even when the answer broke off
-            client.out.write("\n")
-    if streamed or "token" in answer:  # printed as it arrived
+    answer, printed = _call_printing(client, GENERATE, payload)
+    if printed:
         pass
     elif args.json:
         client.print_json(answer)
@@ -182,21 +189,14 @@ def cmd_chat(client: Client, args: argparse.Namespace, stdin: IO[str]) -> int:
 
     def turn(text: str) -> None:
         messages = [*system, *history, {"role": "user", "content": text}]
-        streamed: list[str] = []
-        try:
-            answer = client.call_streaming(
-                CHAT, {"messages": messages, "parameters": params}, client.printer(streamed)
-            )
-        finally:
-            if streamed:  # end the partial line, even when the answer broke off
-                client.out.write("\n")
+        answer, printed = _call_printing(client, CHAT, {"messages": messages, "parameters": params})
         if "generated_text" in answer:  # streamed: the last event holds the answer
             content = client.field(answer, "generated_text")
         else:
             content = client.field(answer, "message", "content")
         # Only a turn that got an answer joins the history, so roles keep alternating after an error.
         history.extend([{"role": "user", "content": text}, {"role": "assistant", "content": content}])
-        if streamed or "token" in answer:  # printed as it arrived
+        if printed:
             pass
         elif args.json:
             client.print_json(answer)

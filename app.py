@@ -5,6 +5,14 @@ from __future__ import annotations
 
 import sys
 
+if __name__ == "__main__":
+    # Before aws_cdk is imported: the process's own temporary directory, and CDK's validation engine built on a
+    # thread while Python imports the project below (stacks/app_process.py).
+    from stacks.app_process import AppProcess
+
+    _PROCESS = AppProcess()
+
+# None of these imports may call into Node while the engine builds (tests/test_app_process.py).
 import aws_cdk as cdk
 
 from mistral_endpoint import ConfigurationError
@@ -26,10 +34,15 @@ def build_app(app: cdk.App) -> cdk.App:
     return app
 
 
-def main(app: cdk.App | None = None) -> int:
+def main(
+    app: cdk.App | None = None, validation_engine: cdk.CloudFormationValidatePlugin | None = None
+) -> int:
     """Synthesize; a configuration mistake is one line on stderr and exit code 1, not a traceback."""
+    app = app or cdk.App()
+    if validation_engine is not None:
+        cdk.Validations.of(app).add_plugins(validation_engine)
     try:
-        build_app(app or cdk.App()).synth()
+        build_app(app).synth()
     except ConfigurationError as error:
         print(f"Error: {error}", file=sys.stderr)
         return 1
@@ -37,4 +50,8 @@ def main(app: cdk.App | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # The engine first, then Node is free for the build. Leaving the block stops jsii's Node process without
+    # waiting for it and removes the temporary directory; exit skips the interpreter's teardown.
+    with _PROCESS:
+        _STATUS = main(validation_engine=_PROCESS.validation_engine())
+    _PROCESS.exit(_STATUS)

@@ -10,7 +10,7 @@ from synth_helpers import acknowledgements, default_stack, only, resources_of, t
 
 from mistral_endpoint._lambda import tgi_images as _tgi_images
 from mistral_endpoint.hosting import VARIANT_NAME
-from mistral_endpoint.proxy import FUNCTION_TIMEOUT, STREAMING_FUNCTION_TIMEOUT
+from mistral_endpoint.proxy import FUNCTION_TIMEOUT_SECONDS, STREAMING_FUNCTION_TIMEOUT_SECONDS
 
 JUMPSTART_ENVIRONMENT = {
     "HF_MODEL_ID": "/opt/ml/model",
@@ -325,11 +325,11 @@ def test_proxy_runs_on_the_newest_python_runtime(template: dict[str, Any]) -> No
 def test_proxy_outlives_sagemakers_60_s_and_its_clients_70_s(template: dict[str, Any]) -> None:
     from mistral_endpoint._lambda.invoke_proxy import sagemaker as runtime_client
 
-    assert proxy(template)["Timeout"] == STREAMING_FUNCTION_TIMEOUT.to_seconds()
-    assert proxy(template_of("streaming_off"))["Timeout"] == FUNCTION_TIMEOUT.to_seconds()
+    assert proxy(template)["Timeout"] == STREAMING_FUNCTION_TIMEOUT_SECONDS
+    assert proxy(template_of("streaming_off"))["Timeout"] == FUNCTION_TIMEOUT_SECONDS
     assert runtime_client.READ_TIMEOUT_SECONDS >= 70
     assert (
-        FUNCTION_TIMEOUT.to_seconds()
+        FUNCTION_TIMEOUT_SECONDS
         > runtime_client.READ_TIMEOUT_SECONDS + runtime_client.CONNECT_TIMEOUT_SECONDS
     )
 

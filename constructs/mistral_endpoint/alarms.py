@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cache, cached_property
 from typing import TYPE_CHECKING, NamedTuple
 
 from aws_cdk import Duration, Stack, Token
@@ -28,8 +28,23 @@ if TYPE_CHECKING:  # types only
     from .private_api import PrivateApi
     from .proxy import InvokeProxy
 
-#: Every alarm is evaluated on one-minute periods (SageMaker's and Lambda's metrics are per minute).
-ALARM_PERIOD = Duration.minutes(1)
+
+@cache
+def alarm_period() -> Duration:
+    """Every alarm is evaluated on one-minute periods (SageMaker's and Lambda's metrics are per minute).
+
+    A function, not a module constant: a Duration is made in aws-cdk-lib's Node process, and importing the
+    project must not call it (stacks/app_process.py builds CDK's validation engine meanwhile)."""
+    return Duration.minutes(1)
+
+
+def __getattr__(name: str) -> object:
+    """`ALARM_PERIOD`, for code written against earlier releases: made on first use (PEP 562)."""
+    if name == "ALARM_PERIOD":
+        return alarm_period()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 ALL_MODES = frozenset({INSTANCE_VARIANT, INFERENCE_COMPONENT})
 
 _GREATER = cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD
@@ -117,22 +132,22 @@ class AlarmSpec:
 
 def _endpoint(method: Callable[..., cloudwatch.Metric]) -> Callable[[Watched, str], cloudwatch.IMetric]:
     """One of the endpoint's ``metric_*`` methods, over one-minute periods."""
-    return lambda w, statistic: method(w.endpoint, statistic=statistic, period=ALARM_PERIOD)
+    return lambda w, statistic: method(w.endpoint, statistic=statistic, period=alarm_period())
 
 
 def _function(method: Callable[..., cloudwatch.Metric]) -> Callable[[Watched, str], cloudwatch.IMetric]:
     """One of the proxy function's ``metric_*`` methods, over one-minute periods."""
-    return lambda w, statistic: method(w._proxy.function, statistic=statistic, period=ALARM_PERIOD)
+    return lambda w, statistic: method(w._proxy.function, statistic=statistic, period=alarm_period())
 
 
 def _model_4xx_rate(w: Watched, _: str) -> cloudwatch.IMetric:
     using: dict[str, cloudwatch.IMetric] = {
-        "errors": w.endpoint.metric_invocation4xx_errors(period=ALARM_PERIOD),
-        "invocations": w.endpoint.metric_invocations(period=ALARM_PERIOD),
+        "errors": w.endpoint.metric_invocation4xx_errors(period=alarm_period()),
+        "invocations": w.endpoint.metric_invocations(period=alarm_period()),
     }
     errors = "FILL(errors, 0)"
     # A wake from zero refuses requests for minutes: that is WakeUpNotCompleting's business.
-    refusals = w.endpoint.wake_refusals(period=ALARM_PERIOD)
+    refusals = w.endpoint.wake_refusals(period=alarm_period())
     if refusals is not None:
         using["nocapacity"] = refusals
         errors = "(FILL(errors, 0) - FILL(nocapacity, 0))"
@@ -140,7 +155,7 @@ def _model_4xx_rate(w: Watched, _: str) -> cloudwatch.IMetric:
         expression=f"IF(invocations > 0, 100 * {errors} / invocations, 0)",
         using_metrics=using,
         label="Invocation4XXErrors (% of invocations)",
-        period=ALARM_PERIOD,
+        period=alarm_period(),
     )
 
 
@@ -150,13 +165,13 @@ def _proxy_5xx_rate(w: Watched, _: str) -> cloudwatch.IMetric:
         expression=f"IF({total} > 0, 100 * (FILL(r5, 0) - FILL(wake, 0)) / {total}, 0)",
         using_metrics={
             **{
-                f"r{c[0]}": w._proxy.metric_requests(status_class=c, period=ALARM_PERIOD)
+                f"r{c[0]}": w._proxy.metric_requests(status_class=c, period=alarm_period())
                 for c in emf.STATUS_CLASSES
             },
-            "wake": w._proxy.metric_model_scaling_up(period=ALARM_PERIOD),
+            "wake": w._proxy.metric_model_scaling_up(period=alarm_period()),
         },
         label="proxy 5xx (% of requests, wake-ups excluded)",
-        period=ALARM_PERIOD,
+        period=alarm_period(),
     )
 
 
@@ -170,12 +185,12 @@ def _api_5xx_rate(w: Watched, _: str) -> cloudwatch.IMetric:
     return cloudwatch.MathExpression(
         expression=f"IF(FILL(requests, 0) > 0, IF({errors} > 0, 100 * {errors} / requests, 0), 0)",
         using_metrics={
-            "errors": stage.metric_server_error(statistic="Sum", period=ALARM_PERIOD),
-            "requests": stage.metric_count(statistic="Sum", period=ALARM_PERIOD),
-            "wake": w._proxy.metric_model_scaling_up(period=ALARM_PERIOD),
+            "errors": stage.metric_server_error(statistic="Sum", period=alarm_period()),
+            "requests": stage.metric_count(statistic="Sum", period=alarm_period()),
+            "wake": w._proxy.metric_model_scaling_up(period=alarm_period()),
         },
         label="private API 5xx (% of requests, wake-ups excluded)",
-        period=ALARM_PERIOD,
+        period=alarm_period(),
     )
 
 
@@ -272,7 +287,7 @@ ALARM_SPECS: tuple[AlarmSpec, ...] = (
         # minute: a p90 on ModelLatency could roll back a healthy model. Time per generated token does not
         # grow with the answer's length.
         "MsPerTokenP90",
-        lambda w, statistic: w._proxy.metric_ms_per_token(statistic=statistic, period=ALARM_PERIOD),
+        lambda w, statistic: w._proxy.metric_ms_per_token(statistic=statistic, period=alarm_period()),
         "p90",
         _GREATER,
         "model time per generated token p90 above {threshold:g} ms (the article's slowest healthy p50 is 213 ms, "
@@ -294,7 +309,7 @@ ALARM_SPECS: tuple[AlarmSpec, ...] = (
     AlarmSpec(
         # Latency spans the whole answer (a stream's too): near the integration timeout, answers are cut off.
         "PrivateApiLatencyP90",
-        lambda w, statistic: w.api.stage.metric_latency(statistic=statistic, period=ALARM_PERIOD),
+        lambda w, statistic: w.api.stage.metric_latency(statistic=statistic, period=alarm_period()),
         "p90",
         _GREATER,
         "private API Latency p90 above {threshold:g}% of its {timeout_s:g} s integration timeout",

@@ -10,7 +10,7 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from constructs import Construct
 
 from ._lambda import metrics as emf
-from .alarms import ALARM_PERIOD
+from .alarms import alarm_period
 
 if TYPE_CHECKING:  # types only
     from .endpoint_metrics import EndpointMetrics
@@ -81,9 +81,9 @@ def _add_caller_row(dashboard: cloudwatch.Dashboard, proxy: InvokeProxy) -> None
 
 def _add_article_row(dashboard: cloudwatch.Dashboard, proxy: InvokeProxy) -> None:
     load = proxy.function.metric(
-        "ConcurrentExecutions", statistic="Maximum", label="requests in flight", period=ALARM_PERIOD
+        "ConcurrentExecutions", statistic="Maximum", label="requests in flight", period=alarm_period()
     )
-    generated = proxy.metric_generated_tokens(period=ALARM_PERIOD)
+    generated = proxy.metric_generated_tokens(period=alarm_period())
     dashboard.add_widgets(
         cloudwatch.GraphWidget(
             title="Throughput against load (tokens/s)",
@@ -93,7 +93,7 @@ def _add_article_row(dashboard: cloudwatch.Dashboard, proxy: InvokeProxy) -> Non
                     expression="generated / PERIOD(generated)",
                     using_metrics={"generated": generated},
                     label="throughput (tokens/s)",
-                    period=ALARM_PERIOD,
+                    period=alarm_period(),
                 )
             ],
             right=[load],
@@ -104,8 +104,8 @@ def _add_article_row(dashboard: cloudwatch.Dashboard, proxy: InvokeProxy) -> Non
             title="Latency per token against load (ms/token)",
             width=12,
             left=[
-                proxy.metric_ms_per_token(label="ms/token p50", period=ALARM_PERIOD),
-                proxy.metric_ms_per_token(statistic="p90", label="ms/token p90", period=ALARM_PERIOD),
+                proxy.metric_ms_per_token(label="ms/token p50", period=alarm_period()),
+                proxy.metric_ms_per_token(statistic="p90", label="ms/token p90", period=alarm_period()),
             ],
             right=[load],
             left_y_axis=cloudwatch.YAxisProps(min=0, label="ms/token", show_units=False),
@@ -119,21 +119,21 @@ def _add_model_row(dashboard: cloudwatch.Dashboard, endpoint: EndpointMetrics) -
         cloudwatch.MathExpression(
             expression=f"latency{stat} / 1000",
             using_metrics={
-                f"latency{stat}": endpoint.metric_model_latency(statistic=stat, period=ALARM_PERIOD)
+                f"latency{stat}": endpoint.metric_model_latency(statistic=stat, period=alarm_period())
             },
             label=f"ModelLatency {stat} (ms)",
-            period=ALARM_PERIOD,
+            period=alarm_period(),
         )
         for stat in ("p50", "p90", "p99")
     ]
     capacity = [
         endpoint.metric_gpu_utilization(
-            statistic="SampleCount", label="GPU reports a minute (~ instances)", period=ALARM_PERIOD
+            statistic="SampleCount", label="GPU reports a minute (~ instances)", period=alarm_period()
         ),
         # What autoscaling tracks: requests in flight per instance (per copy in scale-to-zero mode).
         endpoint.metric_concurrent_requests(label="concurrent requests per instance (max)"),
     ]
-    refusals = endpoint.wake_refusals(period=ALARM_PERIOD)  # scale-to-zero mode: requests a wake refused
+    refusals = endpoint.wake_refusals(period=alarm_period())  # scale-to-zero mode: requests a wake refused
     if refusals is not None:
         capacity.append(refusals)
     dashboard.add_widgets(
@@ -141,9 +141,9 @@ def _add_model_row(dashboard: cloudwatch.Dashboard, endpoint: EndpointMetrics) -
             title="Invocations and model errors",
             width=8,
             left=[
-                endpoint.metric_invocations(period=ALARM_PERIOD),
-                endpoint.metric_invocation4xx_errors(period=ALARM_PERIOD),
-                endpoint.metric_invocation5xx_errors(period=ALARM_PERIOD),
+                endpoint.metric_invocations(period=alarm_period()),
+                endpoint.metric_invocation4xx_errors(period=alarm_period()),
+                endpoint.metric_invocation5xx_errors(period=alarm_period()),
             ],
         ),
         cloudwatch.GraphWidget(title="Model latency (ms)", width=8, left=latency),
@@ -152,8 +152,8 @@ def _add_model_row(dashboard: cloudwatch.Dashboard, endpoint: EndpointMetrics) -
             width=8,
             left=capacity,
             right=[
-                endpoint.metric_gpu_utilization(label="GPUUtilization", period=ALARM_PERIOD),
-                endpoint.metric_gpu_memory_utilization(label="GPUMemoryUtilization", period=ALARM_PERIOD),
+                endpoint.metric_gpu_utilization(label="GPUUtilization", period=alarm_period()),
+                endpoint.metric_gpu_memory_utilization(label="GPUMemoryUtilization", period=alarm_period()),
             ],
             right_y_axis=cloudwatch.YAxisProps(min=0, label="%", show_units=False),
         ),
@@ -167,8 +167,8 @@ def _add_proxy_rows(dashboard: cloudwatch.Dashboard, proxy: InvokeProxy) -> None
             title="Proxy duration (ms)",
             width=6,
             left=[
-                function.metric_duration(statistic="p50", label="p50", period=ALARM_PERIOD),
-                function.metric_duration(statistic="p99", label="p99", period=ALARM_PERIOD),
+                function.metric_duration(statistic="p50", label="p50", period=alarm_period()),
+                function.metric_duration(statistic="p99", label="p99", period=alarm_period()),
             ],
             left_annotations=[
                 cloudwatch.HorizontalAnnotation(
@@ -181,8 +181,8 @@ def _add_proxy_rows(dashboard: cloudwatch.Dashboard, proxy: InvokeProxy) -> None
             title="Proxy errors and throttles",
             width=6,
             left=[
-                function.metric_errors(statistic="Sum", period=ALARM_PERIOD),
-                function.metric_throttles(statistic="Sum", period=ALARM_PERIOD),
+                function.metric_errors(statistic="Sum", period=alarm_period()),
+                function.metric_throttles(statistic="Sum", period=alarm_period()),
             ],
         ),
         cloudwatch.GraphWidget(
@@ -190,17 +190,17 @@ def _add_proxy_rows(dashboard: cloudwatch.Dashboard, proxy: InvokeProxy) -> None
             width=6,
             left=[
                 *(
-                    proxy.metric_requests(status_class=c, label=c, period=ALARM_PERIOD)
+                    proxy.metric_requests(status_class=c, label=c, period=alarm_period())
                     for c in emf.STATUS_CLASSES
                 ),
-                proxy.metric_model_scaling_up(label="503 model_scaling_up", period=ALARM_PERIOD),
+                proxy.metric_model_scaling_up(label="503 model_scaling_up", period=alarm_period()),
             ],
             right=[
                 function.metric(
                     "ConcurrentExecutions",
                     statistic="Maximum",
                     label="concurrency",
-                    period=ALARM_PERIOD,
+                    period=alarm_period(),
                 )
             ],
         ),
@@ -209,9 +209,9 @@ def _add_proxy_rows(dashboard: cloudwatch.Dashboard, proxy: InvokeProxy) -> None
             width=6,
             left=[
                 proxy.metric_generated_tokens(
-                    statistic="Average", label="generated (avg)", period=ALARM_PERIOD
+                    statistic="Average", label="generated (avg)", period=alarm_period()
                 ),
-                proxy.metric_input_tokens(statistic="Average", label="input (avg)", period=ALARM_PERIOD),
+                proxy.metric_input_tokens(statistic="Average", label="input (avg)", period=alarm_period()),
             ],
         ),
     )
@@ -224,24 +224,24 @@ def _add_token_row(dashboard: cloudwatch.Dashboard, proxy: InvokeProxy) -> None:
             title="Tokens per second per request",
             width=8,
             left=[
-                proxy.metric_tokens_per_second(label="p50", period=ALARM_PERIOD),
-                proxy.metric_tokens_per_second(statistic="p10", label="p10 (slowest)", period=ALARM_PERIOD),
+                proxy.metric_tokens_per_second(label="p50", period=alarm_period()),
+                proxy.metric_tokens_per_second(statistic="p10", label="p10 (slowest)", period=alarm_period()),
             ],
         ),
         cloudwatch.GraphWidget(
             title="Time to first token (ms, streamed)",
             width=8,
             left=[
-                proxy.metric_time_to_first_token(label="p50", period=ALARM_PERIOD),
-                proxy.metric_time_to_first_token(statistic="p90", label="p90", period=ALARM_PERIOD),
+                proxy.metric_time_to_first_token(label="p50", period=alarm_period()),
+                proxy.metric_time_to_first_token(statistic="p90", label="p90", period=alarm_period()),
             ],
         ),
         cloudwatch.GraphWidget(
             title="Proxy request latency (ms)",
             width=8,
             left=[
-                proxy.metric_request_latency(label="p50", period=ALARM_PERIOD),
-                proxy.metric_request_latency(statistic="p90", label="p90", period=ALARM_PERIOD),
+                proxy.metric_request_latency(label="p50", period=alarm_period()),
+                proxy.metric_request_latency(statistic="p90", label="p90", period=alarm_period()),
             ],
         ),
     )

@@ -19,9 +19,9 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
+from . import alarms
 from ._validation import ConfigurationError
 from .alarms import (
-    ALARM_PERIOD,
     ALARM_SPECS,
     ROLLBACK_ALARMS,
     SPECS_BY_NAME,
@@ -42,7 +42,6 @@ if TYPE_CHECKING:  # types only
 
 # Re-exported: code written against earlier releases imports these from here.
 __all__ = [
-    "ALARM_PERIOD",
     "ALARM_SPECS",
     "ROLLBACK_ALARMS",
     "AlarmPlan",
@@ -51,6 +50,14 @@ __all__ = [
     "TokenMetrics",
     "name_prefix",
 ]
+
+
+def __getattr__(name: str) -> object:
+    """`ALARM_PERIOD`, re-exported as alarms makes it: on first use (PEP 562), so not in `__all__`."""
+    if name == "ALARM_PERIOD":
+        return alarms.alarm_period()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 _DASHBOARD_NAME = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")

@@ -61,7 +61,7 @@ METHODS: tuple[tuple[str, str], ...] = (
 #: The stage the API is deployed to: its URL is https://{api-id}.execute-api.{region}.amazonaws.com/prod/.
 STAGE_NAME = "prod"
 #: Longest a streamed answer can last through API Gateway (developer guide, response-transfer-mode).
-STREAM_LIMIT = Duration.minutes(15)
+STREAM_LIMIT_SECONDS = 15 * 60
 _VPCE_ID = re.compile(r"^vpce-[0-9a-f]+$")
 
 # One JSON object per request (access logging variables: developer guide, "Variables for access logging for API
@@ -347,8 +347,8 @@ def _integration_timeout(function: lambda_.IFunction, streaming: bool) -> Durati
     if not streaming:
         return Duration.seconds(29)
     timeout = function.timeout if isinstance(function, lambda_.Function) else None
-    if timeout is None or timeout.to_seconds() > STREAM_LIMIT.to_seconds():
-        return STREAM_LIMIT
+    if timeout is None or timeout.to_seconds() > STREAM_LIMIT_SECONDS:
+        return Duration.seconds(STREAM_LIMIT_SECONDS)
     return timeout
 
 

@@ -37,13 +37,13 @@ LAMBDA_SOURCE = _lambda.SOURCE
 HANDLER = "invoke_proxy.handler.handler"
 # SageMaker allows the container 60 s; the proxy's client waits at least 70 s (AWS's advice) and the
 # function must outlive its client's read timeout.
-FUNCTION_TIMEOUT = Duration.seconds(90)
+FUNCTION_TIMEOUT_SECONDS = 90
 #: The streaming function's handler: the Web Adapter runs it to start the proxy's HTTP app.
 STREAMING_HANDLER = "run.sh"
 # A stream has no 60 s container limit to outlive: 5 minutes is 512 tokens (the default max_new_tokens) many
 # times over, and thousands at the launch article's 32-88 ms per token. Lambda bills a stream whose caller has
 # gone until it ends, so this also caps what an abandoned request costs.
-STREAMING_FUNCTION_TIMEOUT = Duration.minutes(5)
+STREAMING_FUNCTION_TIMEOUT_SECONDS = 5 * 60
 # Why the proxy reserves no concurrency unless told to (the README's "Proxy concurrency" section has the numbers).
 # Reserving is carving out: "You can reserve up to the Unreserved account concurrency value ..., minus 100 for
 # functions that don't have reserved concurrency" (Lambda developer guide, "Configuring reserved concurrency"),
@@ -223,7 +223,9 @@ class InvokeProxy(TokenMetrics, Construct):
             code=lambda_.Code.from_asset(str(LAMBDA_SOURCE), exclude=list(_lambda.ASSET_EXCLUDE)),
             description="Mistral 7B invoke proxy: validates requests and calls the SageMaker endpoint",
             role=self._grant_principal,
-            timeout=STREAMING_FUNCTION_TIMEOUT if streaming else FUNCTION_TIMEOUT,
+            timeout=Duration.seconds(
+                STREAMING_FUNCTION_TIMEOUT_SECONDS if streaming else FUNCTION_TIMEOUT_SECONDS
+            ),
             layers=[options.web_adapter_layer or _web_adapter.web_adapter_layer(self)] if streaming else None,
             memory_size=options.proxy_memory_size,
             reserved_concurrent_executions=options.proxy_reserved_concurrent_executions,

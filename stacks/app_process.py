@@ -1,0 +1,113 @@
+"""What `python app.py` (the process `cdk synth`, `diff` and `deploy` start) does around its synth to end sooner.
+
+aws-cdk-lib runs in a Node process that jsii starts and talks to over one pipe. Two of that process's costs are
+spent where nothing waits for them; `AppProcess` takes them out of the app's wall time. Both are measured in
+docs/maintainers/development.md ("Synth speed"); neither changes what is synthesized or validated.
+
+- **CDK's CloudFormation validation engine.** aws-cdk-lib validates every template with
+  `@aws/cloudformation-validate`, a WebAssembly engine that costs about 1.4 s of the Node process's time to build,
+  and builds it when `app.synth()` starts (`pluginsToEvaluate` in aws-cdk-lib's
+  `core/lib/private/synthesis-validation.js`). Before that, Python spends about 0.3 s importing the project while
+  Node waits. `AppProcess` builds the engine on a thread during those imports, and `app.main` registers it with
+  `Validations.of(app)`. A registered `CloudFormationValidatePlugin` takes the place of the built-in one
+  (`hasUserRegisteredCloudFormationValidatePlugin`, same file) with the same default rules, so the report and the
+  `validateAgainstDefaultRules` flag behave as before. jsii's kernel has one pipe and no lock: until
+  `validation_engine()` returns, the main thread may only import, and importing the project makes no call into
+  Node (`tests/test_app_process.py` holds that).
+- **The kernel's exit.** jsii ends its Node process with an exit message. Node's `process.exit` then waits for V8's
+  background TurboFan compilation of that engine's WebAssembly: 0.3 to 0.6 s spent compiling code nothing will run
+  (with V8's `--liftoff-only` the same stop takes 0.03 s). `AppProcess` sends SIGTERM instead: jsii's
+  `jsii-runtime.js` forwards it to the kernel process, relays the kernel's remaining output and exits, and jsii's
+  own stop then closes the pipes and removes its files. A killed kernel does not run its exit hooks, and one of
+  them removes its `jsii-kernel-*` directory under `os.tmpdir()`. So the process gets a temporary directory of its
+  own (TMPDIR, set before jsii starts Node, which reads it) and removes it at the end.
+- **Python's own exit.** With the assembly written and the kernel stopped, the interpreter would still spend 0.15
+  to 0.2 s tearing down the 175 modules aws-cdk-lib's bindings bring in. `AppProcess.exit` flushes stdout and
+  stderr and ends the process with `os._exit` instead.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from concurrent.futures import Future, ThreadPoolExecutor
+from types import TracebackType
+from typing import TYPE_CHECKING, NoReturn
+
+if TYPE_CHECKING:
+    import aws_cdk as cdk
+
+# aws-cdk-lib skips its built-in validation when this variable is "false" (`defaultValidationEnabled`, same file).
+VALIDATION_SWITCH = "CDK_VALIDATION"
+
+
+class AppProcess:
+    """`with AppProcess() as process:` around an app's run, entered before anything imports aws_cdk."""
+
+    def __init__(self) -> None:
+        self.tmpdir = tempfile.mkdtemp(prefix="mistral-synth-")
+        os.environ["TMPDIR"] = self.tmpdir
+        tempfile.tempdir = None  # Python's own temporary files follow TMPDIR too
+        self._engine = _start_validation_engine()  # importing aws_cdk here starts jsii's Node process
+        self._stopped = False
+
+    def validation_engine(self) -> cdk.CloudFormationValidatePlugin | None:
+        """The engine, once built (None when CDK_VALIDATION=false); the first thing to wait for after the imports."""
+        return self._engine.result()
+
+    def __enter__(self) -> AppProcess:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        self._engine.exception()  # waits: a call still in flight on the thread ends before the kernel stops
+        self._stopped = stop_kernel()
+        shutil.rmtree(self.tmpdir, ignore_errors=True)
+
+    def exit(self, status: int) -> NoReturn:
+        """End the process with `status` after the `with` block: output flushed, no interpreter teardown."""
+        if not self._stopped:  # jsii's kernel still runs: its own exit hook must stop it
+            sys.exit(status)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(status)
+
+
+def _start_validation_engine() -> Future[cdk.CloudFormationValidatePlugin | None]:
+    import aws_cdk as cdk
+
+    if os.environ.get(VALIDATION_SWITCH) == "false":
+        off: Future[cdk.CloudFormationValidatePlugin | None] = Future()
+        off.set_result(None)
+        return off
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cloudformation-validate")
+    engine: Future[cdk.CloudFormationValidatePlugin | None] = pool.submit(cdk.CloudFormationValidatePlugin)
+    pool.shutdown(wait=False)
+    return engine
+
+
+def stop_kernel() -> bool:
+    """Stop jsii's Node process, on POSIX without waiting for V8's background compilation; False if there is none."""
+    from jsii._runtime import kernel  # jsii's process kernel: its layout is checked here, not assumed
+
+    node = getattr(kernel.provider, "_process", None)
+    process = getattr(node, "_process", None)
+    if node is None or process is None or not callable(getattr(node, "stop", None)):
+        return False  # jsii's exit message at interpreter exit, as without this module
+    if os.name == "posix":
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        if process.stdin is not None:
+            process.stdin.close()  # jsii's stop then sends no exit message: nothing would read it
+    atexit.unregister(node.stop)
+    node.stop()  # jsii's own stop: the relayed output drained, the pipes closed, its files removed
+    return True

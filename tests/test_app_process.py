@@ -1,0 +1,146 @@
+"""`python app.py`, the process `cdk synth` starts, ends sooner and leaves nothing behind (stacks/app_process.py).
+
+The app builds CDK's CloudFormation validation engine on a thread while Python imports the project, stops jsii's
+Node process with SIGTERM rather than waiting for V8, and runs in a temporary directory of its own. These tests
+hold what that relies on (no call into Node while importing) and what it must keep: the same cloud assembly, the
+kernel's last output on stderr, no process and no file left.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import uuid
+from pathlib import Path
+
+import aws_cdk as cdk
+import pytest
+from synth_helpers import CDK_JSON_CONTEXT, REPO, new_app, template_of
+
+from stacks import app_process
+
+pytestmark = pytest.mark.slow
+
+ENV = {
+    **os.environ,
+    "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION": "1",
+    "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
+}
+
+
+def _python(code: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        cwd=REPO,
+        env={**ENV, **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_importing_the_project_makes_no_call_into_node() -> None:
+    """The engine's thread owns jsii's one pipe until it is built: the main thread may only import meanwhile."""
+    result = _python(
+        """
+        import importlib, pkgutil, sys
+        sys.path.insert(0, ".")
+        import aws_cdk
+        from jsii._kernel.providers import process
+        calls = []
+        send = process._NodeProcess.send
+        process._NodeProcess.send = lambda self, request, *rest: calls.append(request) or send(self, request, *rest)
+        import mistral_endpoint, stacks
+        for package in (mistral_endpoint, stacks):
+            for module in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
+                if "._lambda." not in module.name:  # the proxy's runtime: no CDK
+                    importlib.import_module(module.name)
+        import app
+        print("calls:", [type(call).__name__ for call in calls])
+        """
+    )
+    assert result.returncode == 0, result.stdout
+    assert result.stdout.strip().splitlines()[-1] == "calls: []"
+
+
+def _processes_with(marker: str) -> list[str]:
+    found = []
+    for environ in Path("/proc").glob("[0-9]*/environ"):
+        try:
+            if marker.encode() in environ.read_bytes():
+                found.append(environ.parent.name)
+        except OSError:  # gone meanwhile, or not ours to read
+            continue
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="finds leftover processes through /proc")
+def test_app_py_writes_what_a_plain_synth_writes_and_leaves_nothing_behind(tmp_path: Path) -> None:
+    tmp, out, marker = tmp_path / "tmp", tmp_path / "out", f"MISTRAL_TEST_MARKER={uuid.uuid4()}"
+    tmp.mkdir()
+    context = {**CDK_JSON_CONTEXT, "aws:cdk:version-reporting": False}
+    result = subprocess.run(
+        [sys.executable, "app.py"],
+        cwd=REPO,
+        env={
+            **ENV,
+            "TMPDIR": str(tmp),
+            "CDK_OUTDIR": str(out),
+            "CDK_CONTEXT_JSON": json.dumps(context),
+            marker.split("=")[0]: marker.split("=")[1],
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    template = json.loads((out / "MistralEndpointStack.template.json").read_text())
+    assert template == template_of("default")
+    report = json.loads((out / "validation-report.json").read_text())
+    assert {r["pluginName"]: r["conclusion"] for r in report["pluginReports"]} == {
+        "AwsSolutions": "success",
+        "HIPAA.Security": "success",
+        "NIST.800.53.R5": "success",
+    }
+    assert list(tmp.iterdir()) == []  # the process's own directory, jsii's kernel directory in it, removed
+    assert _processes_with(marker) == []  # both of jsii's Node processes gone
+
+
+def test_a_registered_engine_replaces_the_built_in_one_and_still_refuses_a_bad_template() -> None:
+    app = new_app()
+    cdk.Validations.of(app).add_plugins(cdk.CloudFormationValidatePlugin())
+    stack = cdk.Stack(app, "Bad")
+    cdk.CfnResource(stack, "Topic", type="AWS::SNS::Topic", properties={"TopicNameTypo": "x"})
+    with pytest.raises(Exception, match="TopicNameTypo") as refused:
+        app.synth()
+    assert str(refused.value).count("(CloudFormation Validate)") == 1
+
+
+def test_no_engine_is_built_when_cdk_validation_is_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(app_process.VALIDATION_SWITCH, "false")
+    assert app_process._start_validation_engine().result() is None
+
+
+def test_stopping_the_kernel_keeps_its_last_output() -> None:
+    """SIGTERM, then jsii's own stop: what the kernel wrote before it (here its debug line) still reaches stderr."""
+    result = _python(
+        """
+        import sys
+        sys.path.insert(0, ".")
+        import aws_cdk
+        from stacks.app_process import stop_kernel
+        aws_cdk.App()
+        stopped = stop_kernel()
+        print("stopped", stopped)
+        """,
+        JSII_DEBUG="1",
+    )
+    assert result.returncode == 0, result.stdout
+    lines = result.stdout.splitlines()
+    assert lines[-1] == "stopped True"
+    assert lines[-2].startswith("< ") and '"aws-cdk-lib.App@' in lines[-2]  # the App's creation, answered
+

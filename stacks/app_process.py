@@ -34,7 +34,9 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from concurrent.futures import Future, ThreadPoolExecutor
+import threading
+from concurrent.futures import Future
+from contextlib import suppress
 from types import TracebackType
 from typing import TYPE_CHECKING, NoReturn
 
@@ -50,6 +52,8 @@ class AppProcess:
 
     def __init__(self) -> None:
         self.tmpdir = tempfile.mkdtemp(prefix="mistral-synth-")
+        # Also removed if the process ends before the `with` block does (an interrupt during the imports).
+        atexit.register(shutil.rmtree, self.tmpdir, ignore_errors=True)
         os.environ["TMPDIR"] = self.tmpdir
         tempfile.tempdir = None  # Python's own temporary files follow TMPDIR too
         self._engine = _start_validation_engine()  # importing aws_cdk here starts jsii's Node process
@@ -65,7 +69,8 @@ class AppProcess:
     def __exit__(
         self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
     ) -> None:
-        self._engine.exception()  # waits: a call still in flight on the thread ends before the kernel stops
+        with suppress(TimeoutError):  # a call still in flight on the thread ends before the kernel stops
+            self._engine.exception(timeout=30)
         self._stopped = stop_kernel()
         shutil.rmtree(self.tmpdir, ignore_errors=True)
 
@@ -81,13 +86,20 @@ class AppProcess:
 def _start_validation_engine() -> Future[cdk.CloudFormationValidatePlugin | None]:
     import aws_cdk as cdk
 
+    engine: Future[cdk.CloudFormationValidatePlugin | None] = Future()
     if os.environ.get(VALIDATION_SWITCH) == "false":
-        off: Future[cdk.CloudFormationValidatePlugin | None] = Future()
-        off.set_result(None)
-        return off
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cloudformation-validate")
-    engine: Future[cdk.CloudFormationValidatePlugin | None] = pool.submit(cdk.CloudFormationValidatePlugin)
-    pool.shutdown(wait=False)
+        engine.set_result(None)
+        return engine
+
+    def build() -> None:
+        try:
+            engine.set_result(cdk.CloudFormationValidatePlugin())
+        except BaseException as error:  # handed to whoever waits for the engine
+            engine.set_exception(error)
+
+    # A daemon: an interrupt during the imports (the thread imports too: jsii's type checks) must not leave the
+    # interpreter waiting for it at exit, as it would for a pool's worker.
+    threading.Thread(target=build, name="cloudformation-validate", daemon=True).start()
     return engine
 
 

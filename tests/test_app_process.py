@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import textwrap
+import time
 import uuid
 from pathlib import Path
 
@@ -80,7 +82,7 @@ def _processes_with(marker: str) -> list[str]:
 
 @pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="finds leftover processes through /proc")
 def test_app_py_writes_what_a_plain_synth_writes_and_leaves_nothing_behind(tmp_path: Path) -> None:
-    tmp, out, marker = tmp_path / "tmp", tmp_path / "out", f"MISTRAL_TEST_MARKER={uuid.uuid4()}"
+    tmp, out, marker = tmp_path / "tmp", tmp_path / "out", str(uuid.uuid4())
     tmp.mkdir()
     context = {**CDK_JSON_CONTEXT, "aws:cdk:version-reporting": False}
     result = subprocess.run(
@@ -91,7 +93,7 @@ def test_app_py_writes_what_a_plain_synth_writes_and_leaves_nothing_behind(tmp_p
             "TMPDIR": str(tmp),
             "CDK_OUTDIR": str(out),
             "CDK_CONTEXT_JSON": json.dumps(context),
-            marker.split("=")[0]: marker.split("=")[1],
+            "MISTRAL_TEST_MARKER": marker,
         },
         capture_output=True,
         text=True,
@@ -110,6 +112,27 @@ def test_app_py_writes_what_a_plain_synth_writes_and_leaves_nothing_behind(tmp_p
     assert _processes_with(marker) == []  # both of jsii's Node processes gone
 
 
+@pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="finds leftover processes through /proc")
+@pytest.mark.parametrize("after_s", [0.5, 2.5], ids=["while-importing", "while-building"])
+def test_an_interrupted_app_py_leaves_nothing_behind(tmp_path: Path, after_s: float) -> None:
+    """Ctrl-C in a terminal reaches the app and both Node processes (one process group)."""
+    tmp, marker = tmp_path / "tmp", str(uuid.uuid4())
+    tmp.mkdir()
+    app = subprocess.Popen(
+        [sys.executable, "app.py"],
+        cwd=REPO,
+        env={**ENV, "TMPDIR": str(tmp), "CDK_OUTDIR": str(tmp_path / "out"), "MISTRAL_TEST_MARKER": marker},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    time.sleep(after_s)
+    os.killpg(app.pid, signal.SIGINT)
+    assert app.wait(timeout=60) != 0
+    assert list(tmp.iterdir()) == []
+    assert _processes_with(marker) == []
+
+
 def test_a_registered_engine_replaces_the_built_in_one_and_still_refuses_a_bad_template() -> None:
     app = new_app()
     cdk.Validations.of(app).add_plugins(cdk.CloudFormationValidatePlugin())
@@ -125,8 +148,10 @@ def test_no_engine_is_built_when_cdk_validation_is_off(monkeypatch: pytest.Monke
     assert app_process._start_validation_engine().result() is None
 
 
-def test_stopping_the_kernel_keeps_its_last_output() -> None:
-    """SIGTERM, then jsii's own stop: what the kernel wrote before it (here its debug line) still reaches stderr."""
+def test_stopping_the_kernel_keeps_its_last_output(tmp_path: Path) -> None:
+    """SIGTERM, then jsii's own stop: what the kernel wrote before it (here its debug line) still reaches stderr.
+
+    (A killed kernel leaves its directory behind: AppProcess's own TMPDIR takes it; here pytest's does.)"""
     result = _python(
         """
         import sys
@@ -138,9 +163,9 @@ def test_stopping_the_kernel_keeps_its_last_output() -> None:
         print("stopped", stopped)
         """,
         JSII_DEBUG="1",
+        TMPDIR=str(tmp_path),
     )
     assert result.returncode == 0, result.stdout
     lines = result.stdout.splitlines()
     assert lines[-1] == "stopped True"
     assert lines[-2].startswith("< ") and '"aws-cdk-lib.App@' in lines[-2]  # the App's creation, answered
-

@@ -33,13 +33,14 @@ from __future__ import annotations
 import atexit
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 import threading
 from concurrent.futures import Future
 from contextlib import suppress
-from types import TracebackType
+from types import FrameType, TracebackType
 from typing import TYPE_CHECKING, NoReturn
 
 if TYPE_CHECKING:
@@ -54,8 +55,10 @@ class AppProcess:
 
     def __init__(self) -> None:
         self.tmpdir = tempfile.mkdtemp(prefix="mistral-synth-")
-        # Also removed if the process ends before the `with` block does (an interrupt during the imports).
+        # Also removed if the process ends before the `with` block does (an interrupt during the imports), and
+        # SIGTERM (a CI job cancelled, the deploy rehearsal stopping the CLI) ends it as Ctrl-C does, not at once.
         atexit.register(shutil.rmtree, self.tmpdir, ignore_errors=True)
+        signal.signal(signal.SIGTERM, _terminated)
         os.environ["TMPDIR"] = self.tmpdir
         tempfile.tempdir = None  # Python's own temporary files follow TMPDIR too
         self._engine = _start_validation_engine()  # importing aws_cdk here starts jsii's Node process
@@ -83,6 +86,10 @@ class AppProcess:
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(status)
+
+
+def _terminated(signal_number: int, frame: FrameType | None) -> NoReturn:
+    raise SystemExit(128 + signal_number)
 
 
 def _start_validation_engine() -> Future[cdk.CloudFormationValidatePlugin | None]:

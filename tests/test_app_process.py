@@ -113,9 +113,20 @@ def test_app_py_writes_what_a_plain_synth_writes_and_leaves_nothing_behind(tmp_p
 
 
 @pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="finds leftover processes through /proc")
-@pytest.mark.parametrize("after_s", [0.5, 2.5], ids=["while-importing", "while-building"])
-def test_an_interrupted_app_py_leaves_nothing_behind(tmp_path: Path, after_s: float) -> None:
-    """Ctrl-C in a terminal reaches the app and both Node processes (one process group)."""
+@pytest.mark.parametrize(
+    ("signal_number", "after_s"),
+    [(signal.SIGINT, 0.5), (signal.SIGINT, 2.5), (signal.SIGTERM, 0.5), (signal.SIGTERM, 2.5)],
+    ids=[
+        "ctrl-c-while-importing",
+        "ctrl-c-while-building",
+        "sigterm-while-importing",
+        "sigterm-while-building",
+    ],
+)
+def test_an_interrupted_app_py_leaves_nothing_behind(
+    tmp_path: Path, signal_number: int, after_s: float
+) -> None:
+    """Ctrl-C in a terminal, or SIGTERM from a cancelled CI job, reaches the app and both Node processes."""
     tmp, marker = tmp_path / "tmp", str(uuid.uuid4())
     tmp.mkdir()
     app = subprocess.Popen(
@@ -127,7 +138,7 @@ def test_an_interrupted_app_py_leaves_nothing_behind(tmp_path: Path, after_s: fl
         start_new_session=True,
     )
     time.sleep(after_s)
-    os.killpg(app.pid, signal.SIGINT)
+    os.killpg(app.pid, signal_number)
     assert app.wait(timeout=60) != 0
     assert list(tmp.iterdir()) == []
     assert _processes_with(marker) == []

@@ -37,7 +37,10 @@ def build_app(app: cdk.App) -> cdk.App:
 def main(
     app: cdk.App | None = None, validation_engine: cdk.CloudFormationValidatePlugin | None = None
 ) -> int:
-    """Synthesize; a configuration mistake is one line on stderr and exit code 1, not a traceback."""
+    """Synthesize; a configuration mistake is one line on stderr and exit code 1, not a traceback.
+
+    `validation_engine`: CDK's CloudFormation validation, already built (stacks/app_process.py), registered in
+    place of the one aws-cdk-lib would build at synth."""
     app = app or cdk.App()
     if validation_engine is not None:
         cdk.Validations.of(app).add_plugins(validation_engine)

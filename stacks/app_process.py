@@ -51,7 +51,7 @@ VALIDATION_SWITCH = "CDK_VALIDATION"
 
 
 class AppProcess:
-    """`with AppProcess() as process:` around an app's run, entered before anything imports aws_cdk."""
+    """Made before anything imports aws_cdk; `with` it around the app's run, then `exit` (app.py's `__main__`)."""
 
     def __init__(self) -> None:
         self.tmpdir = tempfile.mkdtemp(prefix="mistral-synth-")

@@ -113,15 +113,19 @@ def stack_outputs(cloudformation: Any, stack_name: str) -> dict[str, str]:
     return {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}
 
 
-def add_door_arguments(group: Any, *, stack: bool = True, url_help: str | None = None) -> None:
-    """Where the door is and how to sign for it: ``--url``, ``--stack`` (unless the caller adds its own),
-    ``--door``, ``--service``, ``--api-id``: the same flags for the calling commands and ``serve``."""
-    group.add_argument(
-        "--url",
-        default=argparse.SUPPRESS,
-        help=url_help
-        or "the door's URL: the function URL or the private API's stage URL (or a local server)",
-    )
+def add_door_arguments(
+    group: Any, *, stack: bool = True, url: bool = True, url_help: str | None = None
+) -> None:
+    """Where the door is and how to sign for it: ``--url`` and ``--stack`` (unless the caller adds its own),
+    ``--door``, ``--service``, ``--api-id``: the same flags for the calling commands, ``serve`` and
+    ``mistral-bench``."""
+    if url:
+        group.add_argument(
+            "--url",
+            default=argparse.SUPPRESS,
+            help=url_help
+            or "the door's URL: the function URL or the private API's stage URL (or a local server)",
+        )
     if stack:
         group.add_argument(
             "--stack",

@@ -1,4 +1,5 @@
-"""``--stack NAME`` reads the stack's InvokeUrl, EndpointName and Region outputs (stubbed CloudFormation)."""
+"""``--stack NAME`` reads the stack's InvokeUrl (or PrivateApiUrl), EndpointName and Region outputs (stubbed
+CloudFormation); ``--door``, ``--service`` and ``--api-id`` choose and sign for a door."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from botocore.stub import Stubber
 from mistral_client import transport
 from mistral_client.bench import workload
 from mistral_client.bench.cli import build_parser
-from mistral_client.bench.targets import EndpointTarget, FunctionUrlTarget, build_target
+from mistral_client.bench.targets import DoorTarget, EndpointTarget, FunctionUrlTarget, build_target
 from mistral_client.errors import CliError
 from mistral_client.standin import StandIn
 
@@ -104,3 +105,67 @@ def test_a_missing_stack_is_a_clear_error(cloudformation: Stubber) -> None:
 def test_without_a_target_the_command_says_what_to_pass() -> None:
     with pytest.raises(CliError, match="--url URL, --endpoint-name NAME, or --stack STACK_NAME"):
         build_target(args(), botocore.session.Session(), 8)
+
+
+# --- the private door (issue 16): --door, --service and --api-id, as mistral-invoke takes them ------------------
+
+PRIVATE_API_URL = "https://a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com/prod/"
+
+
+def test_door_private_benchmarks_the_private_api_signed_for_execute_api(cloudformation: Stubber) -> None:
+    outputs = {**OUTPUTS, "PrivateApiUrl": PRIVATE_API_URL}
+    cloudformation.add_response("describe_stacks", description(outputs), {"StackName": STACK})
+    target = build_target(args("--stack", STACK, "--door", "private"), botocore.session.Session(), 8)
+    assert isinstance(target, DoorTarget)
+    assert target.url == PRIVATE_API_URL + "generate"
+    assert target.name == f"private API {PRIVATE_API_URL}"
+    assert target._signer is not None
+    assert target._signer.scope(target.url) == ("execute-api", "eu-west-1")
+
+
+def test_a_stack_with_only_the_private_door_is_benchmarked_there(cloudformation: Stubber) -> None:
+    outputs = {
+        "PrivateApiUrl": PRIVATE_API_URL,
+        "EndpointName": OUTPUTS["EndpointName"],
+        "Region": "eu-west-1",
+    }
+    cloudformation.add_response("describe_stacks", description(outputs), {"StackName": STACK})
+    target = build_target(args("--stack", STACK), botocore.session.Session(), 8)
+    assert isinstance(target, DoorTarget)
+    assert target.url == PRIVATE_API_URL + "generate"
+
+
+def test_door_private_on_a_stack_without_it_says_which_doors_there_are(cloudformation: Stubber) -> None:
+    cloudformation.add_response("describe_stacks", description(OUTPUTS), {"StackName": STACK})
+    with pytest.raises(CliError, match=r"has no private door .*its doors: url \(InvokeUrl\)"):
+        build_target(args("--stack", STACK, "--door", "private"), botocore.session.Session(), 8)
+
+
+def test_a_vpc_endpoint_host_needs_the_api_id_which_the_signer_then_sends() -> None:
+    vpce = "https://vpce-0a1b2c3d4e5f67890-abcdefgh.execute-api.eu-west-1.vpce.amazonaws.com/prod/"
+    with pytest.raises(CliError, match="pass --api-id"):
+        build_target(args("--url", vpce), botocore.session.Session(), 8)
+    target = build_target(args("--url", vpce, "--api-id", "a1b2c3d4e5"), botocore.session.Session(), 8)
+    assert isinstance(target, DoorTarget)
+    assert target._signer is not None and target._signer.api_id == "a1b2c3d4e5"
+    assert target._signer.scope(target.url) == ("execute-api", "eu-west-1")
+
+
+def test_another_host_name_signs_for_the_service_given() -> None:
+    with pytest.raises(CliError, match="--service lambda or --service execute-api"):
+        build_target(args("--url", "https://llm.example.com/prod/"), botocore.session.Session(), 8)
+    target = build_target(
+        args("--url", "https://llm.example.com/prod/", "--service", "execute-api", "--region", "eu-west-1"),
+        botocore.session.Session(),
+        8,
+    )
+    assert isinstance(target, DoorTarget) and target._signer is not None
+    assert target._signer.scope(target.url) == ("execute-api", "eu-west-1")
+
+
+@pytest.mark.parametrize("flag", [["--door", "private"], ["--service", "lambda"], ["--api-id", "a1b2c3d4e5"]])
+def test_door_flags_with_the_endpoint_target_are_refused(flag: list[str]) -> None:
+    with pytest.raises(CliError, match="chooses a door of the proxy; --target endpoint calls"):
+        build_target(
+            args("--endpoint-name", "ep", "--target", "endpoint", *flag), botocore.session.Session(), 8
+        )

@@ -19,6 +19,7 @@ from conftest import FAST, StandInFactory, target_for
 from invoke_proxy.sse import SseParser
 from mistral_client.bench import workload
 from mistral_client.bench.targets import (
+    DoorTarget,
     EndpointTarget,
     FunctionUrlTarget,
     classify_botocore,
@@ -227,6 +228,23 @@ def test_the_function_url_target_signs_each_generate_request_for_lambda(function
         assert (request.method, request.path) == ("POST", "/generate")
         assert request.body == body
         assert signature_is_valid(request, function_url.url, "eu-west-1")
+
+
+def test_the_private_api_target_posts_under_the_stage_signed_for_execute_api(
+    function_url: FunctionUrl,
+) -> None:
+    """The private door's URL ends in its stage (/prod/): the route goes under it, signed for API Gateway."""
+    function_url.answer(
+        200, {"generated_text": "x", "details": {"finish_reason": "length", "generated_tokens": 4}}
+    )
+    stage = function_url.url + "prod/"
+    target = DoorTarget(stage, "eu-west-1", botocore.session.Session(), timeout=10, service="execute-api")
+    body = workload.request_body(8, 4, stream=False)
+    assert target.send(body, stream=False).generated_tokens == 4
+    (request,) = function_url.requests
+    assert (request.method, request.path) == ("POST", "/prod/generate")
+    assert signature_is_valid(request, function_url.url, "eu-west-1", "execute-api")
+    assert target.name == f"private API {stage}"
 
 
 @pytest.mark.parametrize(("status", "kind"), [(429, "429"), (502, "5xx"), (504, "timeout"), (400, "other")])

@@ -20,7 +20,7 @@ from typing import IO, Any
 
 from .. import signing
 from ..errors import CliError
-from ..transport import DEFAULT_TIMEOUT_SECONDS
+from ..transport import DEFAULT_TIMEOUT_SECONDS, add_door_arguments
 from ..version import VersionAction
 from . import report, workload
 from .stats import MEASURED, SKIPPED, TIMED_OUT, CellFigures
@@ -110,14 +110,22 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _add_target(run: argparse.ArgumentParser) -> None:
     where = run.add_argument_group("target")
-    where.add_argument("--stack", help="read InvokeUrl, EndpointName and Region from this stack's outputs")
+    where.add_argument(
+        "--stack",
+        help="read the door's URL (InvokeUrl or PrivateApiUrl, see --door), EndpointName and Region from this "
+        "stack's outputs",
+    )
     where.add_argument(
         "--target",
         choices=["url", "endpoint"],
-        help="url: the function URL through the proxy (what applications see); endpoint: InvokeEndpoint directly "
-        "(what the model delivers). Default: url, or endpoint when only --endpoint-name is given",
+        help="url: a door of the proxy, the function URL or the private API (what applications see); endpoint: "
+        "InvokeEndpoint directly (what the model delivers). Default: url, or endpoint when only --endpoint-name "
+        "is given",
     )
-    where.add_argument("--url", help="the function URL (or a local `mistral-invoke serve`)")
+    where.add_argument(
+        "--url",
+        help="the door's URL: the function URL or the private API's stage URL (or a local `mistral-invoke serve`)",
+    )
     where.add_argument("--endpoint-name", help="the SageMaker endpoint")
     where.add_argument(
         "--inference-component-name",
@@ -128,6 +136,7 @@ def _add_target(run: argparse.ArgumentParser) -> None:
         "--region", help="default: the stack's Region output, the URL's, or the standard chain"
     )
     where.add_argument("--profile", help="AWS profile (default: the standard credential chain)")
+    add_door_arguments(where, stack=False, url=False)  # --door, --service and --api-id, as mistral-invoke's
 
 
 def _add_sweep(run: argparse.ArgumentParser) -> None:

@@ -1,7 +1,8 @@
 """Where the benchmark's requests go, and how each answer becomes an :class:`Outcome`.
 
-- :class:`FunctionUrlTarget`: ``POST /generate`` on the invoke proxy's function URL, SigV4-signed with
-  :class:`mistral_client.signing.FunctionUrlSigner` (what applications see: proxy and Lambda included).
+- :class:`DoorTarget`: ``POST /generate`` through a door of the invoke proxy, the function URL or the private API,
+  SigV4-signed with :class:`mistral_client.signing.DoorSigner` for that door's service (what applications see:
+  proxy and Lambda, and API Gateway, included).
 - :class:`EndpointTarget`: InvokeEndpoint / InvokeEndpointWithResponseStream on the SageMaker endpoint (what the
   model delivers), with a botocore client from the standard configuration chain, so
   ``AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME`` and friends redirect it.
@@ -34,7 +35,7 @@ from invoke_proxy.tgi import answer_of, details_of, token_counts
 
 from .. import transport
 from ..errors import CliError
-from ..signing import FunctionUrlSigner, region_from_url
+from ..signing import EXECUTE_API, DoorSigner, region_from_url, service_from_url
 from ..transport import LOOPBACK_HOSTS
 
 # Outcome kinds. "ok" includes short generations (see ``Outcome.generated_tokens``).
@@ -298,12 +299,24 @@ def endpoint_client(
 # --- the function URL, through the proxy ----------------------------------------------------------------------
 
 
-class FunctionUrlTarget:
-    """``POST /generate`` on the function URL, SigV4-signed for ``lambda``; one keep-alive connection per user."""
+class DoorTarget:
+    """``POST /generate`` through a door, signed for its service (``lambda`` for the function URL, ``execute-api``
+    for the private API; ``service`` for another host name, ``api_id`` for a VPC endpoint's); one keep-alive
+    connection per user."""
 
-    def __init__(self, url: str, region: str | None, session: Any, timeout: float) -> None:
+    def __init__(
+        self,
+        url: str,
+        region: str | None,
+        session: Any,
+        timeout: float,
+        *,
+        service: str | None = None,
+        api_id: str | None = None,
+    ) -> None:
         self.url = url.rstrip("/") + GENERATE
-        self.name = f"function URL {url}"
+        door = "private API" if service_from_url(url, service) == EXECUTE_API else "function URL"
+        self.name = f"{door} {url}"
         self.timeout = timeout
         parts = urllib.parse.urlsplit(self.url)
         self._scheme, self._host, self._port, self._path = (
@@ -315,9 +328,9 @@ class FunctionUrlTarget:
         self.region = region
         loopback = self._host in LOOPBACK_HOSTS
         # As mistral-invoke does: a local dev server without credentials or a region is called unsigned.
-        self._signer: FunctionUrlSigner | None = None
+        self._signer: DoorSigner | None = None
         if session.get_credentials() is not None and (region or not loopback):
-            self._signer = FunctionUrlSigner(region, session=session)
+            self._signer = DoorSigner(region, session=session, service=service, api_id=api_id)
         elif not loopback:
             raise CliError(
                 "No AWS credentials found (profile, environment, SSO or instance role); cannot sign."
@@ -429,25 +442,37 @@ class FunctionUrlTarget:
         return text
 
 
+#: The target's earlier name, from when the function URL was the only door: the same class.
+FunctionUrlTarget = DoorTarget
+
 # --- choosing a target ---------------------------------------------------------------------------------------
 
 
 def build_target(args: argparse.Namespace, session: Any, users: int) -> Target:
-    """The target the arguments name: ``--url``, ``--endpoint-name``, or ``--stack`` (outputs InvokeUrl,
-    EndpointName, Region and, on scale-to-zero stacks, InferenceComponentName) with ``--target url|endpoint``."""
+    """The target the arguments name: ``--url``, ``--endpoint-name``, or ``--stack`` (outputs InvokeUrl or
+    PrivateApiUrl as ``--door`` says, EndpointName, Region and, on scale-to-zero stacks, InferenceComponentName)
+    with ``--target url|endpoint``; ``--service`` and ``--api-id`` as mistral-invoke takes them."""
     kind = args.target or ("endpoint" if args.endpoint_name and not args.url else "url")
     if kind == "url":
         if args.stack and not args.url:
             target = transport.resolve_target(args, session)  # mistral-invoke's own --stack lookup
         elif args.url:
             url = args.url if args.url.endswith("/") else args.url + "/"
+            door = {key: getattr(args, key) for key in ("door", "service", "api_id") if hasattr(args, key)}
             target = transport.resolve_target(
-                argparse.Namespace(url=url, stack=None, region=args.region), session
+                argparse.Namespace(url=url, stack=None, region=args.region, **door), session
             )
         else:
             raise CliError("Say what to measure: --url URL, --endpoint-name NAME, or --stack STACK_NAME.")
-        return FunctionUrlTarget(
-            target.url, target.region or region_from_url(target.url), session, args.timeout
+        region = target.region or region_from_url(target.url)
+        return DoorTarget(
+            target.url, region, session, args.timeout, service=target.service, api_id=target.api_id
+        )
+    door_flags = [flag for flag in ("door", "service", "api_id") if hasattr(args, flag)]
+    if door_flags:
+        raise CliError(
+            f"--{door_flags[0].replace('_', '-')} chooses a door of the proxy; --target endpoint calls the "
+            "SageMaker endpoint directly."
         )
     endpoint_name, region = args.endpoint_name, args.region
     component = args.inference_component_name

@@ -132,6 +132,14 @@ def test_a_scaled_to_zero_model_behind_the_proxy_is_explained_with_how_to_wake_i
     assert target.explain(outcome).endswith(WAKE_HINT)
 
 
+def test_a_403_from_the_private_api_names_execute_api_invoke_not_the_function_urls_permissions() -> None:
+    url = "https://a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com/prod/"
+    target = FunctionUrlTarget(url, "eu-west-1", botocore.session.Session(), timeout=5)
+    explained = target.explain(Outcome(0, 0, "other", status=403, message='403: {"message":"Forbidden"}'))
+    assert "execute-api:Invoke" in explained
+    assert "lambda:InvokeFunctionUrl" not in explained
+
+
 def test_access_denied_on_the_endpoint_names_the_action_and_the_endpoint(
     stand_in_factory: StandInFactory,
 ) -> None:

@@ -315,8 +315,8 @@ class DoorTarget:
         api_id: str | None = None,
     ) -> None:
         self.url = url.rstrip("/") + GENERATE
-        door = "private API" if service_from_url(url, service) == EXECUTE_API else "function URL"
-        self.name = f"{door} {url}"
+        self.service, self.api_id = service_from_url(url, service), api_id
+        self.name = f"{'private API' if self.service == EXECUTE_API else 'function URL'} {url}"
         self.timeout = timeout
         parts = urllib.parse.urlsplit(self.url)
         self._scheme, self._host, self._port, self._path = (
@@ -435,7 +435,8 @@ class DoorTarget:
             else ""
         )
         text = transport.explain_failure(
-            transport.HttpAnswer(outcome.status, {}, body.encode()), transport.Target(self.url, self.region)
+            transport.HttpAnswer(outcome.status, {}, body.encode()),
+            transport.Target(self.url, self.region, self.service, self.api_id),
         )
         if MODEL_SCALING_UP_ERROR in body:
             text += f"\n{WAKE_HINT}"

@@ -41,11 +41,11 @@ def main(
 
     `validation_engine`: CDK's CloudFormation validation, already built (stacks/app_process.py), registered in
     place of the one aws-cdk-lib would build at synth."""
-    app = app or cdk.App()
-    if validation_engine is not None:
-        cdk.Validations.of(app).add_plugins(validation_engine)
     try:
-        build_app(app).synth()
+        app = build_app(app or cdk.App())
+        if validation_engine is not None:  # after the packs, where aws-cdk-lib puts its own: the report's order
+            cdk.Validations.of(app).add_plugins(validation_engine)
+        app.synth()
     except ConfigurationError as error:
         print(f"Error: {error}", file=sys.stderr)
         return 1

@@ -20,9 +20,12 @@ the exit.
   background TurboFan compilation of that engine's WebAssembly: 0.3 to 0.6 s spent compiling code nothing will run
   (with V8's `--liftoff-only` the same stop takes 0.03 s). `AppProcess` sends SIGTERM instead: jsii's
   `jsii-runtime.js` forwards it to the kernel process, relays the kernel's remaining output and exits, and jsii's
-  own stop then closes the pipes and removes its files. A killed kernel does not run its exit hooks, and one of
+  own stop then closes the pipes and removes its files. What the kernel printed while answering a call arrives;
+  only what it would print after its last answer (`JSII_DEBUG`'s trace of that answer) can be cut short. A killed kernel does not run its exit hooks, and one of
   them removes its `jsii-kernel-*` directory under `os.tmpdir()`. So the process gets a temporary directory of its
-  own (TMPDIR, set before jsii starts Node, which reads it) and removes it at the end.
+  own (TMPDIR, set before jsii starts Node, which reads it) and removes it at the end. (A cloud assembly goes
+  there too when nothing sets CDK_OUTDIR, as aws-cdk-lib then writes to a temporary directory; `cdk` always sets
+  it.)
 - **Python's own exit.** With the assembly written and the kernel stopped, the interpreter would still spend 0.15
   to 0.2 s tearing down the 175 modules aws-cdk-lib's bindings bring in. `AppProcess.exit` flushes stdout and
   stderr and ends the process with `os._exit` instead.
@@ -113,7 +116,8 @@ def _start_validation_engine() -> Future[cdk.CloudFormationValidatePlugin | None
 
 
 def stop_kernel() -> bool:
-    """Stop jsii's Node process, on POSIX without waiting for V8's background compilation; False if there is none."""
+    """Stop jsii's Node process, on POSIX without waiting for V8's background compilation. False, doing nothing,
+    when jsii's kernel is not laid out as this expects (a jsii release that changed it)."""
     from jsii._runtime import kernel  # jsii's process kernel: its layout is checked here, not assumed
 
     node = getattr(kernel.provider, "_process", None)

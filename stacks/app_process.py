@@ -2,15 +2,15 @@
 
 aws-cdk-lib runs in a Node process that jsii starts and talks to over one pipe. `AppProcess` takes three costs
 out of the app's wall time, none of which changes what is synthesized or validated. They are measured in
-docs/maintainers/development.md ("Synth speed"): together about 0.6 s of a 4.4 s synth on 2 cores, most of it
-the exit.
+docs/maintainers/development.md ("Synth speed"): together about 0.6 s of a 4.4 s synth on 2 cores (the
+engine's thread about 0.3 s of it, the exits the rest).
 
 - **CDK's CloudFormation validation engine.** aws-cdk-lib validates every template with
   `@aws/cloudformation-validate`, a WebAssembly engine that costs about 1.4 s of the Node process's time to build,
   and builds it when `app.synth()` starts (`pluginsToEvaluate` in aws-cdk-lib's
   `core/lib/private/synthesis-validation.js`). Before that, Python spends about 0.3 s importing the project while
-  Node waits. `AppProcess` builds the engine on a thread during those imports (on 2 cores that gains 0.05 to 0.2
-  s, as the imports compete with V8's compile threads), and `app.main` registers it with
+  Node waits. `AppProcess` builds the engine on a thread during those imports (on 2 cores the imports compete
+  with V8's compile threads, so it gains less than their 0.3 s), and `app.main` registers it with
   `Validations.of(app)`. A registered `CloudFormationValidatePlugin` takes the place of the built-in one
   (`hasUserRegisteredCloudFormationValidatePlugin`, same file) with the same default rules, so the report and the
   `validateAgainstDefaultRules` flag behave as before. jsii's kernel has one pipe and no lock: until

@@ -43,7 +43,8 @@ def main(
     place of the one aws-cdk-lib would build at synth."""
     try:
         app = build_app(app or cdk.App())
-        if validation_engine is not None:  # after the packs, where aws-cdk-lib puts its own: the report's order
+        # After the packs, where aws-cdk-lib puts its own: the report keeps its order.
+        if validation_engine is not None:
             cdk.Validations.of(app).add_plugins(validation_engine)
         app.synth()
     except ConfigurationError as error:

@@ -3,7 +3,7 @@
 The app builds CDK's CloudFormation validation engine on a thread while Python imports the project, stops jsii's
 Node process with SIGTERM rather than waiting for V8, and runs in a temporary directory of its own. These tests
 hold what that relies on (no call into Node while importing) and what it must keep: the same cloud assembly, the
-kernel's last output on stderr, no process and no file left.
+kernel's output from the last call on stderr, no process and no file left, interrupted or not.
 """
 
 from __future__ import annotations

@@ -39,7 +39,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from ._compliance import acknowledge, acknowledge_checkov, acknowledge_in_packs
+from ._compliance import acknowledge, acknowledge_all, acknowledge_checkov, in_packs
 from ._lambda import contract
 from ._logs import new_log_group
 from ._validation import ConfigurationError, is_unresolved, require_bool, require_int
@@ -360,15 +360,11 @@ def _acknowledge(door: PrivateApi, streaming: bool) -> None:
         "(everything else explicitly denied), every method IAM-signed (AWS_IAM), requests validated by the "
         "proxy and throttled at the stage; no internet-facing surface for a web ACL to filter"
     )
-    acknowledge(door.stage, "AwsSolutions::AwsSolutions-APIG3", waf)
-    acknowledge_in_packs(door.stage, "APIGWAssociatedWithWAF", waf)
     execution_logs = (
         "Execution logging is off on purpose: it would write request and answer bodies (prompts and "
         "completions) to CloudWatch; the stage's JSON access log records every request's caller, endpoint, "
         "route, status, latencies and Lambda request id instead"
     )
-    acknowledge(door.stage, "AwsSolutions::AwsSolutions-APIG6", execution_logs)
-    acknowledge_in_packs(door.stage, "APIGWExecutionLoggingEnabled", execution_logs)
     # checkov 3 (CloudFormation) has no WAF, execution-logging or client-certificate check for REST APIs; it
     # reports caching (CKV_AWS_120).
     cache = (
@@ -381,13 +377,22 @@ def _acknowledge(door: PrivateApi, streaming: bool) -> None:
         )
         + "; nothing is stored to encrypt"
     )
-    acknowledge_in_packs(door.stage, "APIGWCacheEnabledAndEncrypted", cache)
     acknowledge_checkov(stage, "CKV_AWS_120", cache)
     backend_tls = (
         "The only backend is the proxy function, reached through Lambda's own API (SigV4 over TLS); a client "
         "certificate authenticates API Gateway to HTTP backends, which this API has none of"
     )
-    acknowledge_in_packs(door.stage, "APIGWSSLEnabled", backend_tls)
+    acknowledge_all(  # one call for the stage's findings, in the order they were written
+        door.stage,
+        {
+            "AwsSolutions::AwsSolutions-APIG3": waf,
+            **in_packs("APIGWAssociatedWithWAF", waf),
+            "AwsSolutions::AwsSolutions-APIG6": execution_logs,
+            **in_packs("APIGWExecutionLoggingEnabled", execution_logs),
+            **in_packs("APIGWCacheEnabledAndEncrypted", cache),
+            **in_packs("APIGWSSLEnabled", backend_tls),
+        },
+    )
     acknowledge(
         door.api,
         "AwsSolutions::AwsSolutions-APIG2",

@@ -523,6 +523,30 @@ def keep_ssm_parameter_names_on_update() -> Iterator[None]:
         yield
 
 
+def _completing_creation(
+    model: type[Any], complete: Callable[[Any, dict[str, Any]], None]
+) -> contextlib.AbstractContextManager[Any]:
+    """Patch ``model.create_from_cloudformation_json``: moto's own creation, then ``complete(resource,
+    properties)`` keeps what moto drops of the template's ``Properties``; the resource is returned."""
+    original = model.create_from_cloudformation_json
+
+    def create(
+        cls: Any,
+        resource_name: str,
+        cloudformation_json: Any,
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> Any:
+        resource = original.__func__(
+            cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
+        )
+        complete(resource, cloudformation_json["Properties"])
+        return resource
+
+    return mock.patch.object(model, "create_from_cloudformation_json", classmethod(create))
+
+
 class CorrectionError(RuntimeError):
     """A correction's own delete failed (moto would otherwise swallow it, see ``_loud``)."""
 
@@ -888,21 +912,8 @@ def update_endpoints_in_place() -> Iterator[None]:
     from moto.core.utils import utcnow
     from moto.sagemaker.models import FakeEndpoint, sagemaker_backends
 
-    original_create = FakeEndpoint.create_from_cloudformation_json
-
-    def create(
-        cls: Any,
-        resource_name: str,
-        cloudformation_json: Any,
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
-    ) -> Any:
-        endpoint = original_create.__func__(  # type: ignore[attr-defined]
-            cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
-        )
-        endpoint.last_deployment_config = cloudformation_json["Properties"].get("DeploymentConfig")
-        return endpoint
+    def keep_deployment_config(endpoint: Any, properties: dict[str, Any]) -> None:
+        endpoint.last_deployment_config = properties.get("DeploymentConfig")
 
     def update(
         cls: Any,
@@ -917,7 +928,9 @@ def update_endpoints_in_place() -> Iterator[None]:
             cls.delete_from_cloudformation_json(
                 original_resource.arn, cloudformation_json, account_id, region_name
             )
-            return create(cls, properties["EndpointName"], cloudformation_json, account_id, region_name)
+            return cls.create_from_cloudformation_json(  # the completing creation, patched below
+                properties["EndpointName"], cloudformation_json, account_id, region_name
+            )
         backend = sagemaker_backends[account_id][region_name]
         endpoint: Any = backend.endpoints[original_resource.endpoint_name]
         config = backend.describe_endpoint_config(properties["EndpointConfigName"])
@@ -946,7 +959,7 @@ def update_endpoints_in_place() -> Iterator[None]:
         return endpoint
 
     with (
-        mock.patch.object(FakeEndpoint, "create_from_cloudformation_json", classmethod(create)),
+        _completing_creation(FakeEndpoint, keep_deployment_config),
         mock.patch.object(FakeEndpoint, "update_from_cloudformation_json", classmethod(update)),
     ):
         yield
@@ -993,34 +1006,21 @@ def accept_inference_component_endpoint_configs() -> Iterator[None]:
     from moto.sagemaker.models import FakeEndpointConfig, SageMakerModelBackend
 
     original_validate = SageMakerModelBackend.validate_production_variants
-    original_create = FakeEndpointConfig.create_from_cloudformation_json
 
     def validate_production_variants(self: Any, production_variants: list[dict[str, Any]]) -> None:
         original_validate(self, [v for v in production_variants if "ModelName" in v])
 
-    def create(
-        cls: Any,
-        resource_name: str,
-        cloudformation_json: Any,
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
-    ) -> Any:
-        config = original_create.__func__(  # type: ignore[attr-defined]
-            cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
-        )
-        properties = cloudformation_json["Properties"]
+    def keep_settings(config: Any, properties: dict[str, Any]) -> None:
         config.execution_role_arn = properties.get("ExecutionRoleArn")
         config.vpc_config = properties.get("VpcConfig")
         if "EnableNetworkIsolation" in properties:
             config.enable_network_isolation = str(properties["EnableNetworkIsolation"]).lower() == "true"
-        return config
 
     with (
         mock.patch.object(
             SageMakerModelBackend, "validate_production_variants", validate_production_variants
         ),
-        mock.patch.object(FakeEndpointConfig, "create_from_cloudformation_json", classmethod(create)),
+        _completing_creation(FakeEndpointConfig, keep_settings),
     ):
         yield
 
@@ -1546,20 +1546,7 @@ def keep_rest_api_policies_and_endpoint_types() -> Iterator[None]:
     """
     from moto.apigateway.models import RestAPI
 
-    original_create = RestAPI.create_from_cloudformation_json
-
-    def create(
-        cls: Any,
-        resource_name: str,
-        cloudformation_json: Any,
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
-    ) -> Any:
-        api = original_create.__func__(  # type: ignore[attr-defined]
-            cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
-        )
-        p = cloudformation_json["Properties"]
+    def keep_policy_and_endpoint_configuration(api: Any, p: dict[str, Any]) -> None:
         policy = p.get("Policy")
         if policy is not None:
             api.policy = policy if isinstance(policy, str) else json.dumps(policy)
@@ -1569,9 +1556,8 @@ def keep_rest_api_policies_and_endpoint_types() -> Iterator[None]:
             if config.get("VpcEndpointIds"):
                 api.endpoint_configuration["vpcEndpointIds"] = list(config["VpcEndpointIds"])
         api.tags = {t["Key"]: t["Value"] for t in p.get("Tags") or []}
-        return api
 
-    with mock.patch.object(RestAPI, "create_from_cloudformation_json", classmethod(create)):
+    with _completing_creation(RestAPI, keep_policy_and_endpoint_configuration):
         yield
 
 
@@ -1612,7 +1598,6 @@ def keep_streaming_integrations() -> Iterator[None]:
 
     original_to_json = Integration.to_json
     original_put = APIGatewayResponse.put_integration
-    original_create = Method.create_from_cloudformation_json
 
     def to_json(self: Any) -> dict[str, Any]:
         answer = original_to_json(self)
@@ -1626,28 +1611,17 @@ def keep_streaming_integrations() -> Iterator[None]:
         integration.response_transfer_mode = self._get_param("responseTransferMode") or DEFAULT_TRANSFER_MODE
         return status, headers, json.dumps(integration.to_json())
 
-    def create(
-        cls: Any,
-        resource_name: str,
-        cloudformation_json: Any,
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
-    ) -> Any:
-        method = original_create.__func__(  # type: ignore[attr-defined]
-            cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
-        )
-        settings = cloudformation_json["Properties"]["Integration"]
+    def keep_transfer_mode(method: Any, properties: dict[str, Any]) -> None:
+        settings = properties["Integration"]
         integration = method.method_integration
         integration.response_transfer_mode = settings.get("ResponseTransferMode", DEFAULT_TRANSFER_MODE)
         if "TimeoutInMillis" in settings:
             integration.timeout_in_millis = int(settings["TimeoutInMillis"])
-        return method
 
     with (
         mock.patch.object(Integration, "to_json", to_json),
         mock.patch.object(APIGatewayResponse, "put_integration", put_integration),
-        mock.patch.object(Method, "create_from_cloudformation_json", classmethod(create)),
+        _completing_creation(Method, keep_transfer_mode),
     ):
         yield
 

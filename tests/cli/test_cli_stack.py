@@ -151,34 +151,27 @@ def test_the_private_api_from_a_stack_is_signed_for_execute_api(
     assert signature_is_valid(function_url.requests[0], function_url.url, "eu-west-1", service="execute-api")
 
 
-def test_a_stack_with_both_doors_is_called_through_the_function_url_by_default(
-    run: Run, function_url: FunctionUrl, cloudformation: Stubber
+@pytest.mark.parametrize(
+    ("door", "path", "service"),
+    [
+        ([], "/health", "lambda"),
+        (["--door", "private"], "/prod/health", "execute-api"),
+        (["--door", "url"], "/health", "lambda"),
+    ],
+    ids=[
+        "function-url-by-default",
+        "door-private-chooses-the-private-api",
+        "door-url-chooses-the-function-url",
+    ],
+)
+def test_a_stack_with_both_doors_is_called_through_the_one_door_chooses(
+    run: Run, function_url: FunctionUrl, cloudformation: Stubber, door: list[str], path: str, service: str
 ) -> None:
     outputs = door_outputs(function_url, "InvokeUrl", "PrivateApiUrl")
     cloudformation.add_response("describe_stacks", stack_description(outputs))
     function_url.answer(200, {"status": "ok"})
-    run("--stack", STACK, "health")
-    assert (function_url.requests[0].path, signed_service(function_url)) == ("/health", "lambda")
-
-
-def test_door_private_chooses_the_private_api_of_a_stack_with_both(
-    run: Run, function_url: FunctionUrl, cloudformation: Stubber
-) -> None:
-    outputs = door_outputs(function_url, "InvokeUrl", "PrivateApiUrl")
-    cloudformation.add_response("describe_stacks", stack_description(outputs))
-    function_url.answer(200, {"status": "ok"})
-    run("--stack", STACK, "--door", "private", "health")
-    assert (function_url.requests[0].path, signed_service(function_url)) == ("/prod/health", "execute-api")
-
-
-def test_door_url_chooses_the_function_url_of_a_stack_with_both(
-    run: Run, function_url: FunctionUrl, cloudformation: Stubber
-) -> None:
-    outputs = door_outputs(function_url, "InvokeUrl", "PrivateApiUrl")
-    cloudformation.add_response("describe_stacks", stack_description(outputs))
-    function_url.answer(200, {"status": "ok"})
-    run("--stack", STACK, "--door", "url", "health")
-    assert (function_url.requests[0].path, signed_service(function_url)) == ("/health", "lambda")
+    run("--stack", STACK, *door, "health")
+    assert (function_url.requests[0].path, signed_service(function_url)) == (path, service)
 
 
 def test_an_absent_door_is_an_error_naming_the_doors_the_stack_has(

@@ -54,8 +54,4 @@ def main(
 
 
 if __name__ == "__main__":
-    # The engine first, then Node is free for the build. Leaving the block stops jsii's Node process without
-    # waiting for it and removes the temporary directory; exit skips the interpreter's teardown.
-    with _PROCESS:
-        _STATUS = main(validation_engine=_PROCESS.validation_engine())
-    _PROCESS.exit(_STATUS)
+    _PROCESS.run(lambda engine: main(validation_engine=engine))

@@ -43,14 +43,14 @@ sys.path.insert(0, {str(REPO)!r})
 from stacks.app_process import AppProcess
 process = AppProcess()
 import aws_cdk as cdk
-with process:
-    engine = process.validation_engine()
+def synth(engine):
     app = cdk.App()
     cdk.Stack(app, "Empty")
     if engine is not None:
         cdk.Validations.of(app).add_plugins(engine)
     app.synth()
-process.exit(0)
+    return 0
+process.run(synth)
 """
 BASELINE = "empty app, run as app.py runs"
 # The project's app as `cdk synth` runs it: `python app.py`, the context in CDK_CONTEXT_JSON.

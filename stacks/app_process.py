@@ -14,7 +14,7 @@ engine's thread about 0.3 s of it, the exits the rest).
   `Validations.of(app)`. A registered `CloudFormationValidatePlugin` takes the place of the built-in one
   (`hasUserRegisteredCloudFormationValidatePlugin`, same file) with the same default rules, so the report and the
   `validateAgainstDefaultRules` flag behave as before. jsii's kernel has one pipe and no lock: until
-  `validation_engine()` returns, the main thread may only import, and importing the project makes no call into
+  `run` has the engine, the main thread may only import, and importing the project makes no call into
   Node (`tests/test_app_process.py` holds that).
 - **The kernel's exit.** jsii ends its Node process with an exit message. Node's `process.exit` then waits for V8's
   background TurboFan compilation of that engine's WebAssembly: 0.3 to 0.6 s spent compiling code nothing will run
@@ -27,7 +27,7 @@ engine's thread about 0.3 s of it, the exits the rest).
   there too when nothing sets CDK_OUTDIR, as aws-cdk-lib then writes to a temporary directory; `cdk` always sets
   it.)
 - **Python's own exit.** With the assembly written and the kernel stopped, the interpreter would still spend 0.15
-  to 0.2 s tearing down the 175 modules aws-cdk-lib's bindings bring in. `AppProcess.exit` flushes stdout and
+  to 0.2 s tearing down the 175 modules aws-cdk-lib's bindings bring in. `AppProcess.run` flushes stdout and
   stderr and ends the process with `os._exit` instead.
 """
 
@@ -41,9 +41,10 @@ import subprocess
 import sys
 import tempfile
 import threading
+from collections.abc import Callable
 from concurrent.futures import Future
 from contextlib import suppress
-from types import FrameType, TracebackType
+from types import FrameType
 from typing import TYPE_CHECKING, NoReturn
 
 if TYPE_CHECKING:
@@ -54,37 +55,30 @@ VALIDATION_SWITCH = "CDK_VALIDATION"
 
 
 class AppProcess:
-    """Made before anything imports aws_cdk; `with` it around the app's run, then `exit` (app.py's `__main__`)."""
+    """Made before anything imports aws_cdk; then `run` the app (app.py's `__main__`)."""
 
     def __init__(self) -> None:
         self.tmpdir = tempfile.mkdtemp(prefix="mistral-synth-")
-        # Also removed if the process ends before the `with` block does (an interrupt during the imports), and
-        # SIGTERM (a CI job cancelled, the deploy rehearsal stopping the CLI) ends it as Ctrl-C does, not at once.
+        # Also removed if the process ends before `run` does (an interrupt during the imports), and SIGTERM (a CI
+        # job cancelled, the deploy rehearsal stopping the CLI) ends it as Ctrl-C does, not at once.
         atexit.register(shutil.rmtree, self.tmpdir, ignore_errors=True)
         signal.signal(signal.SIGTERM, _terminated)
         os.environ["TMPDIR"] = self.tmpdir
         tempfile.tempdir = None  # Python's own temporary files follow TMPDIR too
         self._engine = _start_validation_engine()  # importing aws_cdk here starts jsii's Node process
-        self._stopped = False
 
-    def validation_engine(self) -> cdk.CloudFormationValidatePlugin | None:
-        """The engine, once built (None when CDK_VALIDATION=false); the first thing to wait for after the imports."""
-        return self._engine.result()
-
-    def __enter__(self) -> AppProcess:
-        return self
-
-    def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
-    ) -> None:
-        with suppress(TimeoutError):  # a call still in flight on the thread ends before the kernel stops
-            self._engine.exception(timeout=30)
-        self._stopped = stop_kernel()
-        shutil.rmtree(self.tmpdir, ignore_errors=True)
-
-    def exit(self, status: int) -> NoReturn:
-        """End the process with `status` after the `with` block: output flushed, no interpreter teardown."""
-        if not self._stopped:  # jsii's kernel still runs: its own exit hook must stop it
+    def run(self, app_main: Callable[[cdk.CloudFormationValidatePlugin | None], int]) -> NoReturn:
+        """Wait for the engine (None when CDK_VALIDATION=false), then `app_main(engine)`: until the engine is
+        built no other call may go to jsii's Node process. Then stop that process without waiting for it, remove
+        the temporary directory and end with `app_main`'s status: output flushed, no interpreter teardown."""
+        try:
+            status = app_main(self._engine.result())
+        finally:
+            with suppress(TimeoutError):  # a call still in flight on the thread ends before the kernel stops
+                self._engine.exception(timeout=30)
+            stopped = stop_kernel()
+            shutil.rmtree(self.tmpdir, ignore_errors=True)
+        if not stopped:  # jsii's kernel still runs: its own exit hook must stop it
             sys.exit(status)
         sys.stdout.flush()
         sys.stderr.flush()

@@ -9,7 +9,14 @@ process ends; the plain empty app (`app.synth()` and Python's own exit) is print
 
     python scripts/bench_synth.py [--repeat 7] [--via app|cli|both]
 
-Targets (issue 2): at most 1.5x the empty app without the cdk-nag packs, at most 2x with them.
+Beside each ratio, what the case costs beyond that baseline, in seconds: the stack's own cost, measured like for
+like. The ratio divides it by what the baseline costs, so a faster empty app raises the ratio of an unchanged
+stack: app.py's process changes made the baseline 1.5 s where the plain empty app takes 2.7 s on 2 cores.
+
+Issue 15's target, at most 1.5x the empty app with the three cdk-nag packs, is read at the end against the empty
+app the issue measured, the plain one: the stack's own cost added to it, (plain + own cost) / plain. The stack's
+whole time against the plain empty app is printed there too; it credits the stack with the process changes.
+(Issue 2's targets were 1.5x without the packs and 2x with them.)
 """
 
 from __future__ import annotations
@@ -53,13 +60,16 @@ def synth(engine):
 process.run(synth)
 """
 BASELINE = "empty app, run as app.py runs"
+PLAIN = "empty aws-cdk-lib app (plain exit)"
+WITH_PACKS = "MistralEndpointStack, 3 cdk-nag packs"
+TARGET = 1.5
 # The project's app as `cdk synth` runs it: `python app.py`, the context in CDK_CONTEXT_JSON.
 STACK_APP = REPO / "app.py"
 CASES: dict[str, tuple[str | None, Mapping[str, object]]] = {
-    "empty aws-cdk-lib app (plain exit)": (EMPTY_APP, {}),
+    PLAIN: (EMPTY_APP, {}),
     BASELINE: (EMPTY_APP_AS_APP_PY, {}),
     "MistralEndpointStack, no packs": (None, {"compliance": "off"}),
-    "MistralEndpointStack, 3 cdk-nag packs": (None, {}),
+    WITH_PACKS: (None, {}),
 }
 
 
@@ -120,9 +130,16 @@ def main() -> int:
         for name, values in samples.items():
             median, best = statistics.median(values), min(values)
             print(
-                f"  {name:40s} median {median:6.2f} s  ({median / baseline:4.2f}x)"
-                f"  best {best:6.2f} s  ({best / best_baseline:4.2f}x)  runs: {len(values)}"
+                f"  {name:40s} median {median:5.2f} s ({median / baseline:4.2f}x, {median - baseline:+5.2f} s)"
+                f"  best {best:5.2f} s ({best / best_baseline:4.2f}x)  runs: {len(values)}"
             )
+        plain, stack = statistics.median(samples[PLAIN]), statistics.median(samples[WITH_PACKS])
+        reading = (plain + stack - baseline) / plain
+        verdict = "meets" if reading <= TARGET else "misses"
+        print(
+            f"  issue 15 ({TARGET}x with the packs): the stack's own {stack - baseline:+.2f} s on the plain empty"
+            f" app's {plain:.2f} s is {reading:.2f}x ({verdict} it); the stack's whole time, {stack / plain:.2f}x"
+        )
     return 0
 
 

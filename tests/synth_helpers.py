@@ -9,8 +9,13 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from stacks.app_process import NODE_OPTIONS, with_v8_pool_sized
+
 os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+# The session's jsii Node process, and every app.py and cdk the tests start, as app.py runs its own
+# (stacks/app_process.py: V8's helper threads sized to the machine).
+os.environ[NODE_OPTIONS] = with_v8_pool_sized(os.environ.get(NODE_OPTIONS, ""))
 
 import aws_cdk as cdk
 from aws_cdk import aws_ec2 as ec2

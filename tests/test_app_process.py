@@ -82,9 +82,13 @@ def _processes_with(marker: str) -> list[str]:
 
 @pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="finds leftover processes through /proc")
 def test_app_py_writes_what_a_plain_synth_writes_and_leaves_nothing_behind(tmp_path: Path) -> None:
+    """Also: jsii's Node gets V8's pool sized to the machine, after the caller's own NODE_OPTIONS."""
     tmp, out, marker = tmp_path / "tmp", tmp_path / "out", str(uuid.uuid4())
     tmp.mkdir()
     context = {**CDK_JSON_CONTEXT, "aws:cdk:version-reporting": False}
+    node, node_options = tmp_path / "node", tmp_path / "node-options"
+    node.write_text(f'#!/bin/sh\nprintf "%s\\n" "$NODE_OPTIONS" >> "{node_options}"\nexec node "$@"\n')
+    node.chmod(0o755)
     result = subprocess.run(
         [sys.executable, "app.py"],
         cwd=REPO,
@@ -94,6 +98,8 @@ def test_app_py_writes_what_a_plain_synth_writes_and_leaves_nothing_behind(tmp_p
             "CDK_OUTDIR": str(out),
             "CDK_CONTEXT_JSON": json.dumps(context),
             "MISTRAL_TEST_MARKER": marker,
+            "JSII_NODE": str(node),  # jsii starts its Node process through this script
+            "NODE_OPTIONS": "--max-old-space-size=3072",
         },
         capture_output=True,
         text=True,
@@ -110,6 +116,20 @@ def test_app_py_writes_what_a_plain_synth_writes_and_leaves_nothing_behind(tmp_p
     }
     assert list(tmp.iterdir()) == []  # the process's own directory, jsii's kernel directory in it, removed
     assert _processes_with(marker) == []  # both of jsii's Node processes gone
+    assert node_options.read_text().splitlines() == ["--max-old-space-size=3072 --v8-pool-size=0"]
+
+
+@pytest.mark.parametrize(
+    ("given", "passed_on"),
+    [
+        ("", "--v8-pool-size=0"),
+        ("--max-old-space-size=3072", "--max-old-space-size=3072 --v8-pool-size=0"),
+        ("--v8-pool-size=2", "--v8-pool-size=2"),  # the caller's choice stands
+        ("--trace-warnings --v8-pool-size=6", "--trace-warnings --v8-pool-size=6"),
+    ],
+)
+def test_v8_pool_sized_to_the_machine_unless_node_options_size_it(given: str, passed_on: str) -> None:
+    assert app_process.with_v8_pool_sized(given) == passed_on
 
 
 @pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="finds leftover processes through /proc")

@@ -68,8 +68,8 @@ V8_POOL_SIZE = "--v8-pool-size"
 
 def with_v8_pool_sized(node_options: str) -> str:
     """`node_options` with `--v8-pool-size=0` added (V8's helper threads sized to the machine, not 4); as it is
-    when it sets a pool size already."""
-    if V8_POOL_SIZE in node_options:
+    when it sets a pool size already (Node takes `_` for `-` in option names)."""
+    if V8_POOL_SIZE in node_options.replace("_", "-"):
         return node_options
     return f"{node_options} {V8_POOL_SIZE}=0".strip()
 

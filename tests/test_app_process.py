@@ -126,6 +126,7 @@ def test_app_py_writes_what_a_plain_synth_writes_and_leaves_nothing_behind(tmp_p
         ("--max-old-space-size=3072", "--max-old-space-size=3072 --v8-pool-size=0"),
         ("--v8-pool-size=2", "--v8-pool-size=2"),  # the caller's choice stands
         ("--trace-warnings --v8-pool-size=6", "--trace-warnings --v8-pool-size=6"),
+        ("--v8_pool_size=3", "--v8_pool_size=3"),
     ],
 )
 def test_v8_pool_sized_to_the_machine_unless_node_options_size_it(given: str, passed_on: str) -> None:

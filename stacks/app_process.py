@@ -2,8 +2,7 @@
 
 aws-cdk-lib runs in a Node process that jsii starts and talks to over one pipe. `AppProcess` takes four costs
 out of the app's wall time, none of which changes what is synthesized or validated. They are measured in
-docs/maintainers/development.md ("Synth speed"): together they took the app's synth from 4.4 s to 2.7 s on 2
-cores (V8's pool about 0.8 s of it, the exits about 0.6 s, the engine's thread about 0.3 s).
+docs/maintainers/development.md ("Synth speed").
 
 - **CDK's CloudFormation validation engine.** aws-cdk-lib validates every template with
   `@aws/cloudformation-validate`, a WebAssembly engine that costs about 1.4 s of the Node process's time to build,
@@ -27,13 +26,11 @@ cores (V8's pool about 0.8 s of it, the exits about 0.6 s, the engine's thread a
   there too when nothing sets CDK_OUTDIR, as aws-cdk-lib then writes to a temporary directory; `cdk` always sets
   it.)
 - **V8's pool of helper threads.** Node gives V8 4 helper threads unless told otherwise, and V8's garbage
-  collector works on all of them at once. On 2 cores, 4 collector threads, Node's own thread and Python wait on
-  each other while the engine is built: the app process spent 5.0 s of CPU in 3.45 s, an empty app 3.6 s in
-  2.3 s. `AppProcess` adds `--v8-pool-size=0` to NODE_OPTIONS for jsii's Node, which has Node size the pool to
-  the machine (Node's CLI documentation, `--v8-pool-size=num`: "an estimate of the amount of parallelism"; one
-  thread at least, nodejs/node#45513): 1 instead of 4 on 2 cores. Then the same synth takes 3.8 s of CPU in
-  2.6 s, and 3.9 s instead of 6.1 s on 1 core. V8's `--single-threaded-gc` gives the same gain, which is how the
-  cause was found, but V8's own flags are not allowed in NODE_OPTIONS. A pool size already there is kept.
+  collector works on all of them at once. On 2 cores, those 4, Node's own thread and Python wait on each other
+  while the engine is built. `AppProcess` adds `--v8-pool-size` to NODE_OPTIONS for jsii's Node: one thread fewer
+  than the CPUs the process may use, at least 1 and at most Node's 4 (`with_v8_pool_sized`). A size already set there
+  is kept. `--single-threaded-gc` gives the same gain, which is how the cause was found, but it is not among the
+  V8 options NODE_OPTIONS allows.
 - **Python's own exit.** With the assembly written and the kernel stopped, the interpreter would still spend 0.15
   to 0.2 s tearing down the 175 modules aws-cdk-lib's bindings bring in. `AppProcess.run` flushes stdout and
   stderr and ends the process with `os._exit` instead.
@@ -42,6 +39,7 @@ cores (V8's pool about 0.8 s of it, the exits about 0.6 s, the engine's thread a
 from __future__ import annotations
 
 import atexit
+import math
 import os
 import shutil
 import signal
@@ -52,6 +50,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future
 from contextlib import suppress
+from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, NoReturn
 
@@ -64,14 +63,52 @@ VALIDATION_SWITCH = "CDK_VALIDATION"
 # "NODE_OPTIONS=options...": `--v8-pool-size` is one of the options it allows there).
 NODE_OPTIONS = "NODE_OPTIONS"
 V8_POOL_SIZE = "--v8-pool-size"
+# Node's pool size unless told otherwise (`v8_thread_pool_size = 4` in Node's src/node_options.h; an idle `node`
+# has 7 threads in /proc/PID/task, 4 with `--v8-pool-size=1`).
+NODE_DEFAULT_V8_POOL = 4
+CGROUP = Path("/sys/fs/cgroup")
 
 
-def with_v8_pool_sized(node_options: str) -> str:
-    """`node_options` with `--v8-pool-size=0` added (V8's helper threads sized to the machine, not 4); as it is
-    when it sets a pool size already (Node takes `_` for `-` in option names)."""
+def with_v8_pool_sized(node_options: str, cpus: int | None = None) -> str:
+    """`node_options` with `--v8-pool-size` for this machine (or for `cpus`) added; as they are when they set a
+    pool size already (Node takes `_` for `-` in option names, and the last of two sizes would win)."""
     if V8_POOL_SIZE in node_options.replace("_", "-"):
         return node_options
-    return f"{node_options} {V8_POOL_SIZE}=0".strip()
+    size = v8_pool_size(available_cpus() if cpus is None else cpus)
+    return f"{node_options} {V8_POOL_SIZE}={size}".strip()
+
+
+def v8_pool_size(cpus: int) -> int:
+    """V8's helper threads on `cpus` CPUs: one fewer, as Node's own thread needs one; at least 1, and never more
+    than Node's default."""
+    return max(1, min(NODE_DEFAULT_V8_POOL, cpus - 1))
+
+
+def available_cpus(cgroup: Path = CGROUP) -> int:
+    """The CPUs this process may use: those its affinity mask allows (sched_getaffinity(2)), fewer when its
+    cgroup has a CPU quota, as a container started with a CPU limit has. Node 20's own estimate (libuv 1.46's
+    `uv_available_parallelism`) reads the mask only, which in such a container can be every CPU of the host."""
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    quota = _cgroup_cpu_quota(cgroup)
+    return cpus if quota is None else max(1, min(cpus, math.ceil(quota)))
+
+
+def _cgroup_cpu_quota(cgroup: Path) -> float | None:
+    """CPUs' worth of time the cgroup allows per period, None when unlimited or unknown. As a container sees its
+    own cgroup at the root of the mount: cgroup v2's `cpu.max` ("$MAX $PERIOD", "max" when unlimited;
+    Documentation/admin-guide/cgroup-v2.rst), else cgroup v1's `cpu.cfs_quota_us` over `cpu.cfs_period_us`
+    (-1 when unlimited; Documentation/scheduler/sched-bwc.rst)."""
+    try:
+        maximum, period = (cgroup / "cpu.max").read_text().split()
+        return None if maximum == "max" else int(maximum) / int(period)
+    except (OSError, ValueError):
+        pass
+    try:
+        quota_us = int((cgroup / "cpu" / "cpu.cfs_quota_us").read_text())
+        period_us = int((cgroup / "cpu" / "cpu.cfs_period_us").read_text())
+    except (OSError, ValueError):
+        return None
+    return None if quota_us <= 0 or period_us <= 0 else quota_us / period_us
 
 
 class AppProcess:
@@ -85,7 +122,9 @@ class AppProcess:
         signal.signal(signal.SIGTERM, _terminated)
         os.environ["TMPDIR"] = self.tmpdir
         tempfile.tempdir = None  # Python's own temporary files follow TMPDIR too
-        os.environ[NODE_OPTIONS] = with_v8_pool_sized(os.environ.get(NODE_OPTIONS, ""))
+        os.environ[NODE_OPTIONS] = with_v8_pool_sized(
+            os.environ.get(NODE_OPTIONS, "")
+        )  # read when Node starts
         self._engine = _start_validation_engine()  # importing aws_cdk here starts jsii's Node process
 
     def run(self, app_main: Callable[[cdk.CloudFormationValidatePlugin | None], int]) -> NoReturn:

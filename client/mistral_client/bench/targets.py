@@ -454,12 +454,13 @@ def build_target(args: argparse.Namespace, session: Any, users: int) -> Target:
     PrivateApiUrl as ``--door`` says, EndpointName, Region and, on scale-to-zero stacks, InferenceComponentName)
     with ``--target url|endpoint``; ``--service`` and ``--api-id`` as mistral-invoke takes them."""
     kind = args.target or ("endpoint" if args.endpoint_name and not args.url else "url")
+    # The door flags given (add_door_arguments leaves the others unset).
+    door = {key: getattr(args, key) for key in ("door", "service", "api_id") if hasattr(args, key)}
     if kind == "url":
         if args.stack and not args.url:
             target = transport.resolve_target(args, session)  # mistral-invoke's own --stack lookup
         elif args.url:
             url = args.url if args.url.endswith("/") else args.url + "/"
-            door = {key: getattr(args, key) for key in ("door", "service", "api_id") if hasattr(args, key)}
             target = transport.resolve_target(
                 argparse.Namespace(url=url, stack=None, region=args.region, **door), session
             )
@@ -469,10 +470,9 @@ def build_target(args: argparse.Namespace, session: Any, users: int) -> Target:
         return DoorTarget(
             target.url, region, session, args.timeout, service=target.service, api_id=target.api_id
         )
-    door_flags = [flag for flag in ("door", "service", "api_id") if hasattr(args, flag)]
-    if door_flags:
+    if door:
         raise CliError(
-            f"--{door_flags[0].replace('_', '-')} chooses a door of the proxy; --target endpoint calls the "
+            f"--{next(iter(door)).replace('_', '-')} chooses a door of the proxy; --target endpoint calls the "
             "SageMaker endpoint directly."
         )
     endpoint_name, region = args.endpoint_name, args.region
